@@ -1,0 +1,46 @@
+"""kerasvision: the CNN image-classification workflow on Keras 3, one import away.
+
+Public names are loaded lazily so that `import kerasvision` (and the CLI's
+`--help`) does not import TensorFlow until a function is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_PUBLIC = {
+    "fit": "kerasvision.training",
+    "FitResult": "kerasvision.training",
+    "evaluate": "kerasvision.evaluation",
+    "predict": "kerasvision.evaluation",
+    "load_run": "kerasvision.runs",
+    "export_saved_model": "kerasvision.export",
+    "export_run": "kerasvision.export",
+    "load_data": "kerasvision.data",
+    "load_image_folder": "kerasvision.data",
+    "from_arrays": "kerasvision.data",
+    "ImageData": "kerasvision.data",
+    "build_model": "kerasvision.models",
+    "list_models": "kerasvision.models",
+    "MODELS": "kerasvision.models",
+    "build_bipyramidal_cnn": "kerasvision.models.cnn",
+    "build_lenet5": "kerasvision.models.cnn",
+    "list_datasets": "kerasvision.datasets",
+}
+
+__all__ = ["__version__", *sorted(_PUBLIC)]
+
+
+def __getattr__(name: str):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'kerasvision' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

@@ -1,0 +1,267 @@
+"""The `kerasvision` command: thin click wrappers around the library.
+
+Each command parses options, calls one public library function and echoes the
+result. TensorFlow/Keras are imported inside the commands so `--help` is fast.
+Options default to None and only the ones given are passed on, so every default
+lives once, in the library signature.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from kerasvision import __version__
+from kerasvision._choices import CACHE_MODES, OPTIMIZERS, PREDICT_FORMATS, RESIZE_MODES
+from kerasvision.datasets import list_datasets
+from kerasvision.models import list_models
+
+# TensorFlow's C++ logging (incl. harmless "cuInit failed" on CPU machines);
+# real failures still surface as Python exceptions. Users can override.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class UserError(click.ClickException):
+    """Bad input: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    """Prints every error as one `Error: ...` line (no usage block, no traceback)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with C++ start-up chatter (before absl logging) hidden."""
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (e.g. an embedded interpreter)
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _library(module_name, attribute):
+    """A library function, imported after TensorFlow has loaded quietly."""
+    import importlib
+
+    _import_tensorflow_quietly()
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _given(**options):
+    """Only the options the user set (so library defaults apply)."""
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _call(function, *args, **kwargs):
+    """Run a library call, mapping expected failures to one-line CLI errors."""
+    _import_tensorflow_quietly()
+    try:
+        return function(*args, **kwargs)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        raise UserError(str(error)) from None
+    except PermissionError as error:
+        raise UserError(f"permission denied: {error.filename or error}") from None
+    except RuntimeError as error:  # TrainingError, ExportError, offline downloads
+        raise click.ClickException(str(error)) from None
+
+
+def _warn_bad_file(path, reason):
+    click.echo(f"skipping bad file {path}: {reason}", err=True)
+
+
+def _check_path(path, what):
+    """Fail fast (before TensorFlow loads) when a required folder is missing."""
+    if path is not None and not os.path.exists(path):
+        from kerasvision.runs import partial_dir
+
+        if what == "run directory" and os.path.isdir(partial_dir(path)):
+            return  # load_run explains how to resume it
+        raise UserError(f"{what} not found: {path}")
+
+
+def _parse_model_args(values):
+    import ast
+
+    parsed = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--model-arg must be KEY=VALUE, got {item!r}")
+        try:
+            parsed[key.strip()] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            parsed[key.strip()] = raw
+    return parsed
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kerasvision")
+def main():
+    """CNN image classification with Keras 3: fit, evaluate, predict, export."""
+
+
+@main.command()
+@click.argument("data_dir", required=False, type=click.Path(path_type=str))
+@click.option("--dataset", type=click.Choice(list_datasets()),
+              help="Built-in dataset when DATA_DIR is not given (default: digits).")
+@click.option("--model", type=click.Choice(list_models()),
+              help="Registered architecture (default: bipyramidal_cnn).")
+@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
+              help="Builder argument, e.g. --model-arg 'filters=(16,32)'. Repeatable.")
+@click.option("--image-size", help="N or HxW (default: natural size / model default).")
+@click.option("--channels", type=click.Choice(["1", "3", "4"]),
+              help="Image channels (default: 3 for folders).")
+@click.option("--resize", type=click.Choice(RESIZE_MODES), help="Resize mode.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs.")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
+@click.option("--val-split", type=click.FloatRange(0, 1, max_open=True),
+              help="Validation fraction.")
+@click.option("--test-split", type=click.FloatRange(0, 1, max_open=True),
+              help="Test fraction.")
+@click.option("--seed", type=int, help="Seed: same seed, identical weights (CPU).")
+@click.option("--early-stopping", type=click.IntRange(min=1), metavar="PATIENCE",
+              help="Stop after PATIENCE epochs without val_loss improvement.")
+@click.option("--output", type=click.Path(path_type=str),
+              help="Run directory (default: saved_models/<model>-<data>-<time>).")
+@click.option("--overwrite", is_flag=True, default=None, help="Replace --output.")
+@click.option("--resume", is_flag=True, default=None,
+              help="Continue the interrupted run at --output (or the latest one).")
+@click.option("--tensorboard", is_flag=True, default=None, help="Write TensorBoard logs.")
+@click.option("--cache", type=click.Choice(CACHE_MODES), help="Decoded-image cache.")
+def fit(data_dir, model_args, channels, **options):
+    """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
+    kwargs = _given(**options)
+    _check_path(data_dir, "data directory")
+    fit_run = _library("kerasvision.training", "fit")
+    if channels is not None:
+        kwargs["channels"] = int(channels)
+    if model_args:
+        kwargs["model_kwargs"] = _parse_model_args(model_args)
+    if kwargs.get("resume") and data_dir:
+        raise UserError("--resume takes the data from the run; do not give DATA_DIR")
+    result = _call(fit_run, data_dir, **kwargs)
+    metrics = result.metrics
+    click.echo(
+        f"{metrics['split']} accuracy: {metrics['accuracy']:.4f} "
+        f"({metrics['count']} images, loss {metrics['loss']:.4f})"
+    )
+    click.echo(f"run written to {result.run_dir}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.argument("data_dir", required=False, type=click.Path(path_type=str))
+@click.option("--batch-size", type=click.IntRange(min=1), help="Batch size.")
+def evaluate(run, data_dir, batch_size):
+    """Evaluate RUN on its recorded test split, or on DATA_DIR; prints JSON."""
+    _check_path(run, "run directory")
+    _check_path(data_dir, "data directory")
+    evaluate_run = _library("kerasvision.evaluation", "evaluate")
+    metrics = _call(evaluate_run, run, data_dir, **_given(batch_size=batch_size))
+    click.echo(json.dumps(metrics, indent=2))
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--top-k", type=click.IntRange(min=1), help="Classes per image (default 1).")
+@click.option("--format", "output_format", type=click.Choice(PREDICT_FORMATS),
+              default="csv", show_default=True, help="Output format.")
+def predict(run, images, top_k, output_format):
+    """Classify IMAGES (files or folders) with RUN."""
+    _check_path(run, "run directory")
+    predict_images = _library("kerasvision.evaluation", "predict")
+    results = _call(
+        predict_images, run, images, on_bad_file=_warn_bad_file, **_given(top_k=top_k)
+    )
+    if output_format == "json":
+        click.echo(json.dumps(results, indent=2))
+        return
+    import csv
+
+    k = len(results[0]["top_k"])
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    header = ["path"]
+    for rank in range(1, k + 1):
+        header += [f"class_{rank}", f"probability_{rank}"]
+    writer.writerow(header)
+    for row in results:
+        cells = [row["path"]]
+        for item in row["top_k"]:
+            cells += [item["class_name"], f"{item['probability']:.6f}"]
+        writer.writerow(cells)
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.option("--output", type=click.Path(path_type=str),
+              help="Destination folder (default: RUN/serving).")
+def export(run, output):
+    """Export RUN as a SavedModel (pixels + image-bytes signatures), checked."""
+    _check_path(run, "run directory")
+    export_run = _library("kerasvision.export", "export_run")
+    report = _call(export_run, run, output)
+    click.echo(
+        f"exported {report['path']} (signatures: {', '.join(report['signatures'])}; "
+        f"max |delta prob| vs predict {report['max_abs_diff']:.2g})"
+    )
+
+
+@main.command("models")
+def models_command():
+    """List the registered architectures."""
+    from kerasvision.models import MODELS
+
+    for name in list_models():
+        spec = MODELS[name]
+        click.echo(f"{name:18s} min {spec.min_size:>3}px  {spec.description}")
+
+
+@main.command("datasets")
+def datasets_command():
+    """List the built-in datasets."""
+    from kerasvision.datasets import DATASETS
+
+    for name in list_datasets():
+        spec = DATASETS[name]
+        where = "offline" if spec.offline else "download"
+        click.echo(f"{name:14s} {where:8s} {spec.description}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

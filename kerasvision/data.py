@@ -1,0 +1,936 @@
+"""Image data: folder-per-class loading, checking, stratified splits, tf.data.
+
+The pipeline streams: only file paths are held in memory, images are decoded in
+parallel `tf.data` map calls and cached (as uint8, after resizing) only when the
+cache fits the memory budget. Common files (8-bit JPEG/PNG/GIF/BMP without EXIF
+rotation) decode with TensorFlow's native ops; every other file (CMYK, 16-bit,
+EXIF-rotated, WebP, palette BMP...) decodes with Pillow in the same pipeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kerasvision._choices import RESIZE_MODES
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "RESIZE_MODES",
+    "ImageData",
+    "Split",
+    "check_image_file",
+    "decode_image_file",
+    "from_arrays",
+    "load_builtin_dataset",
+    "load_data",
+    "load_image_folder",
+    "parse_image_size",
+    "resize_image",
+    "scan_image_folder",
+    "stratified_split",
+]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
+DEFAULT_FOLDER_SIZE = 128
+# The cache holds uint8 images; above this the pipeline streams from disk.
+DEFAULT_CACHE_BUDGET = 1 << 30
+
+# Formats and Pillow modes that TensorFlow's own decoders turn into the same
+# 8-bit RGB as Pillow's convert("RGB"). Anything else goes through Pillow.
+_NATIVE_MODES = {
+    "JPEG": {"RGB", "L"},
+    "PNG": {"RGB", "RGBA", "L", "LA", "P"},
+    "GIF": {"P", "L", "RGB"},
+    "BMP": {"RGB"},
+}
+
+
+# === Small parsers ===
+
+
+def parse_image_size(value) -> tuple[int, int] | None:
+    """`128`, `"128"`, `"96x128"`, `(96, 128)` -> `(height, width)`; None stays None.
+
+    Raises:
+        ValueError: If the value is not one or two positive integers.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(
+                f"image size must be N or HxW (e.g. 64 or 96x128), got {value!r}"
+            ) from None
+    elif isinstance(value, int | np.integer):
+        numbers = [int(value)]
+    else:
+        numbers = [int(v) for v in value]
+    if len(numbers) == 1:
+        numbers = numbers * 2
+    if len(numbers) != 2 or min(numbers) < 1:
+        raise ValueError(f"image size must be positive (N or HxW), got {value!r}")
+    return numbers[0], numbers[1]
+
+
+# === Folder scanning and checking ===
+
+
+def scan_image_folder(directory, class_names=None):
+    """List the images of a folder-per-class directory.
+
+    Class folders are the direct sub-folders (hidden ones ignored); images may sit
+    at any depth below their class folder. Files with other extensions are ignored.
+
+    Args:
+        directory: Root folder.
+        class_names: Expected classes in label order, or None to use the sorted
+            folder names. When given, every class folder must be one of them.
+            Defaults to None.
+
+    Returns:
+        `(paths, labels, class_names)` with paths sorted within each class.
+
+    Raises:
+        FileNotFoundError: If the directory does not exist.
+        ValueError: If it holds fewer than 2 class folders, a class folder holds no
+            image, or a folder is not among `class_names`.
+    """
+    root = os.fspath(directory)
+    if not os.path.exists(root):
+        raise FileNotFoundError(f"data directory not found: {root}")
+    if not os.path.isdir(root):
+        raise ValueError(f"data path is not a directory: {root}")
+    folders = sorted(
+        entry.name
+        for entry in os.scandir(root)
+        if entry.is_dir() and not entry.name.startswith(".")
+    )
+    if class_names is None:
+        if len(folders) < 2:
+            found = f"only {folders[0]!r}" if folders else "none"
+            raise ValueError(
+                f"{root} needs at least 2 class folders (one per class), found {found}"
+            )
+        class_names = folders
+    else:
+        class_names = list(class_names)
+        unknown = sorted(set(folders) - set(class_names))
+        if unknown:
+            raise ValueError(
+                f"{root}: class folder(s) {', '.join(unknown)} are not classes of "
+                f"the model ({', '.join(class_names)})"
+            )
+    paths: list[str] = []
+    labels: list[int] = []
+    for index, name in enumerate(class_names):
+        class_dir = os.path.join(root, name)
+        if not os.path.isdir(class_dir):
+            continue
+        found = []
+        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+            for filename in filenames:
+                if filename.lower().endswith(IMAGE_EXTENSIONS) and not filename.startswith(
+                    "."
+                ):
+                    found.append(os.path.join(dirpath, filename))
+        if not found and len(folders) == len(class_names):
+            raise ValueError(f"class folder {class_dir} contains no images")
+        found.sort()
+        paths.extend(found)
+        labels.extend([index] * len(found))
+    if not paths:
+        raise ValueError(f"no images found in {root}")
+    return paths, np.asarray(labels, dtype="int64"), class_names
+
+
+@dataclass(frozen=True)
+class FileCheck:
+    """Result of checking one file: `error` is None for a good image."""
+
+    path: str
+    error: str | None
+    native: bool
+    digest: str
+
+
+def check_image_file(path: str) -> FileCheck:
+    """Fully decode one file with Pillow and classify it.
+
+    Catches zero-byte, non-image, truncated and undecodable files. `native` tells
+    whether TensorFlow's decoders give the same pixels (no Pillow needed).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with open(path, "rb") as handle:
+            content = handle.read()
+    except OSError as error:
+        return FileCheck(path, f"unreadable ({error.strerror})", False, "")
+    digest = hashlib.sha256(content).hexdigest()
+    if not content:
+        return FileCheck(path, "empty file (0 bytes)", False, digest)
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image_format, mode = image.format, image.mode
+            orientation = image.getexif().get(0x0112, 1)
+            width, height = image.size
+            if image_format == "JPEG":
+                # Decoding at 1/8 scale still reads every scan: truncation shows.
+                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
+            image.load()
+    except UnidentifiedImageError:
+        return FileCheck(path, "not an image (unrecognised format)", False, digest)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        return FileCheck(path, f"truncated or corrupt ({error})", False, digest)
+    if width < 1 or height < 1:
+        return FileCheck(path, "image has no pixels", False, digest)
+    native = mode in _NATIVE_MODES.get(image_format, set()) and orientation in (
+        1,
+        None,
+    )
+    return FileCheck(path, None, bool(native), digest)
+
+
+def check_image_files(paths, *, workers: int | None = None) -> list[FileCheck]:
+    """`check_image_file` over many files with a thread pool (Pillow drops the GIL)."""
+    workers = workers or min(8, 2 * (os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(check_image_file, paths, chunksize=16))
+
+
+# === Decoding (shared by training, prediction and export) ===
+
+
+def decode_image_file(path_or_bytes, channels: int = 3) -> np.ndarray:
+    """Decode any supported image with Pillow to uint8 `[H, W, channels]`.
+
+    Applies EXIF orientation; converts grayscale, RGBA (alpha dropped), palette,
+    CMYK and 16-bit images to the requested channels (1, 3 or 4); takes the first
+    frame of animations.
+
+    Raises:
+        ValueError: If the file cannot be decoded.
+    """
+    from PIL import Image, ImageOps
+
+    if isinstance(path_or_bytes, bytes | bytearray):
+        source = io.BytesIO(path_or_bytes)
+        label = "<bytes>"
+    else:
+        source = label = os.fsdecode(path_or_bytes)
+    try:
+        with Image.open(source) as image:
+            image = ImageOps.exif_transpose(image)
+            array = _convert_mode(image, channels)
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"cannot decode image {label}: {error}") from None
+    return array
+
+
+def _convert_mode(image, channels: int) -> np.ndarray:
+    mode = image.mode
+    if mode.startswith("I") or mode == "F":
+        # 16/32-bit grayscale: Pillow's convert("L") clips instead of scaling.
+        values = np.asarray(image, dtype=np.float64)
+        if mode.startswith("I;16") or values.max(initial=0) > 255:
+            values = values / 257.0
+        gray = np.clip(np.round(values), 0, 255).astype(np.uint8)
+        if channels == 1:
+            return gray[..., None]
+        return np.repeat(gray[..., None], channels, axis=-1) if channels == 3 else (
+            np.concatenate([np.repeat(gray[..., None], 3, -1), np.full_like(
+                gray[..., None], 255)], -1)
+        )
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    target = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
+    if image.mode == "L" and channels == 1:
+        return np.asarray(image, dtype=np.uint8)[..., None]
+    if image.mode in ("RGBA", "LA", "PA") and channels != 4:
+        # Drop alpha like TensorFlow's decoders so both paths agree.
+        image = image.convert("RGBA").convert("RGB")
+    array = np.asarray(image.convert(target), dtype=np.uint8)
+    return array[..., None] if array.ndim == 2 else array
+
+
+def resize_image(image, size, mode: str = "stretch"):
+    """Resize a `[H, W, C]` or `[N, H, W, C]` tensor to `size` -> float32 0-255.
+
+    Args:
+        image: Image tensor (any real dtype, 0-255 values).
+        size: `(height, width)`.
+        mode: "stretch" (ignore aspect), "crop" (centre crop to the target aspect,
+            then resize) or "pad" (resize to fit, pad with black). Defaults to
+            "stretch".
+
+    Returns:
+        float32 tensor rounded to integers in [0, 255].
+    """
+    import tensorflow as tf
+
+    if mode not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {mode!r}")
+    height, width = int(size[0]), int(size[1])
+    image = tf.cast(image, tf.float32)
+    if mode == "crop":
+        shape = tf.shape(image)
+        in_h, in_w = shape[-3], shape[-2]
+        target_ratio = width / height
+        crop_w = tf.minimum(in_w, tf.cast(tf.round(tf.cast(in_h, tf.float32) * target_ratio), tf.int32))
+        crop_h = tf.minimum(in_h, tf.cast(tf.round(tf.cast(in_w, tf.float32) / target_ratio), tf.int32))
+        crop_w = tf.maximum(crop_w, 1)
+        crop_h = tf.maximum(crop_h, 1)
+        top = (in_h - crop_h) // 2
+        left = (in_w - crop_w) // 2
+        image = image[..., top : top + crop_h, left : left + crop_w, :]
+        image = tf.image.resize(image, (height, width), antialias=True)
+    elif mode == "pad":
+        image = tf.image.resize_with_pad(image, height, width, antialias=True)
+    else:
+        image = tf.image.resize(image, (height, width), antialias=True)
+    return tf.clip_by_value(tf.round(image), 0.0, 255.0)
+
+
+def decode_and_resize(path, native, *, image_size, channels, resize):
+    """Graph function: file path -> uint8 `[H, W, channels]` at `image_size`."""
+    import tensorflow as tf
+
+    def native_decode():
+        content = tf.io.read_file(path)
+        image = tf.io.decode_image(content, channels=3, expand_animations=False)
+        return tf.cast(image, tf.uint8)
+
+    def pillow_decode():
+        image = tf.numpy_function(
+            lambda p: decode_image_file(_as_path(p), 3), [path], tf.uint8, stateful=False
+        )
+        return tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 3]))
+
+    if channels == 4:
+        image = tf.numpy_function(
+            lambda p: decode_image_file(_as_path(p), 4), [path], tf.uint8, stateful=False
+        )
+        image = tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 4]))
+    else:
+        image = tf.cond(native, native_decode, pillow_decode)
+        image.set_shape([None, None, 3])
+        image = to_channels(image, channels)
+    image = resize_image(image, image_size, resize)
+    image = tf.cast(image, tf.uint8)
+    image.set_shape([image_size[0], image_size[1], channels])
+    return image
+
+
+def _as_path(value) -> str:
+    # numpy_function hands over bytes (graph) or a 0-d bytes array (eager).
+    if isinstance(value, np.ndarray):
+        value = value.item()
+    return os.fsdecode(value)
+
+
+def to_channels(image, channels: int):
+    """RGB uint8/float tensor -> `channels` (1: ITU-R 601 luma, like Pillow's "L")."""
+    import tensorflow as tf
+
+    if channels == 3:
+        return image
+    if channels == 1:
+        gray = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
+        return tf.cast(tf.clip_by_value(tf.round(gray), 0, 255), image.dtype)
+    raise ValueError(f"channels must be 1, 3 or 4, got {channels}")
+
+
+# === Splits ===
+
+
+def stratified_split(labels, val_split: float, test_split: float, seed: int):
+    """Seeded stratified split by item: returns `{"train": idx, "val": idx, "test": idx}`.
+
+    Each class is shuffled with the seed and cut by the fractions (rounded, at
+    least one test/val item per class when the fraction is > 0 and the class has
+    enough items), so class proportions are kept in every split.
+
+    Raises:
+        ValueError: If a fraction is outside [0, 1) or they sum to >= 1.
+    """
+    for name, value in (("val_split", val_split), ("test_split", test_split)):
+        if not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {value}")
+    if val_split + test_split >= 1.0:
+        raise ValueError(
+            f"val_split + test_split must be < 1, got {val_split} + {test_split}"
+        )
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    parts = {"train": [], "val": [], "test": []}
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        members = members[rng.permutation(len(members))]
+        count = len(members)
+        n_test = int(round(count * test_split))
+        n_val = int(round(count * val_split))
+        if test_split > 0 and n_test == 0 and count >= 3:
+            n_test = 1
+        if val_split > 0 and n_val == 0 and count - n_test >= 2:
+            n_val = 1
+        parts["test"].append(members[:n_test])
+        parts["val"].append(members[n_test : n_test + n_val])
+        parts["train"].append(members[n_test + n_val :])
+    return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+# === The data object ===
+
+
+@dataclass
+class Split:
+    """One split: labels plus either file paths or in-memory images."""
+
+    labels: np.ndarray
+    paths: list[str] | None = None
+    native: np.ndarray | None = None
+    images: np.ndarray | None = None
+    targets: np.ndarray | None = None  # one-hot/soft targets when given as such
+    indices: np.ndarray | None = None  # positions in the source (arrays, datasets)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class ImageData:
+    """A dataset ready for training: class names, splits, and how to build pipelines.
+
+    Attributes:
+        class_names: Class names in label order.
+        image_size: `(height, width)` images are resized to.
+        channels: 1, 3 or 4.
+        resize: Resize mode ("stretch", "crop", "pad").
+        splits: `{"train": Split, "val": Split, "test": Split}`.
+        source: How it was loaded, e.g. `{"kind": "folder", "path": ...}`.
+        bad_files: `[(path, reason)]` skipped because they are not valid images.
+        fingerprint: sha256 of the data (file names and contents, or array bytes).
+        seed: Seed of the split.
+    """
+
+    class_names: list[str]
+    image_size: tuple[int, int]
+    channels: int
+    resize: str
+    splits: dict[str, Split]
+    source: dict
+    bad_files: list[tuple[str, str]] = field(default_factory=list)
+    fingerprint: str = ""
+    seed: int = 0
+    natural_size: bool = True
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.image_size[0], self.image_size[1], self.channels)
+
+    @property
+    def label_mode(self) -> str:
+        """"categorical" when targets were given one-hot/soft, else "int"."""
+        train = self.splits["train"]
+        return "categorical" if train.targets is not None else "int"
+
+    def with_image_size(self, image_size) -> ImageData:
+        """A copy of this data that resizes to `image_size` instead."""
+        import dataclasses
+
+        return dataclasses.replace(self, image_size=parse_image_size(image_size))
+
+    def as_test_split(self) -> ImageData:
+        """A copy with every item in the "test" split (for evaluating a folder)."""
+        import dataclasses
+
+        everything = self._concatenate([self.splits[k] for k in ("train", "val", "test")])
+        empty = self._slice(everything, np.arange(0))
+        return dataclasses.replace(
+            self, splits={"train": empty, "val": empty, "test": everything}
+        )
+
+    @staticmethod
+    def _slice(part: Split, index) -> Split:
+        def take(values):
+            if values is None:
+                return None
+            if isinstance(values, list):
+                return [values[i] for i in index]
+            return values[index]
+
+        return Split(
+            labels=part.labels[index],
+            paths=take(part.paths),
+            native=take(part.native),
+            images=take(part.images),
+            targets=take(part.targets),
+            indices=take(part.indices),
+        )
+
+    @staticmethod
+    def _concatenate(parts) -> Split:
+        def join(name):
+            values = [getattr(p, name) for p in parts]
+            if any(v is None for v in values):
+                return None
+            if isinstance(values[0], list):
+                return [item for v in values for item in v]
+            return np.concatenate(values)
+
+        return Split(
+            labels=np.concatenate([p.labels for p in parts]),
+            paths=join("paths"),
+            native=join("native"),
+            images=join("images"),
+            targets=join("targets"),
+            indices=join("indices"),
+        )
+
+    def estimated_cache_bytes(self, split: str) -> int:
+        height, width = self.image_size
+        return len(self.splits[split]) * height * width * self.channels
+
+    def dataset(
+        self,
+        split: str,
+        *,
+        batch_size: int = 32,
+        shuffle: bool | None = None,
+        seed: int | None = None,
+        cache="auto",
+        cache_budget: int = DEFAULT_CACHE_BUDGET,
+        one_hot: bool = False,
+        include_labels: bool = True,
+        drop_remainder: bool = False,
+    ):
+        """A batched, prefetched `tf.data.Dataset` of `(float32 images 0-255, labels)`.
+
+        Args:
+            split: "train", "val" or "test".
+            batch_size: Batch size. Defaults to 32.
+            shuffle: Reshuffle every epoch; defaults to True for "train" only.
+            seed: Shuffle seed (reproducible order). Defaults to the split seed.
+            cache: "auto" (memory when the uint8 images fit `cache_budget`, else
+                stream), "memory", "none", or a file path for an on-disk cache.
+                Defaults to "auto".
+            cache_budget: Bytes allowed for the "auto" memory cache. Defaults to
+                1 GiB.
+            one_hot: Yield one-hot float labels (for categorical losses/mixing).
+                Defaults to False.
+            include_labels: Yield `(images, labels)`; False yields images only.
+                Defaults to True.
+            drop_remainder: Drop the last incomplete batch. Defaults to False.
+
+        Returns:
+            The `tf.data.Dataset`.
+        """
+        import tensorflow as tf
+
+        part = self.splits[split]
+        if len(part) == 0:
+            raise ValueError(f"the {split} split is empty")
+        shuffle = (split == "train") if shuffle is None else shuffle
+        seed = self.seed if seed is None else seed
+        autotune = tf.data.AUTOTUNE
+        targets = self._targets(part, one_hot)
+
+        if part.images is not None:
+            images = tf.data.Dataset.from_tensor_slices(part.images)
+            natural = part.images.shape[1:3] == tuple(self.image_size)
+            channels_in = part.images.shape[-1]
+            ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(targets)))
+            if shuffle:
+                ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+            if not natural or channels_in != self.channels:
+                ds = ds.map(self._array_transform(channels_in), num_parallel_calls=autotune)
+            else:
+                ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+        else:
+            paths = tf.data.Dataset.from_tensor_slices(
+                (part.paths, part.native.astype(bool), targets)
+            )
+
+            def decode(path, native, target):
+                image = decode_and_resize(
+                    path,
+                    native,
+                    image_size=self.image_size,
+                    channels=self.channels,
+                    resize=self.resize,
+                )
+                return image, target
+
+            cache_mode = self._cache_mode(split, cache, cache_budget)
+            if cache_mode == "none":
+                ds = paths
+                if shuffle:
+                    ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+                ds = ds.map(decode, num_parallel_calls=autotune)
+            else:
+                ds = paths.map(decode, num_parallel_calls=autotune)
+                ds = ds.cache("" if cache_mode == "memory" else cache_mode)
+                if shuffle:
+                    # A memory cache holds the images already: shuffling references
+                    # is free. A disk cache bounds the buffer to ~256 MB.
+                    buffer = len(part)
+                    if cache_mode != "memory":
+                        per_image = self.image_size[0] * self.image_size[1] * self.channels
+                        buffer = max(1, min(len(part), (256 << 20) // per_image))
+                    ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+            ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+        if not include_labels:
+            ds = ds.map(lambda x, y: x)
+        return ds.prefetch(autotune)
+
+    def _targets(self, part: Split, one_hot: bool):
+        if part.targets is not None:
+            return part.targets.astype("float32")
+        if one_hot:
+            return np.eye(self.num_classes, dtype="float32")[part.labels]
+        return part.labels.astype("int64")
+
+    def _array_transform(self, channels_in):
+        import tensorflow as tf
+
+        def transform(image, target):
+            image = tf.cast(image, tf.float32)
+            if channels_in == 1 and self.channels == 3:
+                image = tf.repeat(image, 3, axis=-1)
+            elif channels_in == 3 and self.channels == 1:
+                image = to_channels(image, 1)
+            image = resize_image(image, self.image_size, self.resize)
+            return image, target
+
+        return transform
+
+    def _cache_mode(self, split, cache, cache_budget):
+        if cache in (None, False, "none"):
+            return "none"
+        if cache == "memory" or cache is True:
+            return "memory"
+        if cache == "auto":
+            fits = self.estimated_cache_bytes(split) <= cache_budget
+            return "memory" if fits else "none"
+        return f"{os.fspath(cache)}.{split}"
+
+    def split_record(self) -> dict:
+        """JSON-able record of the split, enough to rebuild it exactly."""
+        record = {"seed": self.seed, "counts": {k: len(v) for k, v in self.splits.items()}}
+        for name, part in self.splits.items():
+            if part.paths is not None:
+                root = self.source.get("path", "")
+                record[name] = [os.path.relpath(p, root) for p in part.paths]
+            elif part.indices is not None:
+                record[name] = [int(i) for i in part.indices]
+        return record
+
+    def summary(self) -> dict:
+        """Counts per split and class, for run.json and reports."""
+        return {
+            "source": self.source,
+            "class_names": self.class_names,
+            "image_size": list(self.image_size),
+            "channels": self.channels,
+            "resize": self.resize,
+            "counts": {
+                name: {
+                    cls: int(np.sum(part.labels == i))
+                    for i, cls in enumerate(self.class_names)
+                }
+                for name, part in self.splits.items()
+            },
+            "bad_files": [list(item) for item in self.bad_files],
+            "fingerprint": self.fingerprint,
+        }
+
+
+# === Loaders ===
+
+
+def load_image_folder(
+    directory,
+    *,
+    image_size=None,
+    channels: int | None = 3,
+    resize: str = "stretch",
+    val_split: float = 0.1,
+    test_split: float = 0.1,
+    seed: int = 0,
+    class_names=None,
+    split_record: dict | None = None,
+    on_bad_file=None,
+) -> ImageData:
+    """Load a folder-per-class image directory (streamed; nothing decoded yet).
+
+    Every file is decoded once up front to find bad files (zero-byte, truncated,
+    not an image, undecodable); they are skipped and listed in `bad_files`.
+
+    Args:
+        directory: Root folder with one sub-folder per class (images may be nested
+            at any depth below it; jpg/jpeg/png/bmp/gif/webp).
+        image_size: N or (height, width). Defaults to None (128x128).
+        channels: 1 (grayscale), 3 (RGB) or 4 (RGBA). Defaults to 3.
+        resize: "stretch", "crop" or "pad". Defaults to "stretch".
+        val_split: Validation fraction (stratified). Defaults to 0.1.
+        test_split: Test fraction (stratified). Defaults to 0.1.
+        seed: Split seed. Defaults to 0.
+        class_names: Fixed class order (e.g. a trained model's labels); folders
+            must be among them. Defaults to None (sorted folder names).
+        split_record: A recorded split (`ImageData.split_record()`) to reproduce
+            exactly instead of splitting. Defaults to None.
+        on_bad_file: Called as `on_bad_file(path, reason)` for each bad file.
+            Defaults to None.
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        FileNotFoundError: If the directory does not exist.
+        ValueError: On < 2 classes, a class without valid images, bad options.
+
+    Example:
+        >>> data = load_image_folder("flowers/", image_size=96, seed=1)
+        >>> train = data.dataset("train", batch_size=32)
+    """
+    channels = 3 if channels is None else channels
+    if channels not in (1, 3, 4):
+        raise ValueError(f"channels must be 1, 3 or 4, got {channels}")
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    size = parse_image_size(image_size)
+    natural = size is None
+    size = size or (DEFAULT_FOLDER_SIZE, DEFAULT_FOLDER_SIZE)
+    root = os.path.abspath(os.fspath(directory))
+    paths, labels, class_names = scan_image_folder(root, class_names)
+    checks = check_image_files(paths)
+    bad = [(c.path, c.error) for c in checks if c.error]
+    for path, reason in bad:
+        if on_bad_file is not None:
+            on_bad_file(path, reason)
+    good = np.array([c.error is None for c in checks], dtype=bool)
+    fingerprint = hashlib.sha256()
+    for check in checks:
+        fingerprint.update(os.path.relpath(check.path, root).encode() + b"\0")
+        fingerprint.update(check.digest.encode())
+    valid_counts = np.bincount(labels[good], minlength=len(class_names))
+    for index, count in enumerate(valid_counts):
+        if count == 0 and index in set(labels.tolist()):
+            raise ValueError(
+                f"class {class_names[index]!r} has no valid images "
+                f"(all {int(np.sum(labels == index))} files are bad)"
+            )
+    if split_record is None and np.count_nonzero(valid_counts) < 2:
+        raise ValueError(f"{root} needs at least 2 classes with valid images")
+    paths = [p for p, ok in zip(paths, good, strict=True) if ok]
+    native = np.array([c.native for c in checks if c.error is None], dtype=bool)
+    labels = labels[good]
+
+    if split_record is not None:
+        index_of = {os.path.relpath(p, root): i for i, p in enumerate(paths)}
+        parts = {}
+        for name in ("train", "val", "test"):
+            missing = [r for r in split_record.get(name, []) if r not in index_of]
+            if missing:
+                raise FileNotFoundError(
+                    f"{os.path.join(root, missing[0])} of the recorded {name} split "
+                    f"is missing or no longer a valid image"
+                )
+            parts[name] = np.array(
+                [index_of[r] for r in split_record.get(name, [])], dtype="int64"
+            )
+        seed = split_record.get("seed", seed)
+    else:
+        parts = stratified_split(labels, val_split, test_split, seed)
+    splits = {
+        name: Split(
+            labels=labels[idx],
+            paths=[paths[i] for i in idx],
+            native=native[idx],
+        )
+        for name, idx in parts.items()
+    }
+    return ImageData(
+        class_names=list(class_names),
+        image_size=size,
+        channels=channels,
+        resize=resize,
+        splits=splits,
+        source={"kind": "folder", "path": root},
+        bad_files=bad,
+        fingerprint=fingerprint.hexdigest(),
+        seed=seed,
+        natural_size=natural,
+    )
+
+
+def from_arrays(
+    x,
+    y,
+    *,
+    class_names=None,
+    image_size=None,
+    channels: int | None = None,
+    resize: str = "stretch",
+    val_split: float = 0.1,
+    test_split: float = 0.1,
+    seed: int = 0,
+    split_record: dict | None = None,
+    source: dict | None = None,
+) -> ImageData:
+    """In-memory images `x` and labels `y` as an `ImageData`.
+
+    Args:
+        x: `[N, H, W]` or `[N, H, W, C]` raw pixels: uint8/integers 0-255, or
+            floats (0-255; floats whose maximum is <= 1 are taken as 0-1 and
+            scaled to 0-255).
+        y: Integer labels `[N]`, string labels `[N]`, or one-hot/soft `[N, K]`.
+        class_names: Names in label order. Defaults to None ("0".."K-1", or the
+            sorted distinct strings of `y`).
+        image_size: N or (height, width) to resize to. Defaults to None (as is).
+        channels: 1 or 3. Defaults to None (the array's channels).
+        resize: "stretch", "crop" or "pad". Defaults to "stretch".
+        val_split: Validation fraction (stratified). Defaults to 0.1.
+        test_split: Test fraction (stratified). Defaults to 0.1.
+        seed: Split seed. Defaults to 0.
+        split_record: Recorded split (indices) to reuse. Defaults to None.
+        source: Description stored in run.json. Defaults to None (arrays).
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        ValueError: If shapes or labels are inconsistent or there are < 2 classes.
+    """
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4:
+        raise ValueError(f"x must be [N, H, W] or [N, H, W, C], got shape {x.shape}")
+    if x.shape[-1] not in (1, 3):
+        raise ValueError(f"x must have 1 or 3 channels, got {x.shape[-1]}")
+    y = np.asarray(y)
+    if len(y) != len(x):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+    targets = None
+    if y.ndim == 2:
+        if y.shape[1] < 2:
+            y = y.reshape(-1)
+        else:
+            targets = y.astype("float32")
+            labels = np.argmax(y, axis=1).astype("int64")
+            num_classes = y.shape[1]
+    if y.ndim == 1:
+        if y.dtype.kind in "USO":
+            names = sorted({str(v) for v in y})
+            class_names = class_names or names
+            lookup = {name: i for i, name in enumerate(class_names)}
+            labels = np.array([lookup[str(v)] for v in y], dtype="int64")
+        else:
+            if y.dtype.kind == "f" and not np.all(np.equal(np.mod(y, 1), 0)):
+                raise ValueError("y must hold integer class labels")
+            labels = y.astype("int64")
+            if labels.min(initial=0) < 0:
+                raise ValueError("y must hold labels >= 0")
+        num_classes = int(labels.max(initial=0)) + 1
+        if class_names is not None:
+            num_classes = max(num_classes, len(class_names))
+    elif y.ndim != 2:
+        raise ValueError(f"y must be [N] or [N, K], got shape {y.shape}")
+    class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    if len(class_names) < 2 or len(np.unique(labels)) < 2:
+        raise ValueError("need at least 2 classes")
+    if x.dtype.kind == "f":
+        x = x.astype("float32")
+        if x.max(initial=0) <= 1.0:
+            x = x * 255.0
+        x = np.clip(x, 0, 255)
+    elif x.dtype != np.uint8:
+        x = np.clip(x, 0, 255).astype("uint8")
+    channels = channels or x.shape[-1]
+    size = parse_image_size(image_size)
+    natural = size is None
+    size = size or (int(x.shape[1]), int(x.shape[2]))
+    if split_record is not None:
+        parts = {k: np.asarray(split_record.get(k, []), dtype="int64") for k in ("train", "val", "test")}
+        seed = split_record.get("seed", seed)
+    else:
+        parts = stratified_split(labels, val_split, test_split, seed)
+    splits = {
+        name: Split(
+            labels=labels[idx],
+            images=x[idx],
+            targets=None if targets is None else targets[idx],
+            indices=idx,
+        )
+        for name, idx in parts.items()
+    }
+    digest = hashlib.sha256(np.ascontiguousarray(x).tobytes())
+    digest.update(np.ascontiguousarray(labels).tobytes())
+    return ImageData(
+        class_names=class_names,
+        image_size=size,
+        channels=channels,
+        resize=resize,
+        splits=splits,
+        source=source or {"kind": "arrays", "shape": list(x.shape)},
+        fingerprint=digest.hexdigest(),
+        seed=seed,
+        natural_size=natural,
+    )
+
+
+def load_builtin_dataset(name: str, **kwargs) -> ImageData:
+    """A built-in dataset (`kerasvision.datasets.DATASETS`) as an `ImageData`.
+
+    Keyword arguments are those of `from_arrays`.
+    """
+    from kerasvision.datasets import load_builtin
+
+    x, y, class_names = load_builtin(name)
+    return from_arrays(
+        x, y, class_names=class_names, source={"kind": "dataset", "name": name}, **kwargs
+    )
+
+
+def load_data(data=None, *, dataset=None, **kwargs) -> ImageData:
+    """One entry point: a folder path, an `(x, y)` tuple, an `ImageData`, or a name.
+
+    Args:
+        data: Folder path, `(x, y)` arrays, or an `ImageData`. Defaults to None.
+        dataset: Built-in dataset name, used when `data` is None (default
+            "digits"). Defaults to None.
+        **kwargs: Passed to `load_image_folder` / `from_arrays`.
+
+    Returns:
+        An `ImageData`.
+    """
+    if isinstance(data, ImageData):
+        return data
+    if data is not None and dataset is not None:
+        raise ValueError("give either a data directory or --dataset, not both")
+    if data is None:
+        kwargs.pop("on_bad_file", None)
+        kwargs.pop("class_names", None)
+        return load_builtin_dataset(dataset or "digits", **kwargs)
+    if isinstance(data, tuple | list) and len(data) == 2:
+        kwargs.pop("on_bad_file", None)
+        return from_arrays(data[0], data[1], **kwargs)
+    if isinstance(data, str | os.PathLike):
+        return load_image_folder(data, **kwargs)
+    raise ValueError(f"data must be a folder path or (x, y) arrays, got {type(data)!r}")

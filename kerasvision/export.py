@@ -1,0 +1,235 @@
+"""Export a classifier as a clean TensorFlow SavedModel, checked against `predict`.
+
+Signatures:
+- `serving_default`: `images` float32 `[N, H, W, C]` raw 0-255 pixels at the model's
+  size -> `probabilities` `[N, num_classes]`.
+- `serving_bytes`: `image_bytes` string `[N]` (JPEG/PNG/GIF/BMP, any size) ->
+  `probabilities`, `class_index`, `class_name`; decoding and resizing happen in the
+  graph with the same functions as the training pipeline.
+
+The export is written to a temporary folder, reloaded with `tf.saved_model.load`,
+checked (deterministic, max |delta prob| <= tolerance vs `model.predict`), and only
+then moved into place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+__all__ = ["ExportError", "export_run", "export_saved_model", "serving_probabilities"]
+
+
+class ExportError(RuntimeError):
+    """The exported SavedModel does not reproduce the Keras model."""
+
+
+def serving_probabilities(outputs):
+    """Class probabilities `[N, K]` from a classifier output (1 sigmoid unit -> 2)."""
+    import tensorflow as tf
+
+    outputs = tf.cast(outputs, tf.float32)
+    if outputs.shape[-1] == 1:
+        return tf.concat([1.0 - outputs, outputs], axis=-1)
+    return outputs
+
+
+def _main_output_model(model):
+    """The single-output serving model (drops auxiliary heads if any)."""
+    if len(model.outputs) == 1:
+        return model
+    import keras
+
+    main = next((t for t in model.outputs if "aux" not in t.name), model.outputs[0])
+    return keras.Model(model.inputs, main, name=model.name)
+
+
+def export_saved_model(
+    model,
+    path,
+    *,
+    class_names,
+    resize: str = "stretch",
+    sample_images=None,
+    tolerance: float = 1e-5,
+    overwrite: bool = True,
+) -> dict:
+    """Write `model` as a SavedModel with raw-pixel and encoded-bytes signatures.
+
+    Args:
+        model: A Keras classifier taking raw 0-255 pixels `[N, H, W, C]`.
+        path: Destination folder.
+        class_names: Class names in output order (stored in the graph).
+        resize: Resize mode used for the bytes signature ("stretch", "crop",
+            "pad"), the same as the training pipeline. Defaults to "stretch".
+        sample_images: float/uint8 `[N, H, W, C]` images for the parity check.
+            Defaults to None (random pixels).
+        tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
+            1e-5.
+        overwrite: Replace an existing export at `path`. Defaults to True.
+
+    Returns:
+        A dict with the path, signatures and the measured differences.
+
+    Raises:
+        ExportError: If the reloaded SavedModel is not deterministic or differs
+            from `model.predict` by more than `tolerance`.
+        ValueError: If `path` exists and `overwrite` is False.
+    """
+    import keras
+    import tensorflow as tf
+
+    from kerasvision.data import resize_image, to_channels
+
+    model = _main_output_model(model)
+    path = os.path.abspath(os.fspath(path))
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(f"export path already exists: {path}")
+    _, height, width, channels = model.input_shape
+    class_names = [str(c) for c in class_names]
+    num_outputs = model.output_shape[-1]
+    expected = 2 if num_outputs == 1 else num_outputs
+    if len(class_names) != expected:
+        raise ValueError(
+            f"model has {expected} classes but {len(class_names)} class names given"
+        )
+
+    @tf.function
+    def serve(images):
+        return {"probabilities": serving_probabilities(model(images, training=False))}
+
+    def decode_one(content):
+        image = tf.io.decode_image(content, channels=3, expand_animations=False)
+        image = to_channels(tf.cast(image, tf.float32), 1) if channels == 1 else image
+        image.set_shape([None, None, channels])
+        return resize_image(image, (height, width), resize)
+
+    @tf.function
+    def serve_bytes(image_bytes):
+        images = tf.map_fn(
+            decode_one,
+            image_bytes,
+            fn_output_signature=tf.TensorSpec([height, width, channels], tf.float32),
+        )
+        probabilities = serving_probabilities(model(images, training=False))
+        index = tf.argmax(probabilities, axis=-1)
+        names = tf.gather(tf.constant(class_names), index)
+        return {"probabilities": probabilities, "class_index": index, "class_name": names}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint(
+        "serving_default",
+        serve,
+        input_signature=[
+            tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
+        ],
+    )
+    archive.add_endpoint(
+        "serving_bytes",
+        serve_bytes,
+        input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+    )
+    parent = os.path.dirname(path) or "."
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    try:
+        archive.write_out(staging, verbose=False)
+        if sample_images is None:
+            rng = np.random.default_rng(0)
+            sample_images = rng.integers(0, 256, (8, height, width, channels))
+        report = check_export(model, staging, np.asarray(sample_images), tolerance)
+        _replace_dir(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    report.update(
+        path=path,
+        signatures=["serving_default", "serving_bytes"],
+        input_shape=[int(height), int(width), int(channels)],
+        class_names=class_names,
+    )
+    return report
+
+
+def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
+    """Reload a SavedModel and compare both signatures with `model.predict`.
+
+    Raises:
+        ExportError: On non-determinism or a difference above `tolerance`.
+    """
+    import tensorflow as tf
+
+    images = np.clip(np.round(images), 0, 255).astype("float32")
+    loaded = tf.saved_model.load(export_path)
+    serve = loaded.signatures["serving_default"]
+    serve_bytes = loaded.signatures["serving_bytes"]
+    expected = serving_probabilities(model.predict(images, verbose=0)).numpy()
+    first = serve(images=tf.constant(images))["probabilities"].numpy()
+    second = serve(images=tf.constant(images))["probabilities"].numpy()
+    if not np.array_equal(first, second):
+        raise ExportError(
+            f"exported model at {export_path} is not deterministic: two calls on the "
+            f"same input differ by {np.max(np.abs(first - second)):.3g}"
+        )
+    pixel_delta = float(np.max(np.abs(first - expected)))
+    encoded = tf.stack(
+        [tf.io.encode_png(tf.cast(image, tf.uint8)) for image in images]
+    )
+    from_bytes = serve_bytes(image_bytes=encoded)["probabilities"].numpy()
+    bytes_delta = float(np.max(np.abs(from_bytes - expected)))
+    for name, delta in (("serving_default", pixel_delta), ("serving_bytes", bytes_delta)):
+        if not delta <= tolerance:
+            raise ExportError(
+                f"exported {name} differs from model.predict by {delta:.3g} "
+                f"(> {tolerance:g}) on {len(images)} sample images"
+            )
+    return {
+        "checked_images": int(len(images)),
+        "max_abs_diff": pixel_delta,
+        "max_abs_diff_bytes": bytes_delta,
+        "deterministic": True,
+        "tolerance": tolerance,
+    }
+
+
+def _replace_dir(source: str, destination: str) -> None:
+    """Move `source` to `destination`, replacing it without a window of loss."""
+    if os.path.exists(destination):
+        backup = tempfile.mkdtemp(prefix=".replaced-", dir=os.path.dirname(destination))
+        os.rmdir(backup)
+        os.replace(destination, backup)
+        os.replace(source, destination)
+        shutil.rmtree(backup, ignore_errors=True)
+    else:
+        os.replace(source, destination)
+
+
+def export_run(run_dir, output=None, *, tolerance: float = 1e-5) -> dict:
+    """(Re-)export a run's `model.keras` to `RUN/serving` or `output`.
+
+    Uses images of the run's recorded test split (when available) for the check.
+
+    Args:
+        run_dir: A finished run directory.
+        output: Destination folder. Defaults to None (`RUN/serving`).
+        tolerance: See `export_saved_model`. Defaults to 1e-5.
+
+    Returns:
+        The export report.
+    """
+    from kerasvision.runs import load_run
+
+    run = load_run(run_dir)
+    samples = run.sample_images(16)
+    return export_saved_model(
+        run.model,
+        output or os.path.join(run.path, "serving"),
+        class_names=run.class_names,
+        resize=run.resize,
+        sample_images=samples,
+        tolerance=tolerance,
+    )

@@ -1,0 +1,781 @@
+"""`fit`: data -> model -> training -> metrics, plots, export, in one run directory.
+
+The run directory (`saved_models/<name>/`) is assembled in `.<name>.partial/` and
+renamed when complete. While training, `checkpoints/last.keras` (model + optimizer
+state) and `checkpoints/state.json` are rewritten atomically after every epoch so a
+killed run continues with `fit(resume=True, output=...)`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kerasvision import __version__
+from kerasvision._choices import CACHE_MODES, OPTIMIZERS, RESIZE_MODES
+from kerasvision.runs import partial_dir, read_json, write_json, write_text
+
+__all__ = ["FitResult", "TrainingError", "compile_classifier", "fit", "make_optimizer"]
+
+DEFAULT_RUNS_DIR = "saved_models"
+
+
+class TrainingError(RuntimeError):
+    """Training could not finish (e.g. the loss became NaN)."""
+
+
+@dataclass
+class FitResult:
+    """What `fit` returns.
+
+    Attributes:
+        run_dir: The finished run directory.
+        metrics: Test (else validation) metrics, see `compute_metrics`.
+        history: Per-epoch values, `{"loss": [...], "val_accuracy": [...], ...}`.
+        epoch_seconds: Wall time of each epoch trained in this call.
+        model: The trained Keras model.
+        data: The `ImageData` used.
+        export: The export report (None when export was off).
+    """
+
+    run_dir: str
+    metrics: dict
+    history: dict
+    epoch_seconds: list = field(default_factory=list)
+    model: object = None
+    data: object = None
+    export: dict | None = None
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.metrics.get("accuracy", float("nan"))
+
+
+# === Compilation ===
+
+
+def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
+    """A Keras optimizer by name ("adam", "sgd" with momentum 0.9, "adamw", "rmsprop").
+
+    Raises:
+        ValueError: On an unknown name or a non-positive learning rate.
+    """
+    import keras
+
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if not lr > 0:
+        raise ValueError(f"learning rate must be > 0, got {lr}")
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.AdamW(lr, weight_decay=1e-4 if weight_decay is None else weight_decay)
+
+
+def compile_classifier(model, optimizer, *, label_mode: str = "int", num_classes=None):
+    """Compile with the loss and metrics that match the head and the labels.
+
+    One sigmoid unit -> binary cross-entropy; K softmax units -> sparse
+    categorical cross-entropy for integer labels, categorical for one-hot/soft
+    labels. Accuracy always; top-5 accuracy when there are >= 10 classes.
+    Auxiliary outputs (Inception) get the same loss, weighted by the registry.
+    """
+    import keras
+
+    units = model.outputs[0].shape[-1]
+    num_classes = num_classes or (2 if units == 1 else units)
+    if units == 1:
+        loss = keras.losses.BinaryCrossentropy()
+        metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
+    elif label_mode == "categorical":
+        loss = keras.losses.CategoricalCrossentropy()
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+        if num_classes >= 10:
+            metrics.append(keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy"))
+    else:
+        loss = keras.losses.SparseCategoricalCrossentropy()
+        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        if num_classes >= 10:
+            metrics.append(
+                keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy")
+            )
+    if len(model.outputs) > 1:
+        from kerasvision.models import MODELS
+
+        aux_weight = next(
+            (s.aux_loss_weight for s in MODELS.values() if s.aux_loss_weight), 0.3
+        )
+        count = len(model.outputs)
+        model.compile(
+            optimizer=optimizer,
+            loss=[loss] * count,
+            loss_weights=[1.0] + [aux_weight] * (count - 1),
+            metrics=[metrics] + [[]] * (count - 1),
+        )
+    else:
+        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    return model
+
+
+# === Callbacks ===
+
+
+def _callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class _EpochLogger(_callback_base()):
+    """One line per epoch (used when stdout is not a terminal) + epoch timing."""
+
+    def __init__(self, epochs, log, quiet):
+        super().__init__()
+        self.epochs = epochs
+        self.log = log
+        self.quiet = quiet
+        self.seconds = []
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self._start
+        self.seconds.append(elapsed)
+        if not self.quiet:
+            values = " - ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+            self.log(f"epoch {epoch + 1}/{self.epochs} - {elapsed:.1f}s - {values}")
+
+
+class _NaNGuard(_callback_base()):
+    """Stops at the first NaN/inf loss and remembers where it happened."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+class _LastCheckpoint(_callback_base()):
+    """Atomically saves model + optimizer and the resume state after each epoch."""
+
+    def __init__(self, folder, monitor, tracked):
+        super().__init__()
+        self.folder = folder
+        self.monitor = monitor
+        self.tracked = tracked  # callbacks whose `best`/`wait` must survive a resume
+
+    def on_epoch_end(self, epoch, logs=None):
+        path = os.path.join(self.folder, "last.keras")
+        temp = os.path.join(self.folder, ".last.tmp.keras")
+        self.model.save(temp)
+        os.replace(temp, path)
+        state = {"epoch": epoch + 1, "monitor": self.monitor}
+        for name, callback in self.tracked.items():
+            state[name] = {
+                "best": _finite_or_none(getattr(callback, "best", None)),
+                "wait": int(getattr(callback, "wait", 0)),
+                "best_epoch": int(getattr(callback, "best_epoch", 0)),
+            }
+        write_json(os.path.join(self.folder, "state.json"), state)
+
+
+def _finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+# === Helpers ===
+
+
+def _resolve_image_size(data, image_size, spec, model_name):
+    from kerasvision.data import parse_image_size
+
+    requested = parse_image_size(image_size)
+    if requested is not None:
+        if min(requested) < spec.min_size:
+            raise ValueError(
+                f"--image-size {requested[0]}x{requested[1]} is too small for "
+                f"{model_name}: it needs at least {spec.min_size}x{spec.min_size}"
+            )
+        return data.with_image_size(requested)
+    if not data.natural_size:
+        # A folder without an explicit size: the model's preferred size.
+        return data.with_image_size(max(spec.default_size, spec.min_size))
+    height, width = data.image_size
+    if min(height, width) < spec.min_size:
+        scale = math.ceil(spec.min_size / min(height, width))
+        return data.with_image_size((height * scale, width * scale))
+    return data
+
+
+def _default_run_name(model_name, data):
+    source = data.source
+    label = source.get("name") or os.path.basename(source.get("path", "")) or "arrays"
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{model_name}-{label}-{stamp}"
+
+
+def _versions():
+    import keras
+    import matplotlib
+    import sklearn
+    import tensorflow as tf
+
+    return {
+        "kerasvision": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def _prepare_partial(final_dir, *, overwrite, resume):
+    if os.path.exists(final_dir) and not overwrite and not resume:
+        raise ValueError(
+            f"output {final_dir} already exists; choose another --output or pass "
+            f"--overwrite"
+        )
+    partial = partial_dir(final_dir)
+    if resume:
+        if not os.path.isfile(os.path.join(partial, "checkpoints", "state.json")):
+            if os.path.isfile(os.path.join(final_dir, "run.json")):
+                raise ValueError(f"run {final_dir} already finished; nothing to resume")
+            raise ValueError(
+                f"--resume: {final_dir} is not an interrupted kerasvision run "
+                f"(no {os.path.join(os.path.basename(partial), 'checkpoints', 'state.json')})"
+            )
+        return partial
+    if os.path.exists(partial):
+        raise ValueError(
+            f"an interrupted run exists at {partial}; continue it with --resume or "
+            f"delete that folder"
+        )
+    try:
+        os.makedirs(os.path.join(partial, "checkpoints"))
+    except OSError as error:
+        raise ValueError(
+            f"cannot write the run directory {partial}: {error.strerror}"
+        ) from None
+    return partial
+
+
+def _latest_partial(runs_dir=DEFAULT_RUNS_DIR):
+    if not os.path.isdir(runs_dir):
+        return None
+    candidates = [
+        os.path.join(runs_dir, name)
+        for name in os.listdir(runs_dir)
+        if name.startswith(".") and name.endswith(".partial")
+    ]
+    candidates = [c for c in candidates if os.path.isfile(os.path.join(c, "run.json"))]
+    if not candidates:
+        return None
+    latest = max(candidates, key=os.path.getmtime)
+    name = os.path.basename(latest)[1 : -len(".partial")]
+    return os.path.join(runs_dir, name)
+
+
+def _truncate_history(path, epochs_done):
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as stream:
+        lines = stream.readlines()
+    if not lines:
+        return
+    kept = [lines[0]] + [
+        line for line in lines[1:] if line.strip() and int(line.split(",")[0]) < epochs_done
+    ]
+    write_text(path, "".join(kept))
+
+
+def _read_history(path):
+    import csv
+
+    history: dict[str, list] = {}
+    if not os.path.isfile(path):
+        return history
+    with open(path, encoding="utf-8") as stream:
+        for row in csv.DictReader(stream):
+            for key, value in row.items():
+                if key == "epoch":
+                    continue
+                history.setdefault(key, []).append(float(value))
+    return history
+
+
+def _targets_for_head(dataset, binary):
+    if not binary:
+        return dataset
+    import tensorflow as tf
+
+    def to_binary(images, labels):
+        labels = tf.cast(labels, tf.float32)
+        labels = labels[:, 1:2] if labels.shape.rank == 2 else labels[:, None]
+        return images, labels
+
+    return dataset.map(to_binary)
+
+
+# === fit ===
+
+
+def fit(
+    data=None,
+    *,
+    dataset: str | None = None,
+    model: str = "bipyramidal_cnn",
+    model_kwargs: dict | None = None,
+    image_size=None,
+    channels: int | None = None,
+    resize: str = "stretch",
+    epochs: int = 15,
+    batch_size: int = 32,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    val_split: float = 0.1,
+    test_split: float = 0.1,
+    seed: int | None = None,
+    early_stopping: int | None = None,
+    output=None,
+    overwrite: bool = False,
+    resume: bool = False,
+    tensorboard: bool = False,
+    cache: str = "auto",
+    export: bool = True,
+    verbose="auto",
+    log=None,
+) -> FitResult:
+    """Train a registered CNN on a folder, arrays or a built-in dataset.
+
+    Writes a complete run directory: `model.keras`, `serving/` (SavedModel,
+    checked against `predict`), `labels.txt`, `history.csv`, `metrics.json`,
+    `confusion_matrix.png`, `curves.png`, `splits/*.txt`, `bad_files.txt` (if
+    any), `checkpoints/best.keras` and `run.json`.
+
+    Args:
+        data: Folder-per-class directory, `(x, y)` arrays, or an `ImageData`.
+            Defaults to None (a built-in dataset).
+        dataset: Built-in dataset name when `data` is None. Defaults to None
+            ("digits").
+        model: Registered model name (`list_models()`). Defaults to
+            "bipyramidal_cnn".
+        model_kwargs: Builder keyword arguments. Defaults to None.
+        image_size: N or (height, width). Defaults to None (the data's natural
+            size for arrays, the model's default size for folders; scaled up to the
+            model's minimum).
+        channels: 1, 3 or 4. Defaults to None (3 for folders, the arrays' own).
+        resize: "stretch", "crop" or "pad". Defaults to "stretch".
+        epochs: Training epochs. Defaults to 15.
+        batch_size: Batch size. Defaults to 32.
+        optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
+        lr: Learning rate. Defaults to 1e-3.
+        val_split: Validation fraction (stratified). Defaults to 0.1.
+        test_split: Test fraction (stratified). Defaults to 0.1.
+        seed: Seeds the split, initialisation, shuffling and dropout, and turns on
+            TensorFlow op determinism: the same seed gives identical weights on
+            CPU. Defaults to None (a random seed, recorded in run.json).
+        early_stopping: Patience in epochs on val_loss, restoring the best
+            weights. Defaults to None (off).
+        output: Run directory. Defaults to None
+            (`saved_models/<model>-<data>-<timestamp>`).
+        overwrite: Replace an existing run at `output`. Defaults to False.
+        resume: Continue the interrupted run at `output` (or the latest one in
+            `saved_models/`) from its last epoch checkpoint; the other arguments
+            come from that run. Defaults to False.
+        tensorboard: Write TensorBoard logs to `RUN/logs`. Defaults to False.
+        cache: "auto", "memory" or "none". Defaults to "auto".
+        export: Export and check the SavedModel. Defaults to True.
+        verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
+            1 or 2. Defaults to "auto".
+        log: Function receiving progress lines. Defaults to None (stderr).
+
+    Returns:
+        A `FitResult`.
+
+    Raises:
+        ValueError: On invalid arguments or data.
+        FileNotFoundError: If the data folder does not exist.
+        TrainingError: If the loss becomes NaN.
+        kerasvision.export.ExportError: If the export fails its parity check.
+
+    Example:
+        >>> result = kerasvision.fit(dataset="digits", epochs=5, seed=0)
+        >>> result.metrics["accuracy"]
+    """
+    log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    if resume:
+        return _resume(output, log=log, verbose=verbose, epochs=None)
+    arguments = {
+        "data": os.fspath(data) if isinstance(data, str | os.PathLike) else None,
+        "dataset": dataset,
+        "model": model,
+        "model_kwargs": dict(model_kwargs or {}),
+        "image_size": list(image_size) if isinstance(image_size, tuple | list) else image_size,
+        "channels": channels,
+        "resize": resize,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": optimizer,
+        "lr": lr,
+        "val_split": val_split,
+        "test_split": test_split,
+        "seed": seed,
+        "early_stopping": early_stopping,
+        "tensorboard": tensorboard,
+        "cache": cache,
+    }
+    _validate_arguments(arguments)
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+        arguments["seed"] = seed
+    return _train(data, arguments, output=output, overwrite=overwrite, export=export,
+                  verbose=verbose, log=log)
+
+
+def _validate_arguments(arguments):
+    from kerasvision.models import get_model_spec
+
+    get_model_spec(arguments["model"])
+    for name in ("epochs", "batch_size"):
+        value = arguments[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if arguments["optimizer"] not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {arguments['optimizer']!r}")
+    if not arguments["lr"] > 0:
+        raise ValueError(f"lr must be > 0, got {arguments['lr']}")
+    if arguments["resize"] not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {arguments['resize']!r}")
+    if arguments["cache"] not in CACHE_MODES:
+        raise ValueError(f"cache must be one of {CACHE_MODES}, got {arguments['cache']!r}")
+    patience = arguments["early_stopping"]
+    if patience is not None and (not isinstance(patience, int) or patience < 1):
+        raise ValueError(f"early_stopping patience must be a positive integer, got {patience!r}")
+
+
+def _load(data, arguments, split_record=None, on_bad_file=None):
+    from kerasvision.data import load_data
+    from kerasvision.models import get_model_spec
+
+    kwargs = {
+        "channels": arguments["channels"],
+        "resize": arguments["resize"],
+        "val_split": arguments["val_split"],
+        "test_split": arguments["test_split"],
+        "seed": arguments["seed"],
+        "split_record": split_record,
+    }
+    if isinstance(data, str | os.PathLike):
+        kwargs["on_bad_file"] = on_bad_file
+    image_data = load_data(data, dataset=arguments["dataset"], **kwargs)
+    spec = get_model_spec(arguments["model"])
+    return _resolve_image_size(image_data, arguments["image_size"], spec, arguments["model"])
+
+
+def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_state=None):
+    import keras
+    import tensorflow as tf
+
+    from kerasvision.models import build_model, feature_layer_name
+
+    seed = arguments["seed"]
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+    bad_files = []
+
+    def on_bad_file(path, reason):
+        bad_files.append((path, reason))
+        log(f"skipping bad file {path}: {reason}")
+
+    split_record = resume_state["split"] if resume_state else None
+    image_data = _load(data, arguments, split_record, on_bad_file)
+    model_name = arguments["model"]
+    final_dir = os.path.abspath(
+        os.fspath(output) if output else os.path.join(
+            DEFAULT_RUNS_DIR, _default_run_name(model_name, image_data)
+        )
+    )
+    partial = _prepare_partial(final_dir, overwrite=overwrite, resume=resume_state is not None)
+    checkpoints = os.path.join(partial, "checkpoints")
+    if resume_state is None:
+        log(f"run directory: {final_dir} (in progress at {partial})")
+
+    # === Model ===
+    binary = False
+    if resume_state is not None:
+        network = keras.saving.load_model(os.path.join(checkpoints, "last.keras"))
+        initial_epoch = int(resume_state["state"]["epoch"])
+        log(f"resuming {final_dir} from epoch {initial_epoch}")
+    else:
+        network = build_model(
+            model_name, image_data.input_shape, image_data.num_classes,
+            **arguments["model_kwargs"],
+        )
+        compile_classifier(
+            network,
+            make_optimizer(arguments["optimizer"], arguments["lr"]),
+            label_mode=image_data.label_mode,
+            num_classes=image_data.num_classes,
+        )
+        initial_epoch = 0
+    binary = network.outputs[0].shape[-1] == 1
+    feature_layer = feature_layer_name(network, model_name)
+
+    # === Run record (written first so --resume has everything) ===
+    info = {
+        "kerasvision_version": __version__,
+        "status": "running",
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "arguments": arguments,
+        "seed": seed,
+        "versions": _versions(),
+        "model": {
+            "name": model_name,
+            "keras_name": network.name,
+            "input_shape": list(image_data.input_shape),
+            "num_classes": image_data.num_classes,
+            "params": int(network.count_params()),
+            "trainable_params": int(
+                sum(int(np.prod(w.shape)) for w in network.trainable_weights)
+            ),
+            "feature_layer": feature_layer,
+            "binary_head": bool(binary),
+        },
+        "data": image_data.summary(),
+        "split": image_data.split_record(),
+    }
+    if resume_state is not None:
+        info["created"] = resume_state["info"].get("created", info["created"])
+        info["resumed"] = resume_state["info"].get("resumed", []) + [
+            {"at": datetime.datetime.now().isoformat(timespec="seconds"), "epoch": initial_epoch}
+        ]
+    write_json(os.path.join(partial, "run.json"), info)
+    write_text(os.path.join(partial, "labels.txt"), "\n".join(image_data.class_names) + "\n")
+    os.makedirs(os.path.join(partial, "splits"), exist_ok=True)
+    for name, items in image_data.split_record().items():
+        if isinstance(items, list):
+            write_text(
+                os.path.join(partial, "splits", f"{name}.txt"),
+                "".join(f"{item}\n" for item in items),
+            )
+    if image_data.bad_files:
+        write_text(
+            os.path.join(partial, "bad_files.txt"),
+            "".join(f"{path}\t{reason}\n" for path, reason in image_data.bad_files),
+        )
+
+    # === Pipelines ===
+    one_hot = image_data.label_mode == "categorical"
+    train_ds = image_data.dataset(
+        "train", batch_size=arguments["batch_size"], cache=arguments["cache"],
+        seed=seed + initial_epoch, one_hot=one_hot,
+    )
+    train_ds = _targets_for_head(train_ds, binary)
+    has_val = len(image_data.splits["val"]) > 0
+    val_ds = None
+    if has_val:
+        val_ds = _targets_for_head(
+            image_data.dataset("val", batch_size=arguments["batch_size"],
+                               cache=arguments["cache"], one_hot=one_hot),
+            binary,
+        )
+    if len(network.outputs) > 1:
+        count = len(network.outputs)
+        train_ds = train_ds.map(lambda x, y: (x, tuple([y] * count)))
+        if val_ds is not None:
+            val_ds = val_ds.map(lambda x, y: (x, tuple([y] * count)))
+
+    # === Callbacks ===
+    monitor = "val_loss" if has_val else "loss"
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    # Keras draws the progress bar (1); our logger prints one line per epoch (2).
+    quiet = verbose != 2
+    verbose = 1 if verbose == 1 else 0
+    epoch_logger = _EpochLogger(arguments["epochs"], log, quiet=quiet)
+    nan_guard = _NaNGuard()
+    best = keras.callbacks.ModelCheckpoint(
+        os.path.join(checkpoints, "best.keras"), monitor=monitor, save_best_only=True
+    )
+    history_path = os.path.join(partial, "history.csv")
+    if resume_state is not None:
+        _truncate_history(history_path, initial_epoch)
+    callbacks = [nan_guard, epoch_logger,
+                 keras.callbacks.CSVLogger(history_path, append=resume_state is not None),
+                 best]
+    tracked = {"best_checkpoint": best}
+    if arguments["early_stopping"]:
+        stopper = keras.callbacks.EarlyStopping(
+            monitor=monitor, patience=arguments["early_stopping"],
+            restore_best_weights=True,
+        )
+        callbacks.append(stopper)
+        tracked["early_stopping"] = stopper
+    if arguments["tensorboard"]:
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(partial, "logs")))
+    callbacks.append(_LastCheckpoint(checkpoints, monitor, tracked))
+    if resume_state is not None:
+        _restore_callback_state(resume_state["state"], tracked, checkpoints)
+
+    # === Train ===
+    start = time.perf_counter()
+    if initial_epoch < arguments["epochs"]:
+        network.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=arguments["epochs"],
+            initial_epoch=initial_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the tf.data pipeline shuffles (seeded)
+        )
+    train_seconds = time.perf_counter() - start
+    if nan_guard.where is not None:
+        epoch, batch = nan_guard.where
+        raise TrainingError(
+            f"loss became NaN/inf at epoch {epoch}, batch {batch}; try a lower --lr "
+            f"(was {arguments['lr']}); partial run kept at {partial}"
+        )
+
+    # === Evaluate ===
+    from kerasvision.evaluation import evaluate_model
+    from kerasvision.visualization.plots import plot_confusion_matrix, plot_training_curves
+
+    eval_split = "test" if len(image_data.splits["test"]) else ("val" if has_val else "train")
+    metrics = evaluate_model(network, image_data, eval_split, batch_size=max(64, arguments["batch_size"]))
+    history = _read_history(history_path)
+    write_json(os.path.join(partial, "metrics.json"), metrics)
+    plot_confusion_matrix(
+        metrics["confusion_matrix"], image_data.class_names,
+        os.path.join(partial, "confusion_matrix.png"),
+        title=f"{model_name} - {eval_split} split ({metrics['count']} images)",
+    )
+    plot_training_curves(history, os.path.join(partial, "curves.png"))
+
+    # === Save and export ===
+    temp_model = os.path.join(partial, ".model.tmp.keras")
+    network.save(temp_model)
+    os.replace(temp_model, os.path.join(partial, "model.keras"))
+    export_report = None
+    if export:
+        samples = next(iter(image_data.dataset(
+            eval_split, batch_size=16, shuffle=False, include_labels=False)))
+        from kerasvision.export import export_saved_model
+
+        export_report = export_saved_model(
+            network, os.path.join(partial, "serving"),
+            class_names=image_data.class_names, resize=image_data.resize,
+            sample_images=np.asarray(samples),
+        )
+        export_report["path"] = os.path.join(final_dir, "serving")
+    for leftover in ("last.keras", "state.json"):
+        path = os.path.join(checkpoints, leftover)
+        if os.path.exists(path):
+            os.remove(path)
+    info.update(
+        status="complete",
+        finished=datetime.datetime.now().isoformat(timespec="seconds"),
+        epochs_trained=len(history.get("loss", [])),
+        train_seconds=round(train_seconds, 3),
+        epoch_seconds=[round(s, 3) for s in epoch_logger.seconds],
+        metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
+        export=export_report,
+    )
+    write_json(os.path.join(partial, "run.json"), info)
+    _publish(partial, final_dir)
+    return FitResult(
+        run_dir=final_dir,
+        metrics=metrics,
+        history=history,
+        epoch_seconds=epoch_logger.seconds,
+        model=network,
+        data=image_data,
+        export=export_report,
+    )
+
+
+def _restore_callback_state(state, tracked, checkpoints):
+    import keras
+
+    for name, callback in tracked.items():
+        saved = state.get(name) or {}
+        if saved.get("best") is not None:
+            callback.best = saved["best"]
+        if hasattr(callback, "wait"):
+            callback.wait = saved.get("wait", 0)
+        if hasattr(callback, "best_epoch"):
+            callback.best_epoch = saved.get("best_epoch", 0)
+        if name == "early_stopping":
+            best_path = os.path.join(checkpoints, "best.keras")
+            if os.path.isfile(best_path):
+                callback.best_weights = keras.saving.load_model(best_path).get_weights()
+
+
+def _publish(partial, final_dir):
+    """Rename the finished partial run into place (replacing an old one last)."""
+    if os.path.exists(final_dir):
+        old = final_dir.rstrip(os.sep) + f".old-{os.getpid()}"
+        os.replace(final_dir, old)
+        os.replace(partial, final_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(partial, final_dir)
+
+
+def _resume(output, *, log, verbose, epochs):
+    final_dir = output or _latest_partial()
+    if final_dir is None:
+        raise ValueError(
+            f"--resume: no interrupted run found in {DEFAULT_RUNS_DIR}/; pass --output RUN_DIR"
+        )
+    final_dir = os.path.abspath(os.fspath(final_dir))
+    partial = partial_dir(final_dir)
+    state_file = os.path.join(partial, "checkpoints", "state.json")
+    if not os.path.isfile(state_file) or not os.path.isfile(os.path.join(partial, "run.json")):
+        if os.path.isfile(os.path.join(final_dir, "run.json")):
+            raise ValueError(f"--resume: run {final_dir} already finished; nothing to resume")
+        raise ValueError(
+            f"--resume: {final_dir} is not an interrupted kerasvision run "
+            f"(no checkpoint from a finished epoch)"
+        )
+    info = read_json(os.path.join(partial, "run.json"))
+    state = read_json(state_file)
+    arguments = info["arguments"]
+    source = info["data"]["source"]
+    if source["kind"] == "arrays":
+        raise ValueError("--resume: runs on in-memory arrays cannot be resumed from disk")
+    data = source["path"] if source["kind"] == "folder" else None
+    return _train(
+        data, arguments, output=final_dir, overwrite=False, export=True,
+        verbose=verbose, log=log,
+        resume_state={"state": state, "split": info["split"], "info": info},
+    )
