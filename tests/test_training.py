@@ -1,0 +1,209 @@
+"""kerasvision.fit: run directory, losses per label kind, seeds, NaN, resume."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from helpers import small_digits, write_image_folder
+
+import kerasvision
+from kerasvision.training import TrainingError
+
+TINY = {"filters": (4, 8), "dense_units": (16,)}
+
+
+def _fit(tmp_path, data=None, name="run", **kwargs):
+    options = {
+        "model_kwargs": TINY,
+        "epochs": 2,
+        "batch_size": 16,
+        "seed": 0,
+        "output": str(tmp_path / name),
+        "verbose": 0,
+    }
+    options.update(kwargs)
+    return kerasvision.fit(data, **options)
+
+
+def test_fit_writes_a_complete_run_directory(tmp_path):
+    x, y, names = small_digits(per_class=10)
+    result = _fit(tmp_path, (x, y), epochs=3, early_stopping=5)
+    run = tmp_path / "run"
+    assert result.run_dir == str(run)
+    for name in ("model.keras", "labels.txt", "history.csv", "metrics.json",
+                 "confusion_matrix.png", "curves.png", "run.json",
+                 "checkpoints/best.keras", "splits/train.txt", "splits/test.txt",
+                 "serving/saved_model.pb"):
+        assert (run / name).exists(), name
+    assert not (tmp_path / ".run.partial").exists()
+    assert not (run / "checkpoints" / "last.keras").exists()
+    assert (run / "labels.txt").read_text().split() == [str(d) for d in range(10)]
+    with open(run / "history.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "top5_accuracy"} <= set(rows[0])
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["count"] == 10
+    assert set(metrics["per_class"]) == set(names)
+    assert "top5_accuracy" in metrics and len(metrics["confusion_matrix"]) == 10
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "complete" and info["seed"] == 0
+    assert info["arguments"]["epochs"] == 3
+    assert info["versions"]["tensorflow"] and info["versions"]["keras"]
+    assert info["split"]["counts"] == {"train": 80, "val": 10, "test": 10}
+    assert len(info["split"]["test"]) == 10 and len(info["data"]["fingerprint"]) == 64
+    assert info["export"]["max_abs_diff"] <= 1e-5
+    assert info["model"]["feature_layer"] == "block2_act2"
+    assert len(result.epoch_seconds) == 3
+    assert set(result.history) >= {"loss", "val_loss"}
+
+
+def test_fit_learns_digits(tmp_path):
+    result = _fit(
+        tmp_path, None, dataset="digits", epochs=6, batch_size=32, export=False,
+        model_kwargs={"filters": (16, 32), "dense_units": (64,)},
+    )
+    assert result.metrics["accuracy"] >= 0.9
+
+
+def test_same_seed_gives_identical_weights(tmp_path):
+    x, y, _ = small_digits(per_class=8)
+    first = _fit(tmp_path, (x, y), name="a", export=False)
+    second = _fit(tmp_path, (x, y), name="b", export=False)
+    third = _fit(tmp_path, (x, y), name="c", export=False, seed=1)
+    for w1, w2 in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(w1, w2)
+    differs = any(
+        not np.array_equal(w1, w3)
+        for w1, w3 in zip(first.model.get_weights(), third.model.get_weights(), strict=True)
+    )
+    assert differs
+
+
+def test_folder_run_records_bad_files_and_split_lists(tmp_path):
+    data_dir = tmp_path / "data"
+    write_image_folder(data_dir, per_class=10)
+    (data_dir / "cats" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    result = _fit(tmp_path, str(data_dir), image_size=16, epochs=1)
+    run = tmp_path / "run"
+    bad = (run / "bad_files.txt").read_text()
+    assert "broken.jpg" in bad
+    info = json.loads((run / "run.json").read_text())
+    assert info["data"]["bad_files"][0][0].endswith("broken.jpg")
+    listed = (run / "splits" / "train.txt").read_text().split()
+    assert len(listed) == 16 and all(p.startswith(("cats/", "dogs/")) for p in listed)
+    assert result.model.output_shape == (None, 1)  # 2 classes: one sigmoid unit
+    assert result.metrics["count"] == 2
+
+
+def test_one_hot_labels_use_categorical_loss(tmp_path):
+    x, y, _ = small_digits(per_class=6)
+    result = _fit(tmp_path, (x, np.eye(10)[y]), epochs=1, export=False)
+    assert type(result.model.loss).__name__ == "CategoricalCrossentropy"
+    assert np.isfinite(result.metrics["loss"])
+
+
+def test_image_size_below_model_minimum_is_an_error(tmp_path):
+    x, y, _ = small_digits(per_class=3)
+    with pytest.raises(ValueError, match="too small for lenet5"):
+        kerasvision.fit((x, y), model="lenet5", image_size=16, output=str(tmp_path / "r"))
+    assert not (tmp_path / "r").exists() and not (tmp_path / ".r.partial").exists()
+
+
+def test_small_arrays_are_scaled_up_to_the_model_minimum(tmp_path):
+    x, y, _ = small_digits(per_class=4)
+    result = _fit(tmp_path, (x, y), model="lenet5", model_kwargs={}, epochs=1, export=False)
+    assert result.model.input_shape == (None, 32, 32, 1)
+
+
+def test_existing_run_is_never_overwritten_by_default(tmp_path):
+    x, y, _ = small_digits(per_class=4)
+    _fit(tmp_path, (x, y), epochs=1, export=False)
+    before = (tmp_path / "run" / "run.json").read_bytes()
+    with pytest.raises(ValueError, match="already exists"):
+        _fit(tmp_path, (x, y), epochs=1, export=False)
+    assert (tmp_path / "run" / "run.json").read_bytes() == before
+    _fit(tmp_path, (x, y), epochs=1, export=False, overwrite=True, seed=3)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["seed"] == 3
+
+
+def test_nan_loss_stops_with_a_clear_error(tmp_path):
+    x, y, _ = small_digits(per_class=6)
+    # An absurd learning rate blows the weights up to inf, then NaN.
+    with pytest.raises(TrainingError, match=r"NaN/inf at epoch \d+, batch \d+.*lower --lr"):
+        _fit(tmp_path, (x, y), optimizer="sgd", lr=1e12, epochs=5, export=False)
+    assert not (tmp_path / "run").exists()  # never published as a finished run
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 2.5}, "epochs"),
+        ({"optimizer": "adagrad"}, "optimizer"),
+        ({"lr": 0.0}, "lr"),
+        ({"model": "nope"}, "unknown model"),
+        ({"val_split": 0.6, "test_split": 0.6}, "split"),
+    ],
+)
+def test_invalid_arguments(tmp_path, kwargs, message):
+    x, y, _ = small_digits(per_class=3)
+    with pytest.raises(ValueError, match=message):
+        kerasvision.fit((x, y), output=str(tmp_path / "r"), verbose=0, **kwargs)
+
+
+def test_resume_after_sigkill_mid_epoch(tmp_path):
+    output = tmp_path / "killed"
+    partial = tmp_path / ".killed.partial"
+    command = [
+        sys.executable, "-m", "kerasvision.cli", "fit", "--dataset", "digits",
+        "--image-size", "24", "--epochs", "4", "--seed", "0", "--batch-size", "16",
+        "--model-arg", "filters=(8, 16)", "--output", str(output),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state = partial / "checkpoints" / "state.json"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and process.poll() is None:
+            if state.exists() and json.loads(state.read_text())["epoch"] >= 1:
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)  # now inside the next epoch
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not output.exists() and partial.exists()
+    done = json.loads(state.read_text())["epoch"]
+    assert 1 <= done < 4
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "kerasvision.cli", "fit", "--resume", "--output", str(output)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming {output} from epoch {done}" in resumed.stderr
+    assert output.exists() and not partial.exists()
+    with open(output / "history.csv") as stream:
+        epochs = [int(row["epoch"]) for row in csv.DictReader(stream)]
+    assert epochs == [0, 1, 2, 3]
+    info = json.loads((output / "run.json").read_text())
+    assert info["status"] == "complete" and info["resumed"][0]["epoch"] == done
+    assert info["metrics"]["accuracy"] > 0.5
+
+
+def test_resume_of_something_that_is_not_a_run(tmp_path):
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(ValueError, match="not an interrupted kerasvision run"):
+        kerasvision.fit(resume=True, output=str(tmp_path / "plain"))
+    assert os.listdir(tmp_path / "plain") == []
