@@ -1,0 +1,117 @@
+"""kerasvision.export: SavedModel signatures, parity with predict, failure modes."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kerasvision.export import ExportError, check_export, export_saved_model
+from kerasvision.models.cnn import build_bipyramidal_cnn
+
+
+def _model(num_classes=3, channels=3, size=16):
+    return build_bipyramidal_cnn(
+        (size, size, channels), num_classes, filters=(4, 8), dense_units=(8,)
+    )
+
+
+def _images(count=4, size=16, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (count, size, size, channels)).astype("float32")
+
+
+def _encode(array, fmt="PNG"):
+    buffer = io.BytesIO()
+    Image.fromarray(array.astype("uint8")).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def test_signatures_match_predict_and_are_deterministic(tmp_path):
+    import tensorflow as tf
+
+    model = _model()
+    images = _images()
+    report = export_saved_model(
+        model, tmp_path / "serving", class_names=["a", "b", "c"], sample_images=images
+    )
+    assert report["max_abs_diff"] <= 1e-5 and report["deterministic"]
+    loaded = tf.saved_model.load(str(tmp_path / "serving"))
+    assert set(loaded.signatures) == {"serving_default", "serving_bytes"}
+    served = loaded.signatures["serving_default"](images=tf.constant(images))
+    expected = model.predict(images, verbose=0)
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(served["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5)
+    again = loaded.signatures["serving_default"](images=tf.constant(images))
+    np.testing.assert_array_equal(served["probabilities"], again["probabilities"])
+
+
+def test_bytes_signature_decodes_and_resizes_like_training(tmp_path):
+    import tensorflow as tf
+
+    from kerasvision.data import resize_image
+
+    model = _model()
+    export_saved_model(model, tmp_path / "serving", class_names=["a", "b", "c"])
+    loaded = tf.saved_model.load(str(tmp_path / "serving"))
+    big = _images(count=2, size=40, seed=3)  # any size: resized in the graph
+    payload = tf.constant([_encode(big[0]), _encode(big[1], "BMP")])
+    out = loaded.signatures["serving_bytes"](image_bytes=payload)
+    resized = resize_image(tf.constant(big), (16, 16), "stretch").numpy()
+    expected = model.predict(resized, verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+    names = [n.decode() for n in out["class_name"].numpy()]
+    assert names == [["a", "b", "c"][i] for i in expected.argmax(axis=1)]
+
+
+def test_binary_model_serves_two_probabilities(tmp_path):
+    import tensorflow as tf
+
+    model = _model(num_classes=2, channels=1)
+    images = _images(channels=1)
+    export_saved_model(model, tmp_path / "s", class_names=["no", "yes"], sample_images=images)
+    loaded = tf.saved_model.load(str(tmp_path / "s"))
+    probs = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
+    p = model.predict(images, verbose=0)[:, 0]
+    np.testing.assert_allclose(probs.numpy(), np.stack([1 - p, p], axis=1), atol=1e-6)
+    gray_png = tf.constant([_encode(np.repeat(images[0], 3, axis=-1))])
+    out = loaded.signatures["serving_bytes"](image_bytes=gray_png)
+    assert out["probabilities"].shape == (1, 2)
+
+
+def test_failed_check_leaves_nothing_and_keeps_an_old_export(tmp_path):
+    model = _model()
+    target = tmp_path / "serving"
+    export_saved_model(model, target, class_names=["a", "b", "c"])
+    before = sorted(p.name for p in target.iterdir())
+    with pytest.raises(ExportError, match="differs from model.predict"):
+        export_saved_model(model, target, class_names=["a", "b", "c"], tolerance=-1.0)
+    assert sorted(p.name for p in target.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["serving"]  # no staging left
+
+
+def test_check_export_detects_a_different_model(tmp_path):
+    model = _model()
+    export_saved_model(model, tmp_path / "s", class_names=["a", "b", "c"])
+    other = _model()  # fresh random weights
+    with pytest.raises(ExportError):
+        check_export(other, str(tmp_path / "s"), _images())
+
+
+def test_class_name_count_must_match(tmp_path):
+    with pytest.raises(ValueError, match="3 classes but 2 class names"):
+        export_saved_model(_model(), tmp_path / "s", class_names=["a", "b"])
+
+
+def test_augmentation_layers_never_reach_the_exported_graph(tmp_path):
+    """Models trained by kerasvision hold no random layers, so serving is stable."""
+    import keras
+
+    model = _model()
+    random_layers = [
+        layer for layer in model.layers
+        if isinstance(layer, keras.layers.RandomFlip | keras.layers.RandomRotation)
+    ]
+    assert random_layers == []
+    report = export_saved_model(model, tmp_path / "s", class_names=["a", "b", "c"])
+    assert report["deterministic"]
