@@ -41,6 +41,7 @@ class FitResult:
         metrics: Test (else validation) metrics, see `compute_metrics`.
         history: Per-epoch values, `{"loss": [...], "val_accuracy": [...], ...}`.
         epoch_seconds: Wall time of each epoch trained in this call.
+        train_epoch_seconds: The training pass of each epoch, without validation.
         model: The trained Keras model.
         data: The `ImageData` used.
         export: The export report (None when export was off).
@@ -50,6 +51,7 @@ class FitResult:
     metrics: dict
     history: dict
     epoch_seconds: list = field(default_factory=list)
+    train_epoch_seconds: list = field(default_factory=list)
     model: object = None
     data: object = None
     export: dict | None = None
@@ -80,7 +82,9 @@ def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
         return keras.optimizers.SGD(lr, momentum=0.9)
     if name == "rmsprop":
         return keras.optimizers.RMSprop(lr)
-    return keras.optimizers.AdamW(lr, weight_decay=1e-4 if weight_decay is None else weight_decay)
+    return keras.optimizers.AdamW(
+        lr, weight_decay=1e-4 if weight_decay is None else weight_decay
+    )
 
 
 def compile_classifier(model, optimizer, *, label_mode: str = "int", num_classes=None):
@@ -102,7 +106,9 @@ def compile_classifier(model, optimizer, *, label_mode: str = "int", num_classes
         loss = keras.losses.CategoricalCrossentropy()
         metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
         if num_classes >= 10:
-            metrics.append(keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy"))
+            metrics.append(
+                keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")
+            )
     else:
         loss = keras.losses.SparseCategoricalCrossentropy()
         metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
@@ -146,14 +152,25 @@ class _EpochLogger(_callback_base()):
         self.log = log
         self.quiet = quiet
         self.seconds = []
+        self.train_seconds = []  # the training pass alone, without validation
         self._start = 0.0
+        self._in_epoch = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
+        self._in_epoch = True
+
+    def on_test_begin(self, logs=None):
+        if self._in_epoch:  # validation of this epoch starts: training pass done
+            self.train_seconds.append(time.perf_counter() - self._start)
+            self._in_epoch = False
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._start
         self.seconds.append(elapsed)
+        if self._in_epoch:
+            self.train_seconds.append(elapsed)
+            self._in_epoch = False
         if not self.quiet:
             values = " - ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
             self.log(f"epoch {epoch + 1}/{self.epochs} - {elapsed:.1f}s - {values}")
@@ -270,7 +287,7 @@ def _prepare_partial(final_dir, *, overwrite, resume):
                 raise ValueError(f"run {final_dir} already finished; nothing to resume")
             raise ValueError(
                 f"--resume: {final_dir} is not an interrupted kerasvision run "
-                f"(no {os.path.join(os.path.basename(partial), 'checkpoints', 'state.json')})"
+                "(no checkpoint from a finished epoch)"
             )
         return partial
     if os.path.exists(partial):
@@ -311,7 +328,9 @@ def _truncate_history(path, epochs_done):
     if not lines:
         return
     kept = [lines[0]] + [
-        line for line in lines[1:] if line.strip() and int(line.split(",")[0]) < epochs_done
+        line
+        for line in lines[1:]
+        if line.strip() and int(line.split(",")[0]) < epochs_done
     ]
     write_text(path, "".join(kept))
 
@@ -438,7 +457,9 @@ def fit(
         "dataset": dataset,
         "model": model,
         "model_kwargs": dict(model_kwargs or {}),
-        "image_size": list(image_size) if isinstance(image_size, tuple | list) else image_size,
+        "image_size": list(image_size)
+        if isinstance(image_size, tuple | list)
+        else image_size,
         "channels": channels,
         "resize": resize,
         "epochs": epochs,
@@ -456,8 +477,15 @@ def fit(
     if seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
         arguments["seed"] = seed
-    return _train(data, arguments, output=output, overwrite=overwrite, export=export,
-                  verbose=verbose, log=log)
+    return _train(
+        data,
+        arguments,
+        output=output,
+        overwrite=overwrite,
+        export=export,
+        verbose=verbose,
+        log=log,
+    )
 
 
 def _validate_arguments(arguments):
@@ -469,16 +497,24 @@ def _validate_arguments(arguments):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if arguments["optimizer"] not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {arguments['optimizer']!r}")
+        raise ValueError(
+            f"optimizer must be one of {OPTIMIZERS}, got {arguments['optimizer']!r}"
+        )
     if not arguments["lr"] > 0:
         raise ValueError(f"lr must be > 0, got {arguments['lr']}")
     if arguments["resize"] not in RESIZE_MODES:
-        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {arguments['resize']!r}")
+        raise ValueError(
+            f"resize must be one of {RESIZE_MODES}, got {arguments['resize']!r}"
+        )
     if arguments["cache"] not in CACHE_MODES:
-        raise ValueError(f"cache must be one of {CACHE_MODES}, got {arguments['cache']!r}")
+        raise ValueError(
+            f"cache must be one of {CACHE_MODES}, got {arguments['cache']!r}"
+        )
     patience = arguments["early_stopping"]
     if patience is not None and (not isinstance(patience, int) or patience < 1):
-        raise ValueError(f"early_stopping patience must be a positive integer, got {patience!r}")
+        raise ValueError(
+            f"early_stopping patience must be a positive integer, got {patience!r}"
+        )
 
 
 def _load(data, arguments, split_record=None, on_bad_file=None):
@@ -497,10 +533,14 @@ def _load(data, arguments, split_record=None, on_bad_file=None):
         kwargs["on_bad_file"] = on_bad_file
     image_data = load_data(data, dataset=arguments["dataset"], **kwargs)
     spec = get_model_spec(arguments["model"])
-    return _resolve_image_size(image_data, arguments["image_size"], spec, arguments["model"])
+    return _resolve_image_size(
+        image_data, arguments["image_size"], spec, arguments["model"]
+    )
 
 
-def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_state=None):
+def _train(
+    data, arguments, *, output, overwrite, export, verbose, log, resume_state=None
+):
     import keras
     import tensorflow as tf
 
@@ -520,11 +560,13 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
     image_data = _load(data, arguments, split_record, on_bad_file)
     model_name = arguments["model"]
     final_dir = os.path.abspath(
-        os.fspath(output) if output else os.path.join(
-            DEFAULT_RUNS_DIR, _default_run_name(model_name, image_data)
-        )
+        os.fspath(output)
+        if output
+        else os.path.join(DEFAULT_RUNS_DIR, _default_run_name(model_name, image_data))
     )
-    partial = _prepare_partial(final_dir, overwrite=overwrite, resume=resume_state is not None)
+    partial = _prepare_partial(
+        final_dir, overwrite=overwrite, resume=resume_state is not None
+    )
     checkpoints = os.path.join(partial, "checkpoints")
     if resume_state is None:
         log(f"run directory: {final_dir} (in progress at {partial})")
@@ -537,7 +579,9 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
         log(f"resuming {final_dir} from epoch {initial_epoch}")
     else:
         network = build_model(
-            model_name, image_data.input_shape, image_data.num_classes,
+            model_name,
+            image_data.input_shape,
+            image_data.num_classes,
             **arguments["model_kwargs"],
         )
         compile_classifier(
@@ -576,10 +620,15 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
     if resume_state is not None:
         info["created"] = resume_state["info"].get("created", info["created"])
         info["resumed"] = resume_state["info"].get("resumed", []) + [
-            {"at": datetime.datetime.now().isoformat(timespec="seconds"), "epoch": initial_epoch}
+            {
+                "at": datetime.datetime.now().isoformat(timespec="seconds"),
+                "epoch": initial_epoch,
+            }
         ]
     write_json(os.path.join(partial, "run.json"), info)
-    write_text(os.path.join(partial, "labels.txt"), "\n".join(image_data.class_names) + "\n")
+    write_text(
+        os.path.join(partial, "labels.txt"), "\n".join(image_data.class_names) + "\n"
+    )
     os.makedirs(os.path.join(partial, "splits"), exist_ok=True)
     for name, items in image_data.split_record().items():
         if isinstance(items, list):
@@ -596,16 +645,23 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
     # === Pipelines ===
     one_hot = image_data.label_mode == "categorical"
     train_ds = image_data.dataset(
-        "train", batch_size=arguments["batch_size"], cache=arguments["cache"],
-        seed=seed + initial_epoch, one_hot=one_hot,
+        "train",
+        batch_size=arguments["batch_size"],
+        cache=arguments["cache"],
+        seed=seed + initial_epoch,
+        one_hot=one_hot,
     )
     train_ds = _targets_for_head(train_ds, binary)
     has_val = len(image_data.splits["val"]) > 0
     val_ds = None
     if has_val:
         val_ds = _targets_for_head(
-            image_data.dataset("val", batch_size=arguments["batch_size"],
-                               cache=arguments["cache"], one_hot=one_hot),
+            image_data.dataset(
+                "val",
+                batch_size=arguments["batch_size"],
+                cache=arguments["cache"],
+                one_hot=one_hot,
+            ),
             binary,
         )
     if len(network.outputs) > 1:
@@ -629,13 +685,17 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
     history_path = os.path.join(partial, "history.csv")
     if resume_state is not None:
         _truncate_history(history_path, initial_epoch)
-    callbacks = [nan_guard, epoch_logger,
-                 keras.callbacks.CSVLogger(history_path, append=resume_state is not None),
-                 best]
+    callbacks = [
+        nan_guard,
+        epoch_logger,
+        keras.callbacks.CSVLogger(history_path, append=resume_state is not None),
+        best,
+    ]
     tracked = {"best_checkpoint": best}
     if arguments["early_stopping"]:
         stopper = keras.callbacks.EarlyStopping(
-            monitor=monitor, patience=arguments["early_stopping"],
+            monitor=monitor,
+            patience=arguments["early_stopping"],
             restore_best_weights=True,
         )
         callbacks.append(stopper)
@@ -668,14 +728,22 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
 
     # === Evaluate ===
     from kerasvision.evaluation import evaluate_model
-    from kerasvision.visualization.plots import plot_confusion_matrix, plot_training_curves
+    from kerasvision.visualization.plots import (
+        plot_confusion_matrix,
+        plot_training_curves,
+    )
 
-    eval_split = "test" if len(image_data.splits["test"]) else ("val" if has_val else "train")
-    metrics = evaluate_model(network, image_data, eval_split, batch_size=max(64, arguments["batch_size"]))
+    eval_split = (
+        "test" if len(image_data.splits["test"]) else ("val" if has_val else "train")
+    )
+    metrics = evaluate_model(
+        network, image_data, eval_split, batch_size=max(64, arguments["batch_size"])
+    )
     history = _read_history(history_path)
     write_json(os.path.join(partial, "metrics.json"), metrics)
     plot_confusion_matrix(
-        metrics["confusion_matrix"], image_data.class_names,
+        metrics["confusion_matrix"],
+        image_data.class_names,
         os.path.join(partial, "confusion_matrix.png"),
         title=f"{model_name} - {eval_split} split ({metrics['count']} images)",
     )
@@ -687,13 +755,20 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
     os.replace(temp_model, os.path.join(partial, "model.keras"))
     export_report = None
     if export:
-        samples = next(iter(image_data.dataset(
-            eval_split, batch_size=16, shuffle=False, include_labels=False)))
+        samples = next(
+            iter(
+                image_data.dataset(
+                    eval_split, batch_size=16, shuffle=False, include_labels=False
+                )
+            )
+        )
         from kerasvision.export import export_saved_model
 
         export_report = export_saved_model(
-            network, os.path.join(partial, "serving"),
-            class_names=image_data.class_names, resize=image_data.resize,
+            network,
+            os.path.join(partial, "serving"),
+            class_names=image_data.class_names,
+            resize=image_data.resize,
             sample_images=np.asarray(samples),
         )
         export_report["path"] = os.path.join(final_dir, "serving")
@@ -717,6 +792,7 @@ def _train(data, arguments, *, output, overwrite, export, verbose, log, resume_s
         metrics=metrics,
         history=history,
         epoch_seconds=epoch_logger.seconds,
+        train_epoch_seconds=epoch_logger.train_seconds,
         model=network,
         data=image_data,
         export=export_report,
@@ -755,14 +831,19 @@ def _resume(output, *, log, verbose, epochs):
     final_dir = output or _latest_partial()
     if final_dir is None:
         raise ValueError(
-            f"--resume: no interrupted run found in {DEFAULT_RUNS_DIR}/; pass --output RUN_DIR"
+            f"--resume: no interrupted run found in {DEFAULT_RUNS_DIR}/; "
+            "pass --output RUN_DIR"
         )
     final_dir = os.path.abspath(os.fspath(final_dir))
     partial = partial_dir(final_dir)
     state_file = os.path.join(partial, "checkpoints", "state.json")
-    if not os.path.isfile(state_file) or not os.path.isfile(os.path.join(partial, "run.json")):
+    if not os.path.isfile(state_file) or not os.path.isfile(
+        os.path.join(partial, "run.json")
+    ):
         if os.path.isfile(os.path.join(final_dir, "run.json")):
-            raise ValueError(f"--resume: run {final_dir} already finished; nothing to resume")
+            raise ValueError(
+                f"--resume: run {final_dir} already finished; nothing to resume"
+            )
         raise ValueError(
             f"--resume: {final_dir} is not an interrupted kerasvision run "
             f"(no checkpoint from a finished epoch)"
@@ -772,10 +853,17 @@ def _resume(output, *, log, verbose, epochs):
     arguments = info["arguments"]
     source = info["data"]["source"]
     if source["kind"] == "arrays":
-        raise ValueError("--resume: runs on in-memory arrays cannot be resumed from disk")
+        raise ValueError(
+            "--resume: runs on in-memory arrays cannot be resumed from disk"
+        )
     data = source["path"] if source["kind"] == "folder" else None
     return _train(
-        data, arguments, output=final_dir, overwrite=False, export=True,
-        verbose=verbose, log=log,
+        data,
+        arguments,
+        output=final_dir,
+        overwrite=False,
+        export=True,
+        verbose=verbose,
+        log=log,
         resume_state={"state": state, "split": info["split"], "info": info},
     )
