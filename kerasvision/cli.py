@@ -135,33 +135,66 @@ def main():
 
 @main.command()
 @click.argument("data_dir", required=False, type=click.Path(path_type=str))
-@click.option("--dataset", type=click.Choice(list_datasets()),
-              help="Built-in dataset when DATA_DIR is not given (default: digits).")
-@click.option("--model", type=click.Choice(list_models()),
-              help="Registered architecture (default: bipyramidal_cnn).")
-@click.option("--model-arg", "model_args", multiple=True, metavar="KEY=VALUE",
-              help="Builder argument, e.g. --model-arg 'filters=(16,32)'. Repeatable.")
+@click.option(
+    "--dataset",
+    type=click.Choice(list_datasets()),
+    help="Built-in dataset when DATA_DIR is not given (default: digits).",
+)
+@click.option(
+    "--model",
+    type=click.Choice(list_models()),
+    help="Registered architecture (default: bipyramidal_cnn).",
+)
+@click.option(
+    "--model-arg",
+    "model_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Builder argument, e.g. --model-arg 'filters=(16,32)'. Repeatable.",
+)
 @click.option("--image-size", help="N or HxW (default: natural size / model default).")
-@click.option("--channels", type=click.Choice(["1", "3", "4"]),
-              help="Image channels (default: 3 for folders).")
+@click.option(
+    "--channels",
+    type=click.Choice(["1", "3", "4"]),
+    help="Image channels (default: 3 for folders).",
+)
 @click.option("--resize", type=click.Choice(RESIZE_MODES), help="Resize mode.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Batch size.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate.")
-@click.option("--val-split", type=click.FloatRange(0, 1, max_open=True),
-              help="Validation fraction.")
-@click.option("--test-split", type=click.FloatRange(0, 1, max_open=True),
-              help="Test fraction.")
+@click.option(
+    "--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate."
+)
+@click.option(
+    "--val-split",
+    type=click.FloatRange(0, 1, max_open=True),
+    help="Validation fraction.",
+)
+@click.option(
+    "--test-split", type=click.FloatRange(0, 1, max_open=True), help="Test fraction."
+)
 @click.option("--seed", type=int, help="Seed: same seed, identical weights (CPU).")
-@click.option("--early-stopping", type=click.IntRange(min=1), metavar="PATIENCE",
-              help="Stop after PATIENCE epochs without val_loss improvement.")
-@click.option("--output", type=click.Path(path_type=str),
-              help="Run directory (default: saved_models/<model>-<data>-<time>).")
+@click.option(
+    "--early-stopping",
+    type=click.IntRange(min=1),
+    metavar="PATIENCE",
+    help="Stop after PATIENCE epochs without val_loss improvement.",
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=str),
+    help="Run directory (default: saved_models/<model>-<data>-<time>).",
+)
 @click.option("--overwrite", is_flag=True, default=None, help="Replace --output.")
-@click.option("--resume", is_flag=True, default=None,
-              help="Continue the interrupted run at --output (or the latest one).")
-@click.option("--tensorboard", is_flag=True, default=None, help="Write TensorBoard logs.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    default=None,
+    help="Continue the interrupted run at --output (or the latest one).",
+)
+@click.option(
+    "--tensorboard", is_flag=True, default=None, help="Write TensorBoard logs."
+)
 @click.option("--cache", type=click.Choice(CACHE_MODES), help="Decoded-image cache.")
 def fit(data_dir, model_args, channels, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
@@ -199,9 +232,17 @@ def evaluate(run, data_dir, batch_size):
 @main.command()
 @click.argument("run", type=click.Path(path_type=str))
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
-@click.option("--top-k", type=click.IntRange(min=1), help="Classes per image (default 1).")
-@click.option("--format", "output_format", type=click.Choice(PREDICT_FORMATS),
-              default="csv", show_default=True, help="Output format.")
+@click.option(
+    "--top-k", type=click.IntRange(min=1), help="Classes per image (default 1)."
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PREDICT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="Output format.",
+)
 def predict(run, images, top_k, output_format):
     """Classify IMAGES (files or folders) with RUN."""
     _check_path(run, "run directory")
@@ -229,8 +270,11 @@ def predict(run, images, top_k, output_format):
 
 @main.command()
 @click.argument("run", type=click.Path(path_type=str))
-@click.option("--output", type=click.Path(path_type=str),
-              help="Destination folder (default: RUN/serving).")
+@click.option(
+    "--output",
+    type=click.Path(path_type=str),
+    help="Destination folder (default: RUN/serving).",
+)
 def export(run, output):
     """Export RUN as a SavedModel (pixels + image-bytes signatures), checked."""
     _check_path(run, "run directory")

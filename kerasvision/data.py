@@ -139,9 +139,9 @@ def scan_image_folder(directory, class_names=None):
         for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             for filename in filenames:
-                if filename.lower().endswith(IMAGE_EXTENSIONS) and not filename.startswith(
-                    "."
-                ):
+                if filename.lower().endswith(
+                    IMAGE_EXTENSIONS
+                ) and not filename.startswith("."):
                     found.append(os.path.join(dirpath, filename))
         if not found and len(folders) == len(class_names):
             raise ValueError(f"class folder {class_dir} contains no images")
@@ -247,9 +247,18 @@ def _convert_mode(image, channels: int) -> np.ndarray:
         gray = np.clip(np.round(values), 0, 255).astype(np.uint8)
         if channels == 1:
             return gray[..., None]
-        return np.repeat(gray[..., None], channels, axis=-1) if channels == 3 else (
-            np.concatenate([np.repeat(gray[..., None], 3, -1), np.full_like(
-                gray[..., None], 255)], -1)
+        return (
+            np.repeat(gray[..., None], channels, axis=-1)
+            if channels == 3
+            else (
+                np.concatenate(
+                    [
+                        np.repeat(gray[..., None], 3, -1),
+                        np.full_like(gray[..., None], 255),
+                    ],
+                    -1,
+                )
+            )
         )
     if mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
@@ -286,8 +295,12 @@ def resize_image(image, size, mode: str = "stretch"):
         shape = tf.shape(image)
         in_h, in_w = shape[-3], shape[-2]
         target_ratio = width / height
-        crop_w = tf.minimum(in_w, tf.cast(tf.round(tf.cast(in_h, tf.float32) * target_ratio), tf.int32))
-        crop_h = tf.minimum(in_h, tf.cast(tf.round(tf.cast(in_w, tf.float32) / target_ratio), tf.int32))
+        crop_w = tf.minimum(
+            in_w, tf.cast(tf.round(tf.cast(in_h, tf.float32) * target_ratio), tf.int32)
+        )
+        crop_h = tf.minimum(
+            in_h, tf.cast(tf.round(tf.cast(in_w, tf.float32) / target_ratio), tf.int32)
+        )
         crop_w = tf.maximum(crop_w, 1)
         crop_h = tf.maximum(crop_h, 1)
         top = (in_h - crop_h) // 2
@@ -312,13 +325,19 @@ def decode_and_resize(path, native, *, image_size, channels, resize):
 
     def pillow_decode():
         image = tf.numpy_function(
-            lambda p: decode_image_file(_as_path(p), 3), [path], tf.uint8, stateful=False
+            lambda p: decode_image_file(_as_path(p), 3),
+            [path],
+            tf.uint8,
+            stateful=False,
         )
         return tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 3]))
 
     if channels == 4:
         image = tf.numpy_function(
-            lambda p: decode_image_file(_as_path(p), 4), [path], tf.uint8, stateful=False
+            lambda p: decode_image_file(_as_path(p), 4),
+            [path],
+            tf.uint8,
+            stateful=False,
         )
         image = tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 4]))
     else:
@@ -354,7 +373,7 @@ def to_channels(image, channels: int):
 
 
 def stratified_split(labels, val_split: float, test_split: float, seed: int):
-    """Seeded stratified split by item: returns `{"train": idx, "val": idx, "test": idx}`.
+    """Seeded stratified split by item: `{"train": idx, "val": idx, "test": idx}`.
 
     Each class is shuffled with the seed and cut by the fractions (rounded, at
     least one test/val item per class when the fraction is > 0 and the class has
@@ -444,7 +463,7 @@ class ImageData:
 
     @property
     def label_mode(self) -> str:
-        """"categorical" when targets were given one-hot/soft, else "int"."""
+        """ "categorical" when targets were given one-hot/soft, else "int"."""
         train = self.splits["train"]
         return "categorical" if train.targets is not None else "int"
 
@@ -458,7 +477,9 @@ class ImageData:
         """A copy with every item in the "test" split (for evaluating a folder)."""
         import dataclasses
 
-        everything = self._concatenate([self.splits[k] for k in ("train", "val", "test")])
+        everything = self._concatenate(
+            [self.splits[k] for k in ("train", "val", "test")]
+        )
         empty = self._slice(everything, np.arange(0))
         return dataclasses.replace(
             self, splits={"train": empty, "val": empty, "test": everything}
@@ -553,11 +574,15 @@ class ImageData:
             images = tf.data.Dataset.from_tensor_slices(part.images)
             natural = part.images.shape[1:3] == tuple(self.image_size)
             channels_in = part.images.shape[-1]
-            ds = tf.data.Dataset.zip((images, tf.data.Dataset.from_tensor_slices(targets)))
+            ds = tf.data.Dataset.zip(
+                (images, tf.data.Dataset.from_tensor_slices(targets))
+            )
             if shuffle:
                 ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
             if not natural or channels_in != self.channels:
-                ds = ds.map(self._array_transform(channels_in), num_parallel_calls=autotune)
+                ds = ds.map(
+                    self._array_transform(channels_in), num_parallel_calls=autotune
+                )
             else:
                 ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
         else:
@@ -589,7 +614,9 @@ class ImageData:
                     # is free. A disk cache bounds the buffer to ~256 MB.
                     buffer = len(part)
                     if cache_mode != "memory":
-                        per_image = self.image_size[0] * self.image_size[1] * self.channels
+                        per_image = (
+                            self.image_size[0] * self.image_size[1] * self.channels
+                        )
                         buffer = max(1, min(len(part), (256 << 20) // per_image))
                     ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
@@ -631,7 +658,10 @@ class ImageData:
 
     def split_record(self) -> dict:
         """JSON-able record of the split, enough to rebuild it exactly."""
-        record = {"seed": self.seed, "counts": {k: len(v) for k, v in self.splits.items()}}
+        record = {
+            "seed": self.seed,
+            "counts": {k: len(v) for k, v in self.splits.items()},
+        }
         for name, part in self.splits.items():
             if part.paths is not None:
                 root = self.source.get("path", "")
@@ -852,7 +882,9 @@ def from_arrays(
             num_classes = max(num_classes, len(class_names))
     elif y.ndim != 2:
         raise ValueError(f"y must be [N] or [N, K], got shape {y.shape}")
-    class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    class_names = (
+        list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    )
     if len(class_names) < 2 or len(np.unique(labels)) < 2:
         raise ValueError("need at least 2 classes")
     if x.dtype.kind == "f":
@@ -867,7 +899,10 @@ def from_arrays(
     natural = size is None
     size = size or (int(x.shape[1]), int(x.shape[2]))
     if split_record is not None:
-        parts = {k: np.asarray(split_record.get(k, []), dtype="int64") for k in ("train", "val", "test")}
+        parts = {
+            k: np.asarray(split_record.get(k, []), dtype="int64")
+            for k in ("train", "val", "test")
+        }
         seed = split_record.get("seed", seed)
     else:
         parts = stratified_split(labels, val_split, test_split, seed)
@@ -904,7 +939,11 @@ def load_builtin_dataset(name: str, **kwargs) -> ImageData:
 
     x, y, class_names = load_builtin(name)
     return from_arrays(
-        x, y, class_names=class_names, source={"kind": "dataset", "name": name}, **kwargs
+        x,
+        y,
+        class_names=class_names,
+        source={"kind": "dataset", "name": name},
+        **kwargs,
     )
 
 

@@ -41,7 +41,9 @@ DATASETS: dict[str, DatasetSpec] = {
         "_load_fashion_mnist", "70,000 28x28 clothing images (keras.datasets)", False
     ),
     "cifar10": DatasetSpec(
-        "_load_cifar10", "60,000 32x32 colour images, 10 classes (keras.datasets)", False
+        "_load_cifar10",
+        "60,000 32x32 colour images, 10 classes (keras.datasets)",
+        False,
     ),
 }
 

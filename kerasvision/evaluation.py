@@ -47,7 +47,9 @@ def compute_metrics(probabilities, labels, class_names, *, targets=None) -> dict
     }
     if num_classes >= 10:
         top5 = np.argsort(-probabilities, axis=1)[:, :5]
-        metrics["top5_accuracy"] = float(np.mean(np.any(top5 == labels[:, None], axis=1)))
+        metrics["top5_accuracy"] = float(
+            np.mean(np.any(top5 == labels[:, None], axis=1))
+        )
     everything = list(range(num_classes))
     precision, recall, f1, support = precision_recall_fscore_support(
         labels, predicted, labels=everything, zero_division=0
@@ -65,7 +67,11 @@ def compute_metrics(probabilities, labels, class_names, *, targets=None) -> dict
         p, r, f, _ = precision_recall_fscore_support(
             labels, predicted, labels=everything, average=average, zero_division=0
         )
-        metrics[f"{average}_avg"] = {"precision": float(p), "recall": float(r), "f1": float(f)}
+        metrics[f"{average}_avg"] = {
+            "precision": float(p),
+            "recall": float(r),
+            "f1": float(f),
+        }
     metrics["confusion_matrix"] = confusion_matrix(
         labels, predicted, labels=everything
     ).tolist()
@@ -95,9 +101,13 @@ def evaluate_model(model, data, split: str = "test", *, batch_size: int = 64) ->
         The `compute_metrics` dict, plus "split".
     """
     part = data.splits[split]
-    dataset = data.dataset(split, batch_size=batch_size, shuffle=False, include_labels=False)
+    dataset = data.dataset(
+        split, batch_size=batch_size, shuffle=False, include_labels=False
+    )
     probabilities = predict_probabilities(model, dataset)
-    metrics = compute_metrics(probabilities, part.labels, data.class_names, targets=part.targets)
+    metrics = compute_metrics(
+        probabilities, part.labels, data.class_names, targets=part.targets
+    )
     metrics["split"] = split
     return metrics
 
@@ -227,7 +237,8 @@ def predict(
                 "class_name": names[order[0]],
                 "probability": float(row[order[0]]),
                 "top_k": [
-                    {"class_name": names[i], "probability": float(row[i])} for i in order
+                    {"class_name": names[i], "probability": float(row[i])}
+                    for i in order
                 ],
                 "probabilities": {n: float(p) for n, p in zip(names, row, strict=True)},
             }

@@ -117,7 +117,11 @@ def export_saved_model(
         probabilities = serving_probabilities(model(images, training=False))
         index = tf.argmax(probabilities, axis=-1)
         names = tf.gather(tf.constant(class_names), index)
-        return {"probabilities": probabilities, "class_index": index, "class_name": names}
+        return {
+            "probabilities": probabilities,
+            "class_index": index,
+            "class_name": names,
+        }
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -176,12 +180,13 @@ def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
             f"same input differ by {np.max(np.abs(first - second)):.3g}"
         )
     pixel_delta = float(np.max(np.abs(first - expected)))
-    encoded = tf.stack(
-        [tf.io.encode_png(tf.cast(image, tf.uint8)) for image in images]
-    )
+    encoded = tf.stack([tf.io.encode_png(tf.cast(image, tf.uint8)) for image in images])
     from_bytes = serve_bytes(image_bytes=encoded)["probabilities"].numpy()
     bytes_delta = float(np.max(np.abs(from_bytes - expected)))
-    for name, delta in (("serving_default", pixel_delta), ("serving_bytes", bytes_delta)):
+    for name, delta in (
+        ("serving_default", pixel_delta),
+        ("serving_bytes", bytes_delta),
+    ):
         if not delta <= tolerance:
             raise ExportError(
                 f"exported {name} differs from model.predict by {delta:.3g} "

@@ -146,7 +146,10 @@ class Run:
         split = self.info["split"]
         if source["kind"] == "folder":
             return load_image_folder(
-                source["path"], class_names=self.class_names, split_record=split, **common
+                source["path"],
+                class_names=self.class_names,
+                split_record=split,
+                **common,
             )
         if source["kind"] == "dataset":
             return load_builtin_dataset(source["name"], split_record=split, **common)

@@ -29,8 +29,9 @@ def assert_keras_round_trip(model, path, inputs, atol=1e-6):
     return loaded
 
 
-def write_image_folder(root, classes=("cats", "dogs"), per_class=6, size=(20, 24),
-                       seed=0, fmt="png"):
+def write_image_folder(
+    root, classes=("cats", "dogs"), per_class=6, size=(20, 24), seed=0, fmt="png"
+):
     """Write a small folder-per-class dataset whose classes differ by brightness."""
     rng = np.random.default_rng(seed)
     paths = []
@@ -39,7 +40,9 @@ def write_image_folder(root, classes=("cats", "dogs"), per_class=6, size=(20, 24
         os.makedirs(folder, exist_ok=True)
         for item in range(per_class):
             base = 40 + 160 * index / max(1, len(classes) - 1)
-            pixels = np.clip(base + rng.normal(0, 10, (*size, 3)), 0, 255).astype("uint8")
+            pixels = np.clip(base + rng.normal(0, 10, (*size, 3)), 0, 255).astype(
+                "uint8"
+            )
             path = os.path.join(folder, f"{name}_{item}.{fmt}")
             Image.fromarray(pixels).save(path)
             paths.append(path)
@@ -53,7 +56,10 @@ def small_digits(per_class=12, seed=0):
     x, y, names = load_builtin("digits")
     rng = np.random.default_rng(seed)
     keep = np.concatenate(
-        [rng.choice(np.flatnonzero(y == c), per_class, replace=False) for c in range(10)]
+        [
+            rng.choice(np.flatnonzero(y == c), per_class, replace=False)
+            for c in range(10)
+        ]
     )
     keep.sort()
     return x[keep], y[keep], names

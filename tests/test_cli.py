@@ -30,10 +30,12 @@ def _assert_one_line_error(result, code, *fragments):
 
 def test_help_is_fast_and_does_not_import_tensorflow():
     code = (
-        "import sys; from click.testing import CliRunner; from kerasvision.cli import main;"
+        "import sys; from click.testing import CliRunner;"
+        "from kerasvision.cli import main;"
         "r = CliRunner().invoke(main, ['--help']); assert r.exit_code == 0, r.output;"
         "assert 'fit' in r.output and 'export' in r.output;"
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'heavy import'"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported';"
+        "assert 'keras' not in sys.modules, 'keras imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
@@ -43,8 +45,17 @@ def cli_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     write_image_folder(root / "data", classes=("a", "b", "c"), per_class=8)
     result = _invoke(
-        "fit", root / "data", "--image-size", "12", "--epochs", "2", "--seed", "0",
-        "--output", root / "run", *TINY,
+        "fit",
+        root / "data",
+        "--image-size",
+        "12",
+        "--epochs",
+        "2",
+        "--seed",
+        "0",
+        "--output",
+        root / "run",
+        *TINY,
     )
     assert result.exit_code == 0, result.output
     return root, result
@@ -102,12 +113,18 @@ def test_models_and_datasets_lists():
         (["fit", "--dataset", "imagenet"], 2, ["'--dataset'", "imagenet"]),
         (["fit", "--epochs", "ten"], 2, ["'--epochs'", "ten"]),
         (["fit", "--epochs", "0"], 2, ["'--epochs'"]),
-        (["fit", "--model", "lenet5", "--image-size", "16"], 2,
-         ["too small for lenet5", "32x32"]),
+        (
+            ["fit", "--model", "lenet5", "--image-size", "16"],
+            2,
+            ["too small for lenet5", "32x32"],
+        ),
         (["fit", "--image-size", "big"], 2, ["image size"]),
         (["fit", "--output", "{tmp}/afile/run"], 2, ["cannot write", "afile"]),
-        (["fit", "--resume", "--output", "{tmp}/empty"], 2,
-         ["not an interrupted kerasvision run"]),
+        (
+            ["fit", "--resume", "--output", "{tmp}/empty"],
+            2,
+            ["not an interrupted kerasvision run"],
+        ),
         (["fit", "--model-arg", "filters"], 2, ["KEY=VALUE"]),
         (["evaluate", "{tmp}/missing"], 2, ["run directory not found"]),
         (["evaluate", "{tmp}/empty"], 2, ["not a kerasvision run"]),
@@ -127,7 +144,9 @@ def test_misuse_gives_one_line_and_exit_code(tmp_path, args, code, fragments):
 def test_failed_fit_loses_nothing_already_written(cli_run):
     root, _ = cli_run
     before = {p: p.read_bytes() for p in (root / "run").rglob("*") if p.is_file()}
-    result = _invoke("fit", root / "data", "--image-size", "12", "--output", root / "run")
+    result = _invoke(
+        "fit", root / "data", "--image-size", "12", "--output", root / "run"
+    )
     _assert_one_line_error(result, 2, "already exists", "--overwrite")
     after = {p: p.read_bytes() for p in (root / "run").rglob("*") if p.is_file()}
     assert before == after
@@ -137,13 +156,27 @@ def test_failed_fit_loses_nothing_already_written(cli_run):
 def test_real_console_script_runs(tmp_path):
     """The installed `kerasvision` entry point (a subprocess, as users run it)."""
     write_image_folder(tmp_path / "data", per_class=6)
-    command = ["kerasvision", "fit", str(tmp_path / "data"), "--image-size", "8",
-               "--epochs", "1", "--output", str(tmp_path / "run"), *TINY]
+    command = [
+        "kerasvision",
+        "fit",
+        str(tmp_path / "data"),
+        "--image-size",
+        "8",
+        "--epochs",
+        "1",
+        "--output",
+        str(tmp_path / "run"),
+        *TINY,
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "run written to" in done.stdout
-    bad = subprocess.run(["kerasvision", "fit", str(tmp_path / "nope")],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        ["kerasvision", "fit", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
         f"Error: data directory not found: {tmp_path / 'nope'}"

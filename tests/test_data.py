@@ -20,7 +20,10 @@ def _decode_path(path, channels=3, size=None, resize="stretch", native=None):
     if size is None:
         size = Image.open(path).size[::-1]
     image = kvdata.decode_and_resize(
-        tf.constant(path), tf.constant(native), image_size=size, channels=channels,
+        tf.constant(path),
+        tf.constant(native),
+        image_size=size,
+        channels=channels,
         resize=resize,
     )
     return image.numpy()
@@ -33,8 +36,12 @@ def test_scan_finds_nested_images_of_every_extension(tmp_path):
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 255, (10, 12, 3), dtype=np.uint8)
     files = {
-        "a/one.jpg": "JPEG", "a/deep/er/two.PNG": "PNG", "a/three.jpeg": "JPEG",
-        "b/four.bmp": "BMP", "b/five.gif": "GIF", "b/x/six.webp": "WEBP",
+        "a/one.jpg": "JPEG",
+        "a/deep/er/two.PNG": "PNG",
+        "a/three.jpeg": "JPEG",
+        "b/four.bmp": "BMP",
+        "b/five.gif": "GIF",
+        "b/x/six.webp": "WEBP",
     }
     for relative, fmt in files.items():
         path = tmp_path / relative
@@ -127,8 +134,12 @@ def test_modes_convert_to_rgb_and_gray(tmp_path):
     for name, img in cases.items():
         img.save(tmp_path / name)
     gray = np.asarray(image.convert("L"))
-    np.testing.assert_array_equal(_decode_path(str(tmp_path / "gray.png"))[..., 0], gray)
-    np.testing.assert_array_equal(_decode_path(str(tmp_path / "gray.png"))[..., 2], gray)
+    np.testing.assert_array_equal(
+        _decode_path(str(tmp_path / "gray.png"))[..., 0], gray
+    )
+    np.testing.assert_array_equal(
+        _decode_path(str(tmp_path / "gray.png"))[..., 2], gray
+    )
     np.testing.assert_array_equal(_decode_path(str(tmp_path / "rgba.png")), rgb)
     palette = np.asarray(Image.open(tmp_path / "palette.png").convert("RGB"))
     np.testing.assert_array_equal(_decode_path(str(tmp_path / "palette.png")), palette)
@@ -198,7 +209,13 @@ def test_resize_modes():
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(64, (64, 64)), ("32", (32, 32)), ("24x48", (24, 48)), ((8, 16), (8, 16)), (None, None)],
+    [
+        (64, (64, 64)),
+        ("32", (32, 32)),
+        ("24x48", (24, 48)),
+        ((8, 16), (8, 16)),
+        (None, None),
+    ],
 )
 def test_parse_image_size(value, expected):
     assert kvdata.parse_image_size(value) == expected
@@ -254,7 +271,9 @@ def test_folder_split_record_reproduces_exactly(tmp_path):
 
 def test_folder_pipeline_batches_labels_and_streams(tmp_path):
     write_image_folder(tmp_path, per_class=5, size=(12, 18))
-    data = kvdata.load_image_folder(tmp_path, image_size=(6, 9), val_split=0, test_split=0)
+    data = kvdata.load_image_folder(
+        tmp_path, image_size=(6, 9), val_split=0, test_split=0
+    )
     batches = list(data.dataset("train", batch_size=4, cache="none", shuffle=False))
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
     images = np.concatenate([b[0] for b in batches])
@@ -262,7 +281,9 @@ def test_folder_pipeline_batches_labels_and_streams(tmp_path):
     assert images.shape == (10, 6, 9, 3) and images.dtype == np.float32
     # cats are dark, dogs bright (see write_image_folder)
     brightness = images.mean(axis=(1, 2, 3))
-    assert np.all(brightness[labels == 0] < 100) and np.all(brightness[labels == 1] > 150)
+    assert np.all(brightness[labels == 0] < 100) and np.all(
+        brightness[labels == 1] > 150
+    )
 
 
 def test_cache_modes_give_the_same_images(tmp_path):
@@ -310,7 +331,9 @@ def test_from_arrays_label_kinds():
 def test_from_arrays_scales_unit_floats_and_resizes():
     x, y, _ = small_digits(per_class=3)
     unit = x.astype("float32") / 255.0
-    data = kvdata.from_arrays(unit, y, image_size=16, channels=3, val_split=0, test_split=0)
+    data = kvdata.from_arrays(
+        unit, y, image_size=16, channels=3, val_split=0, test_split=0
+    )
     images, _ = next(iter(data.dataset("train", batch_size=30, shuffle=False)))
     assert images.shape == (30, 16, 16, 3)
     assert 200 <= float(images.numpy().max()) <= 255

@@ -30,7 +30,9 @@ def test_compute_metrics_by_hand():
 def test_top5_accuracy_for_ten_classes():
     probabilities = np.tile(np.linspace(1, 0.1, 10), (2, 1))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
-    metrics = compute_metrics(probabilities, np.array([4, 5]), [str(i) for i in range(10)])
+    metrics = compute_metrics(
+        probabilities, np.array([4, 5]), [str(i) for i in range(10)]
+    )
     assert metrics["top5_accuracy"] == 0.5 and metrics["accuracy"] == 0.0
 
 
@@ -39,7 +41,12 @@ def folder_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("evaluation")
     write_image_folder(root / "data", classes=("dark", "mid", "light"), per_class=10)
     result = kerasvision.fit(
-        str(root / "data"), image_size=12, epochs=15, batch_size=4, seed=0, verbose=0,
+        str(root / "data"),
+        image_size=12,
+        epochs=15,
+        batch_size=4,
+        seed=0,
+        verbose=0,
         lr=3e-3,
         model_kwargs={"filters": (8,), "dense_units": (), "dropout_rate": 0.0},
         output=str(root / "run"),
@@ -78,7 +85,9 @@ def test_predict_files_and_folders(folder_run, tmp_path):
     (tmp_path / "folder" / "broken.png").write_bytes(b"nope")
     skipped = []
     results = kerasvision.predict(
-        result.run_dir, [str(dark), str(tmp_path / "folder")], top_k=2,
+        result.run_dir,
+        [str(dark), str(tmp_path / "folder")],
+        top_k=2,
         on_bad_file=lambda path, reason: skipped.append(path),
     )
     assert [r["path"] for r in results] == [str(dark), str(light)]

@@ -41,7 +41,9 @@ def test_signatures_match_predict_and_are_deterministic(tmp_path):
     served = loaded.signatures["serving_default"](images=tf.constant(images))
     expected = model.predict(images, verbose=0)
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-5)
-    np.testing.assert_allclose(served["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(
+        served["probabilities"].numpy().sum(axis=1), 1.0, atol=1e-5
+    )
     again = loaded.signatures["serving_default"](images=tf.constant(images))
     np.testing.assert_array_equal(served["probabilities"], again["probabilities"])
 
@@ -69,9 +71,13 @@ def test_binary_model_serves_two_probabilities(tmp_path):
 
     model = _model(num_classes=2, channels=1)
     images = _images(channels=1)
-    export_saved_model(model, tmp_path / "s", class_names=["no", "yes"], sample_images=images)
+    export_saved_model(
+        model, tmp_path / "s", class_names=["no", "yes"], sample_images=images
+    )
     loaded = tf.saved_model.load(str(tmp_path / "s"))
-    probs = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
+    probs = loaded.signatures["serving_default"](images=tf.constant(images))[
+        "probabilities"
+    ]
     p = model.predict(images, verbose=0)[:, 0]
     np.testing.assert_allclose(probs.numpy(), np.stack([1 - p, p], axis=1), atol=1e-6)
     gray_png = tf.constant([_encode(np.repeat(images[0], 3, axis=-1))])
@@ -109,7 +115,8 @@ def test_augmentation_layers_never_reach_the_exported_graph(tmp_path):
 
     model = _model()
     random_layers = [
-        layer for layer in model.layers
+        layer
+        for layer in model.layers
         if isinstance(layer, keras.layers.RandomFlip | keras.layers.RandomRotation)
     ]
     assert random_layers == []

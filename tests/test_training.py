@@ -36,10 +36,19 @@ def test_fit_writes_a_complete_run_directory(tmp_path):
     result = _fit(tmp_path, (x, y), epochs=3, early_stopping=5)
     run = tmp_path / "run"
     assert result.run_dir == str(run)
-    for name in ("model.keras", "labels.txt", "history.csv", "metrics.json",
-                 "confusion_matrix.png", "curves.png", "run.json",
-                 "checkpoints/best.keras", "splits/train.txt", "splits/test.txt",
-                 "serving/saved_model.pb"):
+    for name in (
+        "model.keras",
+        "labels.txt",
+        "history.csv",
+        "metrics.json",
+        "confusion_matrix.png",
+        "curves.png",
+        "run.json",
+        "checkpoints/best.keras",
+        "splits/train.txt",
+        "splits/test.txt",
+        "serving/saved_model.pb",
+    ):
         assert (run / name).exists(), name
     assert not (tmp_path / ".run.partial").exists()
     assert not (run / "checkpoints" / "last.keras").exists()
@@ -47,7 +56,9 @@ def test_fit_writes_a_complete_run_directory(tmp_path):
     with open(run / "history.csv") as stream:
         rows = list(csv.DictReader(stream))
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "top5_accuracy"} <= set(rows[0])
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "top5_accuracy"} <= set(
+        rows[0]
+    )
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["count"] == 10
     assert set(metrics["per_class"]) == set(names)
@@ -66,7 +77,12 @@ def test_fit_writes_a_complete_run_directory(tmp_path):
 
 def test_fit_learns_digits(tmp_path):
     result = _fit(
-        tmp_path, None, dataset="digits", epochs=6, batch_size=32, export=False,
+        tmp_path,
+        None,
+        dataset="digits",
+        epochs=6,
+        batch_size=32,
+        export=False,
         model_kwargs={"filters": (16, 32), "dense_units": (64,)},
     )
     assert result.metrics["accuracy"] >= 0.9
@@ -77,11 +93,15 @@ def test_same_seed_gives_identical_weights(tmp_path):
     first = _fit(tmp_path, (x, y), name="a", export=False)
     second = _fit(tmp_path, (x, y), name="b", export=False)
     third = _fit(tmp_path, (x, y), name="c", export=False, seed=1)
-    for w1, w2 in zip(first.model.get_weights(), second.model.get_weights(), strict=True):
+    for w1, w2 in zip(
+        first.model.get_weights(), second.model.get_weights(), strict=True
+    ):
         np.testing.assert_array_equal(w1, w2)
     differs = any(
         not np.array_equal(w1, w3)
-        for w1, w3 in zip(first.model.get_weights(), third.model.get_weights(), strict=True)
+        for w1, w3 in zip(
+            first.model.get_weights(), third.model.get_weights(), strict=True
+        )
     )
     assert differs
 
@@ -112,13 +132,17 @@ def test_one_hot_labels_use_categorical_loss(tmp_path):
 def test_image_size_below_model_minimum_is_an_error(tmp_path):
     x, y, _ = small_digits(per_class=3)
     with pytest.raises(ValueError, match="too small for lenet5"):
-        kerasvision.fit((x, y), model="lenet5", image_size=16, output=str(tmp_path / "r"))
+        kerasvision.fit(
+            (x, y), model="lenet5", image_size=16, output=str(tmp_path / "r")
+        )
     assert not (tmp_path / "r").exists() and not (tmp_path / ".r.partial").exists()
 
 
 def test_small_arrays_are_scaled_up_to_the_model_minimum(tmp_path):
     x, y, _ = small_digits(per_class=4)
-    result = _fit(tmp_path, (x, y), model="lenet5", model_kwargs={}, epochs=1, export=False)
+    result = _fit(
+        tmp_path, (x, y), model="lenet5", model_kwargs={}, epochs=1, export=False
+    )
     assert result.model.input_shape == (None, 32, 32, 1)
 
 
@@ -136,7 +160,9 @@ def test_existing_run_is_never_overwritten_by_default(tmp_path):
 def test_nan_loss_stops_with_a_clear_error(tmp_path):
     x, y, _ = small_digits(per_class=6)
     # An absurd learning rate blows the weights up to inf, then NaN.
-    with pytest.raises(TrainingError, match=r"NaN/inf at epoch \d+, batch \d+.*lower --lr"):
+    with pytest.raises(
+        TrainingError, match=r"NaN/inf at epoch \d+, batch \d+.*lower --lr"
+    ):
         _fit(tmp_path, (x, y), optimizer="sgd", lr=1e12, epochs=5, export=False)
     assert not (tmp_path / "run").exists()  # never published as a finished run
 
@@ -162,9 +188,24 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
     output = tmp_path / "killed"
     partial = tmp_path / ".killed.partial"
     command = [
-        sys.executable, "-m", "kerasvision.cli", "fit", "--dataset", "digits",
-        "--image-size", "24", "--epochs", "4", "--seed", "0", "--batch-size", "16",
-        "--model-arg", "filters=(8, 16)", "--output", str(output),
+        sys.executable,
+        "-m",
+        "kerasvision.cli",
+        "fit",
+        "--dataset",
+        "digits",
+        "--image-size",
+        "24",
+        "--epochs",
+        "4",
+        "--seed",
+        "0",
+        "--batch-size",
+        "16",
+        "--model-arg",
+        "filters=(8, 16)",
+        "--output",
+        str(output),
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     state = partial / "checkpoints" / "state.json"
@@ -188,8 +229,18 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
     assert 1 <= done < 4
 
     resumed = subprocess.run(
-        [sys.executable, "-m", "kerasvision.cli", "fit", "--resume", "--output", str(output)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "kerasvision.cli",
+            "fit",
+            "--resume",
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming {output} from epoch {done}" in resumed.stderr

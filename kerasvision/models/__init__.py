@@ -8,6 +8,7 @@ referenced by import path and resolved only when a model is built.
 from __future__ import annotations
 
 import fnmatch
+
 from kerasvision.models._classic_specs import CLASSIC_MODELS
 from kerasvision.models._spec import ModelSpec
 

@@ -49,15 +49,23 @@ def plot_training_curves(history: dict, path: str) -> str:
         The path written.
     """
     plt = _pyplot()
-    names = [k for k in history if not k.startswith("val_") and k not in ("epoch", "learning_rate")]
+    names = [
+        k
+        for k in history
+        if not k.startswith("val_") and k not in ("epoch", "learning_rate")
+    ]
     names = names or ["loss"]
-    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False
+    )
     for axis, name in zip(axes[0], names, strict=True):
         values = history.get(name, [])
         epochs = np.arange(1, len(values) + 1)
         axis.plot(epochs, values, marker="o", markersize=3, label="train")
         if f"val_{name}" in history:
-            axis.plot(epochs, history[f"val_{name}"], marker="o", markersize=3, label="val")
+            axis.plot(
+                epochs, history[f"val_{name}"], marker="o", markersize=3, label="val"
+            )
         axis.set_xlabel("epoch")
         axis.set_title(name)
         axis.grid(alpha=0.3)
@@ -98,7 +106,12 @@ def plot_confusion_matrix(matrix, class_names, path: str, *, title: str = "") ->
         if len(class_names) <= 20:
             for (row, col), value in np.ndenumerate(values):
                 axis.text(
-                    col, row, fmt.format(value), ha="center", va="center", fontsize=8,
+                    col,
+                    row,
+                    fmt.format(value),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
                     color="white" if value > threshold else "black",
                 )
         figure.colorbar(image, ax=axis, fraction=0.046)

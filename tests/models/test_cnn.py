@@ -41,20 +41,38 @@ def test_registry_entry_builds_trains_and_round_trips(name, tmp_path):
 
 def test_bipyramidal_structure_and_names():
     model = build_bipyramidal_cnn(
-        (32, 32, 3), 5, filters=(8, 16, 32), convs_per_block=(1, 2, 2),
-        batch_norm=True, dense_units=(24,), head="flatten",
+        (32, 32, 3),
+        5,
+        filters=(8, 16, 32),
+        convs_per_block=(1, 2, 2),
+        batch_norm=True,
+        dense_units=(24,),
+        head="flatten",
     )
     names = [layer.name for layer in model.layers]
-    for expected in ("rescaling", "block1_conv1", "block1_bn1", "block1_act1",
-                     "block1_pool", "block3_conv2", "flatten", "fc1", "dropout",
-                     "predictions"):
+    for expected in (
+        "rescaling",
+        "block1_conv1",
+        "block1_bn1",
+        "block1_act1",
+        "block1_pool",
+        "block3_conv2",
+        "flatten",
+        "fc1",
+        "dropout",
+        "predictions",
+    ):
         assert expected in names
     assert "block1_conv2" not in names
     assert model.get_layer("block3_pool").output.shape[1:] == (4, 4, 32)
     assert model.get_layer("flatten").output.shape[-1] == 4 * 4 * 32
     assert find_feature_layer(model) == "block3_act2"
     # Filters double while the spatial size halves.
-    assert [model.get_layer(f"block{i}_conv1").filters for i in (1, 2, 3)] == [8, 16, 32]
+    assert [model.get_layer(f"block{i}_conv1").filters for i in (1, 2, 3)] == [
+        8,
+        16,
+        32,
+    ]
 
 
 def test_bipyramidal_parameter_count_is_exact():
@@ -71,7 +89,9 @@ def test_binary_head_is_one_sigmoid_unit_unless_asked():
     model = build_bipyramidal_cnn((16, 16, 3), 2, filters=(4,))
     assert model.output_shape == (None, 1)
     assert model.get_layer("predictions").activation.__name__ == "sigmoid"
-    softmax = build_bipyramidal_cnn((16, 16, 3), 2, filters=(4,), classifier_activation="softmax")
+    softmax = build_bipyramidal_cnn(
+        (16, 16, 3), 2, filters=(4,), classifier_activation="softmax"
+    )
     assert softmax.output_shape == (None, 2)
 
 
@@ -82,7 +102,12 @@ def test_rescaling_inside_model_takes_raw_pixels():
 
 def test_regularizers_and_options_are_applied():
     model = build_bipyramidal_cnn(
-        (16, 16, 1), 3, filters=(4,), l2=0.01, activation="leaky_relu", pooling="avg",
+        (16, 16, 1),
+        3,
+        filters=(4,),
+        l2=0.01,
+        activation="leaky_relu",
+        pooling="avg",
         kernel_initializer="glorot_normal",
     )
     conv = model.get_layer("block1_conv1")
@@ -110,8 +135,9 @@ def test_bipyramidal_validates_arguments(kwargs, message):
     arguments = {"input_shape": (16, 16, 1), "num_classes": 3, "filters": (4, 8, 16)}
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        build_bipyramidal_cnn(arguments.pop("input_shape"), arguments.pop("num_classes"),
-                              **arguments)
+        build_bipyramidal_cnn(
+            arguments.pop("input_shape"), arguments.pop("num_classes"), **arguments
+        )
 
 
 def test_lenet5_matches_the_paper_layout():
