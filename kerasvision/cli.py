@@ -296,6 +296,35 @@ def models_command():
         click.echo(f"{name:18s} min {spec.min_size:>3}px  {spec.description}")
 
 
+@main.command("write-dataset")
+@click.argument("name", type=click.Choice(list_datasets()))
+@click.argument("directory", type=click.Path(path_type=str))
+@click.option("--image-size", help="N or HxW to resize to (default: natural size).")
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["png", "jpg", "bmp"]),
+    help="Image file format (default: png).",
+)
+def write_dataset(name, directory, image_size, image_format):
+    """Write built-in dataset NAME as image files in DIRECTORY/<class>/."""
+    save = _library("kerasvision.data", "save_image_folder")
+    load = _library("kerasvision.datasets", "load_builtin")
+    x, y, class_names = _call(load, name)
+    written = _call(
+        save,
+        x,
+        y,
+        class_names,
+        directory,
+        **_given(image_size=image_size, image_format=image_format),
+    )
+    click.echo(
+        f"wrote {len(written)} images in {len(class_names)} class folders "
+        f"to {directory}"
+    )
+
+
 @main.command("datasets")
 def datasets_command():
     """List the built-in datasets."""

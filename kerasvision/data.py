@@ -32,6 +32,7 @@ __all__ = [
     "load_image_folder",
     "parse_image_size",
     "resize_image",
+    "save_image_folder",
     "scan_image_folder",
     "stratified_split",
 ]
@@ -451,7 +452,7 @@ class ImageData:
     bad_files: list[tuple[str, str]] = field(default_factory=list)
     fingerprint: str = ""
     seed: int = 0
-    natural_size: bool = True
+    size_source: str = "natural"  # "explicit", "natural" or "default"
 
     @property
     def num_classes(self) -> int:
@@ -471,7 +472,9 @@ class ImageData:
         """A copy of this data that resizes to `image_size` instead."""
         import dataclasses
 
-        return dataclasses.replace(self, image_size=parse_image_size(image_size))
+        return dataclasses.replace(
+            self, image_size=parse_image_size(image_size), size_source="explicit"
+        )
 
     def as_test_split(self) -> ImageData:
         """A copy with every item in the "test" split (for evaluating a folder)."""
@@ -714,7 +717,8 @@ def load_image_folder(
     Args:
         directory: Root folder with one sub-folder per class (images may be nested
             at any depth below it; jpg/jpeg/png/bmp/gif/webp).
-        image_size: N or (height, width). Defaults to None (128x128).
+        image_size: N or (height, width). Defaults to None (128x128; `fit` uses
+            the model's default size instead).
         channels: 1 (grayscale), 3 (RGB) or 4 (RGBA). Defaults to 3.
         resize: "stretch", "crop" or "pad". Defaults to "stretch".
         val_split: Validation fraction (stratified). Defaults to 0.1.
@@ -744,7 +748,7 @@ def load_image_folder(
     if resize not in RESIZE_MODES:
         raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
     size = parse_image_size(image_size)
-    natural = size is None
+    size_source = "default" if size is None else "explicit"
     size = size or (DEFAULT_FOLDER_SIZE, DEFAULT_FOLDER_SIZE)
     root = os.path.abspath(os.fspath(directory))
     paths, labels, class_names = scan_image_folder(root, class_names)
@@ -805,7 +809,7 @@ def load_image_folder(
         bad_files=bad,
         fingerprint=fingerprint.hexdigest(),
         seed=seed,
-        natural_size=natural,
+        size_source=size_source,
     )
 
 
@@ -896,7 +900,7 @@ def from_arrays(
         x = np.clip(x, 0, 255).astype("uint8")
     channels = channels or x.shape[-1]
     size = parse_image_size(image_size)
-    natural = size is None
+    size_source = "natural" if size is None else "explicit"
     size = size or (int(x.shape[1]), int(x.shape[2]))
     if split_record is not None:
         parts = {
@@ -926,7 +930,7 @@ def from_arrays(
         source=source or {"kind": "arrays", "shape": list(x.shape)},
         fingerprint=digest.hexdigest(),
         seed=seed,
-        natural_size=natural,
+        size_source=size_source,
     )
 
 
@@ -945,6 +949,56 @@ def load_builtin_dataset(name: str, **kwargs) -> ImageData:
         source={"kind": "dataset", "name": name},
         **kwargs,
     )
+
+
+def save_image_folder(
+    x, y, class_names, directory, *, image_size=None, image_format: str = "png"
+) -> list[str]:
+    """Write images as a folder-per-class dataset (the layout `fit` reads).
+
+    Args:
+        x: uint8 `[N, H, W]` or `[N, H, W, C]` (C = 1 or 3) raw pixels.
+        y: Integer labels `[N]`.
+        class_names: Folder name of each label.
+        directory: Destination; must not exist yet or be empty.
+        image_size: N or (height, width) to resize to (bilinear). Defaults to None.
+        image_format: "png", "jpg" or "bmp". Defaults to "png".
+
+    Returns:
+        The written file paths.
+
+    Raises:
+        ValueError: If the destination exists and is not empty, or on bad input.
+    """
+    from PIL import Image
+
+    directory = os.fspath(directory)
+    if os.path.exists(directory) and (
+        not os.path.isdir(directory) or os.listdir(directory)
+    ):
+        raise ValueError(f"destination {directory} exists and is not an empty folder")
+    if image_format not in ("png", "jpg", "bmp"):
+        raise ValueError(f"image format must be png, jpg or bmp, got {image_format!r}")
+    x = np.asarray(x)
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    size = parse_image_size(image_size)
+    staging = f"{directory.rstrip(os.sep)}.partial-{os.getpid()}"
+    os.makedirs(staging)
+    written = []
+    for index, (pixels, label) in enumerate(zip(x, np.asarray(y), strict=True)):
+        folder = os.path.join(staging, str(class_names[int(label)]))
+        os.makedirs(folder, exist_ok=True)
+        image = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
+        if size is not None:
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        name = f"{index:06d}.{image_format}"
+        image.save(os.path.join(folder, name))
+        written.append(os.path.join(directory, str(class_names[int(label)]), name))
+    if os.path.isdir(directory):
+        os.rmdir(directory)
+    os.replace(staging, directory)
+    return written
 
 
 def load_data(data=None, *, dataset=None, **kwargs) -> ImageData:

@@ -239,10 +239,15 @@ def _resolve_image_size(data, image_size, spec, model_name):
                 f"{model_name}: it needs at least {spec.min_size}x{spec.min_size}"
             )
         return data.with_image_size(requested)
-    if not data.natural_size:
+    if data.size_source == "default":
         # A folder without an explicit size: the model's preferred size.
         return data.with_image_size(max(spec.default_size, spec.min_size))
     height, width = data.image_size
+    if min(height, width) < spec.min_size and data.size_source == "explicit":
+        raise ValueError(
+            f"image size {height}x{width} is too small for {model_name}: it needs "
+            f"at least {spec.min_size}x{spec.min_size}"
+        )
     if min(height, width) < spec.min_size:
         scale = math.ceil(spec.min_size / min(height, width))
         return data.with_image_size((height * scale, width * scale))

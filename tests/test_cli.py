@@ -181,3 +181,31 @@ def test_real_console_script_runs(tmp_path):
     assert bad.stderr.strip().splitlines() == [
         f"Error: data directory not found: {tmp_path / 'nope'}"
     ]
+
+
+def test_write_dataset_gives_a_trainable_folder(tmp_path):
+    result = _invoke(
+        "write-dataset", "digits", tmp_path / "digits", "--image-size", "16"
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 1797 images in 10 class folders" in result.output
+    assert sorted(os.listdir(tmp_path / "digits")) == [str(d) for d in range(10)]
+    again = _invoke("write-dataset", "digits", tmp_path / "digits")
+    _assert_one_line_error(again, 2, "not an empty folder")
+    fit = _invoke(
+        "fit",
+        tmp_path / "digits",
+        "--epochs",
+        "1",
+        "--channels",
+        "1",
+        "--cache",
+        "none",
+        "--output",
+        tmp_path / "run",
+        *TINY,
+    )
+    assert fit.exit_code == 0, fit.output
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["data"]["image_size"] == [64, 64]  # the model's default for folders
+    assert info["model"]["input_shape"] == [64, 64, 1]
