@@ -15,7 +15,15 @@ import sys
 import click
 
 from kerasvision import __version__
-from kerasvision._choices import CACHE_MODES, OPTIMIZERS, PREDICT_FORMATS, RESIZE_MODES
+from kerasvision._choices import (
+    BN_CHOICES,
+    CACHE_MODES,
+    FEATURE_CACHE_CHOICES,
+    OPTIMIZERS,
+    PREDICT_FORMATS,
+    RESIZE_MODES,
+    TRANSFER_MODES,
+)
 from kerasvision.datasets import list_datasets
 from kerasvision.models import list_models
 
@@ -196,6 +204,32 @@ def main():
     "--tensorboard", is_flag=True, default=None, help="Write TensorBoard logs."
 )
 @click.option("--cache", type=click.Choice(CACHE_MODES), help="Decoded-image cache.")
+@click.option(
+    "--backbone",
+    help="Transfer learning: keras.applications backbone (see `kerasvision "
+    "backbones`) or a kerasvision .keras model / run directory (Model A).",
+)
+@click.option("--mode", type=click.Choice(TRANSFER_MODES), help="Transfer mode.")
+@click.option(
+    "--weights", help="Backbone weights: imagenet (default), none, or a .h5 path."
+)
+@click.option(
+    "--unfreeze", metavar="all|top:N|from:LAYER|blocks:K", help="Fine-tuned part."
+)
+@click.option(
+    "--warmup-epochs", type=click.IntRange(min=0), help="Head-only epochs first."
+)
+@click.option(
+    "--fine-tune-lr",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Fine-tuning learning rate (default: --lr / 10).",
+)
+@click.option("--bn", type=click.Choice(BN_CHOICES), help="BatchNorm policy.")
+@click.option(
+    "--feature-cache",
+    type=click.Choice(FEATURE_CACHE_CHOICES),
+    help="Train the head on cached backbone features while frozen.",
+)
 def fit(data_dir, model_args, channels, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
     kwargs = _given(**options)
@@ -205,6 +239,8 @@ def fit(data_dir, model_args, channels, **options):
         kwargs["channels"] = int(channels)
     if model_args:
         kwargs["model_kwargs"] = _parse_model_args(model_args)
+    if kwargs.get("weights") in ("none", "None"):
+        kwargs["weights"] = None
     if kwargs.get("resume") and data_dir:
         raise UserError("--resume takes the data from the run; do not give DATA_DIR")
     result = _call(fit_run, data_dir, **kwargs)
@@ -230,10 +266,11 @@ def evaluate(run, data_dir, batch_size):
 
 
 @main.command()
-@click.argument("run", type=click.Path(path_type=str))
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option(
-    "--top-k", type=click.IntRange(min=1), help="Classes per image (default 1)."
+    "--top-k",
+    type=click.IntRange(min=1),
+    help="Classes per image (default 1; 5 with --pretrained).",
 )
 @click.option(
     "--format",
@@ -243,13 +280,39 @@ def evaluate(run, data_dir, batch_size):
     show_default=True,
     help="Output format.",
 )
-def predict(run, images, top_k, output_format):
-    """Classify IMAGES (files or folders) with RUN."""
-    _check_path(run, "run directory")
-    predict_images = _library("kerasvision.evaluation", "predict")
-    results = _call(
-        predict_images, run, images, on_bad_file=_warn_bad_file, **_given(top_k=top_k)
-    )
+@click.option(
+    "--pretrained",
+    metavar="BACKBONE",
+    help="Classify with a keras.applications model's own ImageNet head instead of "
+    "a run (all INPUTS are images).",
+)
+@click.option(
+    "--weights", help="With --pretrained: a local full-model .h5 instead of imagenet."
+)
+def predict(inputs, top_k, output_format, pretrained, weights):
+    """Classify images: `predict RUN IMAGE_OR_DIR...` or `predict --pretrained NAME
+    IMAGE...` (ImageNet top-5)."""
+    if pretrained:
+        predict_pretrained = _library("kerasvision.evaluation", "predict_pretrained")
+        results = _call(
+            predict_pretrained,
+            pretrained,
+            inputs,
+            **_given(top_k=top_k, weights=weights),
+        )
+    else:
+        if len(inputs) < 2:
+            raise UserError("give a RUN directory and at least one image or folder")
+        run, images = inputs[0], inputs[1:]
+        _check_path(run, "run directory")
+        predict_images = _library("kerasvision.evaluation", "predict")
+        results = _call(
+            predict_images,
+            run,
+            images,
+            on_bad_file=_warn_bad_file,
+            **_given(top_k=top_k),
+        )
     if output_format == "json":
         click.echo(json.dumps(results, indent=2))
         return
@@ -323,6 +386,24 @@ def write_dataset(name, directory, image_size, image_format):
         f"wrote {len(written)} images in {len(class_names)} class folders "
         f"to {directory}"
     )
+
+
+@main.command("backbones")
+@click.option("--pattern", default="*", show_default=True, help="Glob on names.")
+def backbones_command(pattern):
+    """List the keras.applications backbones: sizes, parameters, preprocessing."""
+    from kerasvision.models.backbones import BACKBONES, list_backbones
+
+    click.echo(
+        f"{'name':22s} {'default':>7s} {'min':>4s} {'params (no top)':>16s}  "
+        f"preprocessing"
+    )
+    for name in list_backbones(pattern):
+        spec = BACKBONES[name]
+        click.echo(
+            f"{name:22s} {spec.default_size:>7d} {spec.min_size:>4d} "
+            f"{spec.params:>16,d}  {spec.preprocessing or 'inside the model'}"
+        )
 
 
 @main.command("datasets")

@@ -11,6 +11,7 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "predict",
+    "predict_pretrained",
     "predict_probabilities",
 ]
 
@@ -244,3 +245,83 @@ def predict(
             }
         )
     return results
+
+
+def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
+    """ImageNet top-k of image files with a keras.applications model's own head.
+
+    Args:
+        backbone: Registry or keras.applications name (e.g. "mobilenet_v2").
+        inputs: Image files and/or folders.
+        top_k: Classes per image. Defaults to 5.
+        weights: "imagenet" (Keras download and cache) or a local full-model
+            (with top) `.h5` file. Defaults to "imagenet".
+
+    Returns:
+        One dict per image, as `predict`.
+
+    Raises:
+        RuntimeError: If the weights or the ImageNet class index must be
+            downloaded and cannot be (one line naming the file).
+        FileNotFoundError, ValueError: On bad inputs.
+    """
+    import importlib
+
+    import keras
+    import tensorflow as tf
+
+    from kerasvision.data import check_image_file, decode_and_resize
+    from kerasvision.models.backbones import get_backbone_spec
+    from kerasvision.models.transfer import raise_download_error
+
+    key, spec = get_backbone_spec(backbone)
+    if not 1 <= top_k <= 1000:
+        raise ValueError(f"top_k must be between 1 and 1000, got {top_k}")
+    if weights not in (None, "imagenet") and not os.path.isfile(os.fspath(weights)):
+        raise FileNotFoundError(f"weights file not found: {weights}")
+    checks = []
+    for path, _ in _collect_images(inputs):
+        check = check_image_file(path)
+        if check.error:
+            raise ValueError(f"{check.path}: {check.error}")
+        checks.append(check)
+    constructor = getattr(keras.applications, spec.constructor)
+    try:
+        model = constructor(include_top=True, weights=weights)
+    except Exception as error:  # Keras raises a bare Exception for URL failures
+        raise_download_error(error, f"{key} with its ImageNet head")
+        raise
+    module = importlib.import_module(f"keras.applications.{spec.module}")
+    size = (spec.default_size, spec.default_size)
+    images = np.stack(
+        [
+            decode_and_resize(
+                tf.constant(c.path),
+                tf.constant(c.native),
+                image_size=size,
+                channels=3,
+                resize="stretch",
+            )
+            .numpy()
+            .astype("float32")
+            for c in checks
+        ]
+    )
+    probabilities = model.predict(module.preprocess_input(images), verbose=0)
+    try:
+        decoded = module.decode_predictions(probabilities, top=top_k)
+    except Exception as error:  # the class index is downloaded on first use
+        raise_download_error(error, "ImageNet class names", "~/.keras/models/")
+        raise
+    return [
+        {
+            "path": check.path,
+            "class_name": rows[0][1],
+            "probability": float(rows[0][2]),
+            "top_k": [
+                {"class_name": name, "wnid": wnid, "probability": float(p)}
+                for wnid, name, p in rows
+            ],
+        }
+        for check, rows in zip(checks, decoded, strict=True)
+    ]

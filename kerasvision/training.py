@@ -20,12 +20,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kerasvision import __version__
-from kerasvision._choices import CACHE_MODES, OPTIMIZERS, RESIZE_MODES
+from kerasvision._choices import (
+    CACHE_MODES,
+    FEATURE_CACHE_CHOICES,
+    OPTIMIZERS,
+    RESIZE_MODES,
+    TRANSFER_MODES,
+)
 from kerasvision.runs import partial_dir, read_json, write_json, write_text
 
 __all__ = ["FitResult", "TrainingError", "compile_classifier", "fit", "make_optimizer"]
 
 DEFAULT_RUNS_DIR = "saved_models"
+MODES = TRANSFER_MODES
+FEATURE_CACHE_MODES = FEATURE_CACHE_CHOICES
 
 
 class TrainingError(RuntimeError):
@@ -194,20 +202,49 @@ class _NaNGuard(_callback_base()):
             self.model.stop_training = True
 
 
-class _LastCheckpoint(_callback_base()):
-    """Atomically saves model + optimizer and the resume state after each epoch."""
+def _save_atomically(model, path):
+    folder, name = os.path.split(path)
+    temp = os.path.join(folder, f".{name}.tmp.keras")
+    model.save(temp)
+    os.replace(temp, path)
 
-    def __init__(self, folder, monitor, tracked):
+
+class _BestCheckpoint(_callback_base()):
+    """Saves `target` (default: the trained model) when `monitor` improves."""
+
+    def __init__(self, path, monitor, target=None):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.target = target
+        self.best = math.inf
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and math.isfinite(float(value)) and value < self.best:
+            self.best = float(value)
+            self.best_epoch = epoch + 1
+            _save_atomically(self.target or self.model, self.path)
+
+
+class _LastCheckpoint(_callback_base()):
+    """Atomically saves model + optimizer and the resume state after each epoch.
+
+    `target` is the full model when only its head is being trained (feature cache).
+    """
+
+    def __init__(self, folder, monitor, tracked, target=None):
         super().__init__()
         self.folder = folder
         self.monitor = monitor
         self.tracked = tracked  # callbacks whose `best`/`wait` must survive a resume
+        self.target = target
 
     def on_epoch_end(self, epoch, logs=None):
-        path = os.path.join(self.folder, "last.keras")
-        temp = os.path.join(self.folder, ".last.tmp.keras")
-        self.model.save(temp)
-        os.replace(temp, path)
+        _save_atomically(
+            self.target or self.model, os.path.join(self.folder, "last.keras")
+        )
         state = {"epoch": epoch + 1, "monitor": self.monitor}
         for name, callback in self.tracked.items():
             state[name] = {
@@ -232,6 +269,14 @@ def _resolve_image_size(data, image_size, spec, model_name):
     from kerasvision.data import parse_image_size
 
     requested = parse_image_size(image_size)
+    exact = getattr(spec, "exact_size", None)
+    if exact is not None:
+        if requested is not None and tuple(requested) != tuple(exact):
+            raise ValueError(
+                f"{model_name} takes {exact[0]}x{exact[1]} images; drop --image-size "
+                f"or pass --image-size {exact[0]}x{exact[1]}"
+            )
+        return data.with_image_size(exact)
     if requested is not None:
         if min(requested) < spec.min_size:
             raise ValueError(
@@ -279,7 +324,7 @@ def _versions():
     }
 
 
-def _prepare_partial(final_dir, *, overwrite, resume):
+def _prepare_partial(final_dir, *, overwrite, resume, create=True):
     if os.path.exists(final_dir) and not overwrite and not resume:
         raise ValueError(
             f"output {final_dir} already exists; choose another --output or pass "
@@ -296,10 +341,25 @@ def _prepare_partial(final_dir, *, overwrite, resume):
             )
         return partial
     if os.path.exists(partial):
+        if not os.path.isfile(os.path.join(partial, "checkpoints", "state.json")):
+            # Failed before finishing an epoch: nothing there can be resumed.
+            shutil.rmtree(partial)
+        else:
+            raise ValueError(
+                f"an interrupted run exists at {partial}; continue it with --resume "
+                f"or delete that folder"
+            )
+    parent = os.path.dirname(partial)
+    blocker = parent
+    while blocker and not os.path.exists(blocker):
+        blocker = os.path.dirname(blocker)
+    if blocker and (not os.path.isdir(blocker) or not os.access(blocker, os.W_OK)):
         raise ValueError(
-            f"an interrupted run exists at {partial}; continue it with --resume or "
-            f"delete that folder"
+            f"cannot write the run directory {partial}: {blocker} is not "
+            f"a writable folder"
         )
+    if not create:
+        return partial
     try:
         os.makedirs(os.path.join(partial, "checkpoints"))
     except OSError as error:
@@ -375,8 +435,16 @@ def fit(
     data=None,
     *,
     dataset: str | None = None,
-    model: str = "bipyramidal_cnn",
+    model: str | None = None,
     model_kwargs: dict | None = None,
+    backbone=None,
+    mode: str = "feature-extraction",
+    weights="imagenet",
+    unfreeze: str = "all",
+    warmup_epochs: int | None = None,
+    fine_tune_lr: float | None = None,
+    bn: str = "frozen",
+    feature_cache: str = "auto",
     image_size=None,
     channels: int | None = None,
     resize: str = "stretch",
@@ -409,9 +477,30 @@ def fit(
             Defaults to None (a built-in dataset).
         dataset: Built-in dataset name when `data` is None. Defaults to None
             ("digits").
-        model: Registered model name (`list_models()`). Defaults to
-            "bipyramidal_cnn".
-        model_kwargs: Builder keyword arguments. Defaults to None.
+        model: Registered scratch model name (`list_models()`); ignored with
+            `backbone`. Defaults to None ("bipyramidal_cnn").
+        model_kwargs: Builder keyword arguments (`build_transfer_classifier`'s with
+            a backbone: pooling, dropout_rate, dense_units...). Defaults to None.
+        backbone: Transfer learning: a keras.applications backbone name
+            (`list_backbones()`), or a kerasvision `.keras` model / run directory
+            (Model A, cut at its feature layer). Defaults to None (scratch model).
+        mode: "feature-extraction" (frozen backbone, `epochs` of head training) or
+            "fine-tune" (`warmup_epochs` of head training, then `epochs` with the
+            `unfreeze` part of the backbone trainable at `fine_tune_lr`). Defaults
+            to "feature-extraction".
+        weights: Backbone weights: "imagenet" (Keras download/cache), None/"none"
+            or a local `.h5`/`.weights.h5` path. Defaults to "imagenet".
+        unfreeze: What fine-tuning trains: "all", "top:N", "from:LAYER" or
+            "blocks:K". Defaults to "all".
+        warmup_epochs: Head-only epochs before fine-tuning. Defaults to None (1).
+        fine_tune_lr: Learning rate of the fine-tuning phase. Defaults to None
+            (`lr` / 10).
+        bn: "frozen" (BatchNorm in inference mode, statistics fixed) or "train".
+            Defaults to "frozen".
+        feature_cache: While the backbone is frozen, compute its pooled features
+            once and train the head on them ("auto": when nothing random happens
+            before the head, "on", "off"). The assembled model is identical.
+            Defaults to "auto".
         image_size: N or (height, width). Defaults to None (the data's natural
             size for arrays, the model's default size for folders; scaled up to the
             model's minimum).
@@ -460,8 +549,16 @@ def fit(
     arguments = {
         "data": os.fspath(data) if isinstance(data, str | os.PathLike) else None,
         "dataset": dataset,
-        "model": model,
+        "model": "transfer" if backbone is not None else (model or "bipyramidal_cnn"),
         "model_kwargs": dict(model_kwargs or {}),
+        "backbone": os.fspath(backbone) if backbone is not None else None,
+        "mode": mode,
+        "weights": os.fspath(weights) if weights is not None else None,
+        "unfreeze": unfreeze,
+        "warmup_epochs": warmup_epochs,
+        "fine_tune_lr": fine_tune_lr,
+        "bn": bn,
+        "feature_cache": feature_cache,
         "image_size": list(image_size)
         if isinstance(image_size, tuple | list)
         else image_size,
@@ -496,7 +593,42 @@ def fit(
 def _validate_arguments(arguments):
     from kerasvision.models import get_model_spec
 
-    get_model_spec(arguments["model"])
+    if arguments.get("backbone") is None:
+        get_model_spec(arguments["model"])
+    else:
+        from kerasvision.models.transfer import (
+            BN_POLICIES,
+            is_backbone_reference,
+            parse_unfreeze,
+        )
+
+        if not is_backbone_reference(arguments["backbone"]):
+            from kerasvision.models.backbones import get_backbone_spec
+
+            get_backbone_spec(arguments["backbone"])
+        elif not os.path.exists(arguments["backbone"]):
+            raise FileNotFoundError(
+                f"backbone model not found: {arguments['backbone']}"
+            )
+        if arguments["mode"] not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {arguments['mode']!r}")
+        if arguments["bn"] not in BN_POLICIES:
+            raise ValueError(
+                f"bn must be one of {BN_POLICIES}, got {arguments['bn']!r}"
+            )
+        parse_unfreeze(arguments["unfreeze"])
+        warmup = arguments["warmup_epochs"]
+        if warmup is not None and (not isinstance(warmup, int) or warmup < 0):
+            raise ValueError(f"warmup_epochs must be an integer >= 0, got {warmup!r}")
+        if arguments["fine_tune_lr"] is not None and not arguments["fine_tune_lr"] > 0:
+            raise ValueError(
+                f"fine_tune_lr must be > 0, got {arguments['fine_tune_lr']}"
+            )
+    if arguments.get("feature_cache") not in FEATURE_CACHE_MODES:
+        raise ValueError(
+            f"feature_cache must be one of {FEATURE_CACHE_MODES}, "
+            f"got {arguments.get('feature_cache')!r}"
+        )
     for name in ("epochs", "batch_size"):
         value = arguments[name]
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -524,7 +656,6 @@ def _validate_arguments(arguments):
 
 def _load(data, arguments, split_record=None, on_bad_file=None):
     from kerasvision.data import load_data
-    from kerasvision.models import get_model_spec
 
     kwargs = {
         "channels": arguments["channels"],
@@ -536,11 +667,48 @@ def _load(data, arguments, split_record=None, on_bad_file=None):
     }
     if isinstance(data, str | os.PathLike):
         kwargs["on_bad_file"] = on_bad_file
+    rules = _size_rules(arguments)
+    if rules.channels is not None:
+        if kwargs["channels"] not in (None, rules.channels):
+            raise ValueError(
+                f"the backbone takes {rules.channels}-channel images; drop --channels"
+            )
+        kwargs["channels"] = rules.channels
     image_data = load_data(data, dataset=arguments["dataset"], **kwargs)
-    spec = get_model_spec(arguments["model"])
-    return _resolve_image_size(
-        image_data, arguments["image_size"], spec, arguments["model"]
-    )
+    return _resolve_image_size(image_data, arguments["image_size"], rules, rules.label)
+
+
+@dataclass
+class _SizeRules:
+    label: str
+    min_size: int
+    default_size: int
+    exact_size: tuple | None = None
+    channels: int | None = None
+
+
+def _size_rules(arguments) -> _SizeRules:
+    """Input size and channel constraints of the scratch model or the backbone."""
+    from kerasvision.models import get_model_spec
+
+    backbone = arguments.get("backbone")
+    if backbone is None:
+        spec = get_model_spec(arguments["model"])
+        return _SizeRules(arguments["model"], spec.min_size, spec.default_size)
+    from kerasvision.models.transfer import is_backbone_reference
+
+    if is_backbone_reference(backbone):
+        import keras  # noqa: F401
+
+        from kerasvision.models.transfer import load_model_a
+
+        base, _ = load_model_a(backbone)
+        height, width, channels = (int(v) for v in base.input_shape[1:])
+        return _SizeRules("the backbone model", 1, height, (height, width), channels)
+    from kerasvision.models.backbones import get_backbone_spec
+
+    key, spec = get_backbone_spec(backbone)
+    return _SizeRules(key, spec.min_size, spec.default_size, None, 3)
 
 
 def _train(
@@ -569,35 +737,68 @@ def _train(
         if output
         else os.path.join(DEFAULT_RUNS_DIR, _default_run_name(model_name, image_data))
     )
+    resuming = resume_state is not None
     partial = _prepare_partial(
-        final_dir, overwrite=overwrite, resume=resume_state is not None
+        final_dir, overwrite=overwrite, resume=resuming, create=False
     )
     checkpoints = os.path.join(partial, "checkpoints")
-    if resume_state is None:
-        log(f"run directory: {final_dir} (in progress at {partial})")
 
     # === Model ===
-    binary = False
+    transfer = arguments.get("backbone") is not None
     if resume_state is not None:
+        import kerasvision.layers  # noqa: F401  (custom layers for loading)
+
         network = keras.saving.load_model(os.path.join(checkpoints, "last.keras"))
         initial_epoch = int(resume_state["state"]["epoch"])
         log(f"resuming {final_dir} from epoch {initial_epoch}")
     else:
-        network = build_model(
-            model_name,
-            image_data.input_shape,
-            image_data.num_classes,
-            **arguments["model_kwargs"],
-        )
-        compile_classifier(
-            network,
-            make_optimizer(arguments["optimizer"], arguments["lr"]),
-            label_mode=image_data.label_mode,
-            num_classes=image_data.num_classes,
-        )
+        if transfer:
+            from kerasvision.models.transfer import build_transfer_classifier
+
+            network = build_transfer_classifier(
+                arguments["backbone"],
+                image_data.num_classes,
+                weights=arguments["weights"],
+                input_shape=image_data.input_shape,
+                bn=arguments["bn"],
+                **arguments["model_kwargs"],
+            )
+        else:
+            network = build_model(
+                model_name,
+                image_data.input_shape,
+                image_data.num_classes,
+                **arguments["model_kwargs"],
+            )
+            compile_classifier(
+                network,
+                make_optimizer(arguments["optimizer"], arguments["lr"]),
+                label_mode=image_data.label_mode,
+                num_classes=image_data.num_classes,
+            )
         initial_epoch = 0
+    if not resuming:  # created only now: a model that fails to build leaves nothing
+        _prepare_partial(final_dir, overwrite=overwrite, resume=False)
+        log(f"run directory: {final_dir} (in progress at {partial})")
     binary = network.outputs[0].shape[-1] == 1
-    feature_layer = feature_layer_name(network, model_name)
+    phases = _phases(arguments)
+    total_epochs = phases[-1]["end"]
+    if transfer:
+        from kerasvision.models.transfer import get_backbone
+
+        inner = get_backbone(network)
+        feature_layer = _backbone_feature_layer(arguments["backbone"], inner)
+        model_info = {
+            "backbone": arguments["backbone"],
+            "backbone_layer": inner.name,
+            "weights": arguments["weights"],
+            "mode": arguments["mode"],
+            "bn": arguments["bn"],
+            "phases": phases,
+        }
+    else:
+        feature_layer = feature_layer_name(network, model_name)
+        model_info = {}
 
     # === Run record (written first so --resume has everything) ===
     info = {
@@ -613,11 +814,9 @@ def _train(
             "input_shape": list(image_data.input_shape),
             "num_classes": image_data.num_classes,
             "params": int(network.count_params()),
-            "trainable_params": int(
-                sum(int(np.prod(w.shape)) for w in network.trainable_weights)
-            ),
             "feature_layer": feature_layer,
             "binary_head": bool(binary),
+            **model_info,
         },
         "data": image_data.summary(),
         "split": image_data.split_record(),
@@ -649,31 +848,34 @@ def _train(
 
     # === Pipelines ===
     one_hot = image_data.label_mode == "categorical"
-    train_ds = image_data.dataset(
-        "train",
-        batch_size=arguments["batch_size"],
-        cache=arguments["cache"],
-        seed=seed + initial_epoch,
-        one_hot=one_hot,
-    )
-    train_ds = _targets_for_head(train_ds, binary)
     has_val = len(image_data.splits["val"]) > 0
-    val_ds = None
-    if has_val:
-        val_ds = _targets_for_head(
-            image_data.dataset(
-                "val",
-                batch_size=arguments["batch_size"],
-                cache=arguments["cache"],
-                one_hot=one_hot,
-            ),
-            binary,
+
+    def pipelines():
+        train = image_data.dataset(
+            "train",
+            batch_size=arguments["batch_size"],
+            cache=arguments["cache"],
+            seed=seed + initial_epoch,
+            one_hot=one_hot,
         )
-    if len(network.outputs) > 1:
-        count = len(network.outputs)
-        train_ds = train_ds.map(lambda x, y: (x, tuple([y] * count)))
-        if val_ds is not None:
-            val_ds = val_ds.map(lambda x, y: (x, tuple([y] * count)))
+        train = _targets_for_head(train, binary)
+        val = None
+        if has_val:
+            val = _targets_for_head(
+                image_data.dataset(
+                    "val",
+                    batch_size=arguments["batch_size"],
+                    cache=arguments["cache"],
+                    one_hot=one_hot,
+                ),
+                binary,
+            )
+        if len(network.outputs) > 1:
+            count = len(network.outputs)
+            train = train.map(lambda x, y: (x, tuple([y] * count)))
+            if val is not None:
+                val = val.map(lambda x, y: (x, tuple([y] * count)))
+        return train, val
 
     # === Callbacks ===
     monitor = "val_loss" if has_val else "loss"
@@ -682,54 +884,98 @@ def _train(
     # Keras draws the progress bar (1); our logger prints one line per epoch (2).
     quiet = verbose != 2
     verbose = 1 if verbose == 1 else 0
-    epoch_logger = _EpochLogger(arguments["epochs"], log, quiet=quiet)
+    epoch_logger = _EpochLogger(total_epochs, log, quiet=quiet)
     nan_guard = _NaNGuard()
-    best = keras.callbacks.ModelCheckpoint(
-        os.path.join(checkpoints, "best.keras"), monitor=monitor, save_best_only=True
-    )
+    best = _BestCheckpoint(os.path.join(checkpoints, "best.keras"), monitor)
     history_path = os.path.join(partial, "history.csv")
     if resume_state is not None:
         _truncate_history(history_path, initial_epoch)
-    callbacks = [
-        nan_guard,
-        epoch_logger,
-        keras.callbacks.CSVLogger(history_path, append=resume_state is not None),
-        best,
-    ]
-    tracked = {"best_checkpoint": best}
-    if arguments["early_stopping"]:
-        stopper = keras.callbacks.EarlyStopping(
-            monitor=monitor,
-            patience=arguments["early_stopping"],
-            restore_best_weights=True,
-        )
-        callbacks.append(stopper)
-        tracked["early_stopping"] = stopper
-    if arguments["tensorboard"]:
-        callbacks.append(keras.callbacks.TensorBoard(os.path.join(partial, "logs")))
-    callbacks.append(_LastCheckpoint(checkpoints, monitor, tracked))
-    if resume_state is not None:
-        _restore_callback_state(resume_state["state"], tracked, checkpoints)
+    csv_logger = keras.callbacks.CSVLogger(history_path, append=True)
+    tensorboard = (
+        keras.callbacks.TensorBoard(os.path.join(partial, "logs"))
+        if arguments["tensorboard"]
+        else None
+    )
 
-    # === Train ===
-    start = time.perf_counter()
-    if initial_epoch < arguments["epochs"]:
-        network.fit(
+    # === Train, phase by phase ===
+    start_time = time.perf_counter()
+    cache_seconds = 0.0
+    datasets = None
+    for phase in phases:
+        if phase["end"] <= initial_epoch:
+            continue
+        start = max(phase["start"], initial_epoch)
+        continuing = (
+            resume_state is not None and start == initial_epoch > phase["start"]
+        )
+        if transfer and not continuing:
+            from kerasvision.models.transfer import freeze_backbone, unfreeze
+
+            if phase["trainable"]:
+                unfreeze(network, phase["trainable"])
+            else:
+                freeze_backbone(network)
+            compile_classifier(
+                network,
+                make_optimizer(arguments["optimizer"], phase["lr"]),
+                label_mode=image_data.label_mode,
+                num_classes=image_data.num_classes,
+            )
+        if transfer:
+            from kerasvision.models.transfer import trainability_table
+
+            table = trainability_table(network, lr=phase["lr"], bn=arguments["bn"])
+            log(f"phase {phase['name']} (epochs {start + 1}-{phase['end']}):\n{table}")
+            with open(os.path.join(partial, "trainability.txt"), "a") as stream:
+                stream.write(f"phase {phase['name']}\n{table}\n\n")
+        tracked = {"best_checkpoint": best}
+        stopper = None
+        if arguments["early_stopping"]:
+            # A fresh EarlyStopping per phase: fine-tuning starts its own patience.
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=arguments["early_stopping"],
+                restore_best_weights=True,
+            )
+            tracked["early_stopping"] = stopper
+        if resume_state is not None and start == initial_epoch:
+            _restore_callback_state(resume_state["state"], tracked, checkpoints)
+        use_cache = transfer and not phase["trainable"] and _feature_cache_on(arguments)
+        fit_model = network
+        if use_cache:
+            tick = time.perf_counter()
+            fit_model, train_ds, val_ds = _cached_head(
+                network, image_data, phase, arguments, binary, one_hot, seed
+            )
+            cache_seconds += time.perf_counter() - tick
+            target = network
+        else:
+            datasets = datasets or pipelines()
+            train_ds, val_ds = datasets
+            target = None
+        callbacks = [nan_guard, epoch_logger, csv_logger]
+        callbacks.append(_BestCheckpointProxy(best, target))
+        if stopper is not None:
+            callbacks.append(stopper)
+        if tensorboard is not None:
+            callbacks.append(tensorboard)
+        callbacks.append(_LastCheckpoint(checkpoints, monitor, tracked, target=target))
+        fit_model.fit(
             train_ds,
             validation_data=val_ds,
-            epochs=arguments["epochs"],
-            initial_epoch=initial_epoch,
+            epochs=phase["end"],
+            initial_epoch=start,
             callbacks=callbacks,
             verbose=verbose,
             shuffle=False,  # the tf.data pipeline shuffles (seeded)
         )
-    train_seconds = time.perf_counter() - start
-    if nan_guard.where is not None:
-        epoch, batch = nan_guard.where
-        raise TrainingError(
-            f"loss became NaN/inf at epoch {epoch}, batch {batch}; try a lower --lr "
-            f"(was {arguments['lr']}); partial run kept at {partial}"
-        )
+        if nan_guard.where is not None:
+            epoch, batch = nan_guard.where
+            raise TrainingError(
+                f"loss became NaN/inf at epoch {epoch}, batch {batch}; try a lower "
+                f"--lr (was {phase['lr']}); partial run kept at {partial}"
+            )
+    train_seconds = time.perf_counter() - start_time
 
     # === Evaluate ===
     from kerasvision.evaluation import evaluate_model
@@ -787,6 +1033,7 @@ def _train(
         epochs_trained=len(history.get("loss", [])),
         train_seconds=round(train_seconds, 3),
         epoch_seconds=[round(s, 3) for s in epoch_logger.seconds],
+        feature_cache_seconds=round(cache_seconds, 3),
         metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
         export=export_report,
     )
@@ -819,6 +1066,118 @@ def _restore_callback_state(state, tracked, checkpoints):
             best_path = os.path.join(checkpoints, "best.keras")
             if os.path.isfile(best_path):
                 callback.best_weights = keras.saving.load_model(best_path).get_weights()
+
+
+class _BestCheckpointProxy(_callback_base()):
+    """Forwards epoch ends to the run's one `_BestCheckpoint`, saving `target`."""
+
+    def __init__(self, best, target):
+        super().__init__()
+        self.best = best
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.best.target = self.target or self.model
+        self.best.on_epoch_end(epoch, logs)
+
+
+def _phases(arguments) -> list[dict]:
+    """`[{name, start, end, lr, trainable}]`: one phase, or warm-up + fine-tune."""
+    epochs, lr = arguments["epochs"], arguments["lr"]
+    if arguments.get("backbone") is None:
+        return [
+            {"name": "train", "start": 0, "end": epochs, "lr": lr, "trainable": None}
+        ]
+    if arguments["mode"] == "feature-extraction":
+        return [
+            {"name": "head", "start": 0, "end": epochs, "lr": lr, "trainable": False}
+        ]
+    warmup = 1 if arguments["warmup_epochs"] is None else arguments["warmup_epochs"]
+    fine_lr = arguments["fine_tune_lr"] or lr / 10
+    phases = []
+    if warmup:
+        phases.append(
+            {"name": "warm-up", "start": 0, "end": warmup, "lr": lr, "trainable": False}
+        )
+    phases.append(
+        {
+            "name": "fine-tune",
+            "start": warmup,
+            "end": warmup + epochs,
+            "lr": fine_lr,
+            "trainable": arguments["unfreeze"],
+        }
+    )
+    return phases
+
+
+def _feature_cache_on(arguments) -> bool:
+    # Nothing random may run before the head (augmentation would be frozen in).
+    mode = arguments.get("feature_cache", "auto")
+    if mode == "off":
+        return False
+    return not arguments.get("augment")
+
+
+def _backbone_feature_layer(backbone, inner) -> str:
+    from kerasvision.models.backbones import get_backbone_spec
+    from kerasvision.models.transfer import is_backbone_reference
+
+    if is_backbone_reference(backbone):
+        return inner.layers[-1].name
+    _, spec = get_backbone_spec(backbone)
+    return spec.feature_layer or inner.layers[-1].name
+
+
+def _cached_head(network, image_data, phase, arguments, binary, one_hot, seed):
+    """The head as its own model (sharing the layers) and datasets of features.
+
+    The frozen backbone and the pooling run once over train/val; the returned
+    head model reuses the very layer objects of `network`, so training it trains
+    `network`'s head.
+    """
+    import keras
+    import tensorflow as tf
+
+    pool = next(
+        layer for layer in network.layers if layer.name in ("avg_pool", "max_pool")
+    )
+    features_model = keras.Model(network.inputs, pool.output)
+    after = network.layers[network.layers.index(pool) + 1 :]
+    head_input = keras.Input(shape=pool.output.shape[1:], name="features")
+    x = head_input
+    for layer in after:
+        x = layer(x)
+    head = keras.Model(head_input, x, name=f"{network.name}_head")
+    compile_classifier(
+        head,
+        make_optimizer(arguments["optimizer"], phase["lr"]),
+        label_mode=image_data.label_mode,
+        num_classes=image_data.num_classes,
+    )
+
+    def features(split):
+        part = image_data.splits[split]
+        images = image_data.dataset(
+            split, batch_size=64, shuffle=False, include_labels=False, cache="none"
+        )
+        values = features_model.predict(images, verbose=0)
+        targets = image_data._targets(part, one_hot)
+        if binary:
+            targets = (
+                targets[:, 1:2] if targets.ndim == 2 else targets[:, None]
+            ).astype("float32")
+        return tf.data.Dataset.from_tensor_slices((values, targets))
+
+    batch = arguments["batch_size"]
+    train = features("train").shuffle(
+        len(image_data.splits["train"]), seed=seed, reshuffle_each_iteration=True
+    )
+    train = train.batch(batch).prefetch(tf.data.AUTOTUNE)
+    val = None
+    if len(image_data.splits["val"]):
+        val = features("val").batch(batch).prefetch(tf.data.AUTOTUNE)
+    return head, train, val
 
 
 def _publish(partial, final_dir):

@@ -20,7 +20,7 @@ __all__ = [
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "swish")
 POOLINGS = ("max", "avg")
-HEADS = ("flatten", "gap")
+HEADS = ("flatten", "gap", "gmp")
 
 
 def check_input_shape(input_shape, *, min_size: int = 1, model_name: str = "model"):
@@ -111,7 +111,8 @@ def apply_classifier_head(
     Args:
         x: The last spatial feature map (a Keras tensor).
         num_classes: Number of classes.
-        head: `"flatten"` or `"gap"` (global average pooling). Defaults to "gap".
+        head: `"flatten"`, `"gap"` (global average pooling) or `"gmp"` (global
+            max pooling). Defaults to "gap".
         dense_units: Units of hidden dense layers. Defaults to ().
         activation: Activation of the hidden dense layers. Defaults to "relu".
         dropout_rate: Dropout before `predictions`; 0 disables. Defaults to 0.0.
@@ -130,6 +131,8 @@ def apply_classifier_head(
     units, output_activation = classifier_units(num_classes, classifier_activation)
     if head == "flatten":
         x = layers.Flatten(name="flatten")(x)
+    elif head == "gmp":
+        x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     else:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     for index, width in enumerate(_as_tuple(dense_units), start=1):

@@ -1,0 +1,10 @@
+"""kerasvision's registered custom layers (importing this module registers them).
+
+Each layer is `@keras.saving.register_keras_serializable(package="kerasvision")`,
+so `.keras` files that contain them load once this package is imported (or through
+`kerasvision.load_model`).
+"""
+
+from kerasvision.layers.preprocessing import ImagenetPreprocessing
+
+__all__ = ["ImagenetPreprocessing"]
