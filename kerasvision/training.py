@@ -912,7 +912,7 @@ def _train(
             from kerasvision.models.transfer import freeze_backbone, unfreeze
 
             if phase["trainable"]:
-                unfreeze(network, phase["trainable"])
+                unfreeze(network, phase["trainable"], bn=arguments["bn"])
             else:
                 freeze_backbone(network)
             compile_classifier(

@@ -1,8 +1,8 @@
 """Transfer learning: a new head on a keras.applications backbone (or on Model A).
 
-`build_transfer_classifier` wraps a backbone as a nested model called with
-`training=False` (BatchNorm stays in inference mode even when unfrozen; `bn="train"`
-for the other policy) behind the family's preprocessing, so the model takes raw
+`build_transfer_classifier` wraps a backbone as a nested model whose BatchNorm
+layers stay in inference mode even when unfrozen (`bn="train"` for the other
+policy) behind the family's preprocessing, so the model takes raw
 0-255 pixels. `unfreeze` resolves fine-tuning choices *inside* the nested backbone
 (a nested layer is only trainable when its parent is, which Keras does not tell
 you) and `trainability_table` shows the result per block.
@@ -190,9 +190,10 @@ def build_transfer_classifier(
         dense_units: Hidden dense layers of the head. Defaults to ().
         trainable: False (feature extraction), True (all), or an `unfreeze` spec
             ("top:N", "from:LAYER", "blocks:K"). Defaults to False.
-        bn: "frozen" (call the backbone with `training=False`: BatchNorm statistics
-            never update) or "train" (BatchNorm follows the training phase).
-            Defaults to "frozen".
+        bn: "frozen" (BatchNorm layers stay in inference mode, statistics and
+            scale/offset fixed, also after `unfreeze`) or "train" (unfrozen
+            BatchNorm layers train and update their statistics). Defaults to
+            "frozen".
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name. Defaults to None ("<backbone>_classifier").
 
@@ -238,7 +239,8 @@ def build_transfer_classifier(
     x = inputs
     if spec is not None and spec.preprocessing:
         x = ImagenetPreprocessing(spec.preprocessing, name="preprocessing")(x)
-    # training=False keeps BatchNorm in inference mode even after unfreezing.
+    # training=False states the intent (inference-mode backbone); under `fit`
+    # Keras 3 overrides it, so `unfreeze` also keeps BatchNorm layers frozen.
     x = base(x, training=False) if bn == "frozen" else base(x)
     outputs = apply_classifier_head(
         x,
@@ -251,9 +253,9 @@ def build_transfer_classifier(
     model = keras.Model(inputs, outputs, name=name or f"{label}_classifier")
     freeze_backbone(model)
     if trainable is True:
-        unfreeze(model, "all")
+        unfreeze(model, "all", bn=bn)
     elif trainable:
-        unfreeze(model, trainable)
+        unfreeze(model, trainable, bn=bn)
     return model
 
 
@@ -355,17 +357,23 @@ def backbone_blocks(
     return blocks
 
 
-def unfreeze(model, spec="all") -> list[str]:
+def unfreeze(model, spec="all", *, bn: str = "frozen") -> list[str]:
     """Make part of the nested backbone trainable; everything else stays frozen.
 
     The backbone itself is set trainable first (a trainable layer inside a frozen
     parent trains nothing in Keras), then each inner layer is set on or off.
-    Recompile the model afterwards.
+    With `bn="frozen"` BatchNormalization layers stay non-trainable: Keras 3 runs a
+    non-trainable BatchNormalization in inference mode, which is the only reliable
+    way to keep its statistics fixed, because `fit` calls the whole model with
+    `training=True` and that overrides a `training=False` recorded in a functional
+    graph (keras-team/keras#20285). Recompile the model afterwards.
 
     Args:
         model: A transfer classifier (`build_transfer_classifier`).
         spec: "all", "top:N" (last N layers), "from:LAYER" (that layer onwards) or
             "blocks:K" (last K blocks). Defaults to "all".
+        bn: "frozen" or "train" (BatchNormalization layers in the chosen part
+            train too, statistics included). Defaults to "frozen".
 
     Returns:
         Names of the backbone layers now trainable.
@@ -393,11 +401,17 @@ def unfreeze(model, spec="all") -> list[str]:
     else:
         blocks = backbone_blocks(backbone)
         chosen = [layer for _, members in blocks[-value:] for layer in members]
+    if bn not in BN_POLICIES:
+        raise ValueError(f"bn must be one of {BN_POLICIES}, got {bn!r}")
     backbone.trainable = True
-    chosen_ids = {id(layer) for layer in chosen}
+    chosen_ids = {
+        id(layer)
+        for layer in chosen
+        if not (bn == "frozen" and isinstance(layer, layers.BatchNormalization))
+    }
     for layer in body:
         layer.trainable = id(layer) in chosen_ids
-    return [layer.name for layer in chosen]
+    return [layer.name for layer in body if id(layer) in chosen_ids]
 
 
 def _count(weights) -> int:

@@ -1,0 +1,293 @@
+"""Transfer learning: frozen/unfrozen behaviour, unfreezing, two phases, Model A."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from helpers import small_digits
+
+import kerasvision
+from kerasvision.models.transfer import (
+    backbone_blocks,
+    build_transfer_classifier,
+    get_backbone,
+    parse_unfreeze,
+    trainability_table,
+    unfreeze,
+)
+
+
+def _snapshot(layer):
+    return {w.path: np.array(w.numpy()) for w in layer.weights}
+
+
+def _train_steps(model, steps=3, size=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 255, (8, size, size, 3)).astype("float32")
+    y = rng.integers(0, 3, 8)
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+
+
+def _compile(model, lr=1e-2):
+    model.compile(keras.optimizers.SGD(lr), "sparse_categorical_crossentropy")
+
+
+def _is_bn_statistic(path):
+    return "moving_mean" in path or "moving_variance" in path
+
+
+def test_feature_extraction_leaves_backbone_bit_identical():
+    model = build_transfer_classifier(
+        "densenet121", 3, weights=None, input_shape=(32, 32, 3)
+    )
+    backbone = get_backbone(model)
+    before = _snapshot(backbone)
+    head_before = _snapshot(model.get_layer("predictions"))
+    _compile(model)
+    _train_steps(model)
+    after = _snapshot(backbone)
+    for path, value in before.items():
+        np.testing.assert_array_equal(after[path], value, err_msg=path)
+    assert any(
+        not np.array_equal(v, _snapshot(model.get_layer("predictions"))[k])
+        for k, v in head_before.items()
+    )
+
+
+@pytest.mark.parametrize("bn", ["frozen", "train"])
+def test_fine_tuning_changes_weights_and_bn_statistics_per_policy(bn):
+    model = build_transfer_classifier(
+        "densenet121", 3, weights=None, input_shape=(32, 32, 3), bn=bn, trainable=True
+    )
+    backbone = get_backbone(model)
+    before = _snapshot(backbone)
+    _compile(model)
+    _train_steps(model)
+    after = _snapshot(backbone)
+    stats = [p for p in before if _is_bn_statistic(p)]
+    kernels = [p for p in before if p.endswith("kernel")]
+    assert stats and kernels
+    changed_kernels = sum(not np.array_equal(before[p], after[p]) for p in kernels)
+    assert changed_kernels >= len(kernels) * 0.9
+    changed_stats = sum(not np.array_equal(before[p], after[p]) for p in stats)
+    if bn == "frozen":
+        assert changed_stats == 0
+    else:
+        assert changed_stats >= len(stats) * 0.9
+
+
+@pytest.mark.parametrize("bn", ["frozen", "train"])
+def test_top_n_unfreezing_changes_exactly_those_layers(bn):
+    model = build_transfer_classifier(
+        "densenet121", 3, weights=None, input_shape=(32, 32, 3), bn=bn
+    )
+    names = unfreeze(model, "top:6", bn=bn)
+    backbone = get_backbone(model)
+    body = [layer for layer in backbone.layers if layer.weights]
+    expected = [
+        layer.name
+        for layer in backbone.layers[-6:]
+        if bn == "train" or not isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert names == expected and "conv5_block16_2_conv" in names
+    before = {layer.name: _snapshot(layer) for layer in body}
+    _compile(model)
+    _train_steps(model)
+    for layer in body:
+        changed = any(
+            not np.array_equal(value, _snapshot(layer)[path])
+            for path, value in before[layer.name].items()
+            if bn == "train" or not _is_bn_statistic(path)
+        )
+        assert changed == (layer.name in names), layer.name
+
+
+def test_unfreeze_handles_the_frozen_parent_and_counts():
+    model = build_transfer_classifier(
+        "mobilenet_v2", 3, weights=None, input_shape=(32, 32, 3)
+    )
+    backbone = get_backbone(model)
+    assert not backbone.trainable
+    chosen = unfreeze(model, "from:block_16_expand")
+    assert backbone.trainable  # the parent must be trainable for the inner layers
+    trainable = {w.path for w in model.trainable_weights}
+    expected = {
+        w.path
+        for layer in backbone.layers
+        if layer.name in chosen
+        for w in layer.trainable_weights
+    }
+    head = {w.path for w in model.get_layer("predictions").trainable_weights}
+    assert trainable == expected | head
+    blocks = [name for name, _ in backbone_blocks(backbone)]
+    assert blocks[0] == "stem" and blocks[-1] == "block_16"
+    unfreeze(model, "blocks:2")
+    assert {layer.name for layer in backbone.layers if layer.trainable} >= {
+        "block_15_expand",
+        "block_16_project",
+        "out_relu",
+    }
+    assert not backbone.get_layer("block_14_expand").trainable
+    table = trainability_table(model, lr=1e-4)
+    assert "block_16" in table and "learning rate 0.0001" in table and "head" in table
+
+
+@pytest.mark.parametrize(
+    "spec, expected",
+    [
+        ("all", ("all", None)),
+        ("top:20", ("top", 20)),
+        ("blocks:3", ("blocks", 3)),
+        ("from:conv5_block1_1_conv", ("from", "conv5_block1_1_conv")),
+    ],
+)
+def test_parse_unfreeze(spec, expected):
+    assert parse_unfreeze(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["top", "top:0", "blocks:x", "from:", "bottom:3"])
+def test_parse_unfreeze_rejects(spec):
+    with pytest.raises(ValueError, match="--unfreeze"):
+        parse_unfreeze(spec)
+
+
+def test_unknown_layer_in_from():
+    model = build_transfer_classifier(
+        "mobilenet_v2", 3, weights=None, input_shape=(32, 32, 3)
+    )
+    with pytest.raises(ValueError, match="no layer 'nope'"):
+        unfreeze(model, "from:nope")
+
+
+def _fit_transfer(tmp_path, name, **kwargs):
+    x, y, names = small_digits(per_class=8)
+    options = dict(
+        backbone="densenet121",
+        weights=None,
+        image_size=32,
+        epochs=2,
+        seed=0,
+        batch_size=16,
+        verbose=0,
+        output=str(tmp_path / name),
+        export=False,
+    )
+    options.update(kwargs)
+    return kerasvision.fit((x, y), **options)
+
+
+def test_feature_cache_gives_the_same_model_as_the_slow_path(tmp_path):
+    fast = _fit_transfer(tmp_path, "fast", feature_cache="on")
+    slow = _fit_transfer(tmp_path, "slow", feature_cache="off")
+    for name in ("predictions",):
+        for a, b in zip(
+            fast.model.get_layer(name).get_weights(),
+            slow.model.get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_allclose(a, b, atol=1e-4)
+    assert fast.metrics["loss"] == pytest.approx(slow.metrics["loss"], abs=1e-3)
+    info = json.loads((tmp_path / "fast" / "run.json").read_text())
+    assert info["feature_cache_seconds"] > 0
+    assert info["model"]["backbone"] == "densenet121"
+    assert info["model"]["feature_layer"] == "relu"
+
+
+def test_two_phase_fine_tuning_in_one_call(tmp_path):
+    result = _fit_transfer(
+        tmp_path,
+        "ft",
+        mode="fine-tune",
+        warmup_epochs=1,
+        epochs=1,
+        unfreeze="blocks:2",
+        lr=1e-2,
+        early_stopping=3,
+        export=True,
+    )
+    assert len(result.history["loss"]) == 2
+    info = json.loads((tmp_path / "ft" / "run.json").read_text())
+    phases = info["model"]["phases"]
+    assert [p["name"] for p in phases] == ["warm-up", "fine-tune"]
+    assert phases[1]["lr"] == pytest.approx(1e-3)  # 10x lower by default
+    table = (tmp_path / "ft" / "trainability.txt").read_text()
+    assert "phase warm-up" in table and "phase fine-tune" in table
+    assert info["export"]["max_abs_diff"] <= 1e-5
+    backbone = get_backbone(result.model)
+    assert backbone.get_layer("conv5_block16_2_conv").trainable
+    assert not backbone.get_layer("conv2_block1_1_conv").trainable
+
+
+def test_model_a_to_b_runs_offline(tmp_path):
+    x, y, names = small_digits(per_class=8)
+    model_a = kerasvision.fit(
+        (x[y < 5], y[y < 5]),
+        epochs=1,
+        seed=0,
+        verbose=0,
+        export=False,
+        model_kwargs={"filters": (8, 16), "dense_units": ()},
+        output=str(tmp_path / "a"),
+    )
+    assert model_a.model.input_shape == (None, 8, 8, 1)
+    model_b = kerasvision.fit(
+        (x[y >= 5], y[y >= 5] - 5),
+        backbone=str(tmp_path / "a"),
+        epochs=2,
+        seed=0,
+        verbose=0,
+        export=True,
+        output=str(tmp_path / "b"),
+    )
+    backbone = get_backbone(model_b.model)
+    assert backbone.name == "model_a"
+    assert backbone.layers[-1].name == "block2_act2"  # Model A's feature layer
+    assert model_b.model.output_shape == (None, 5)
+    info = json.loads((tmp_path / "b" / "run.json").read_text())
+    assert info["model"]["input_shape"] == [8, 8, 1]
+    with pytest.raises(ValueError, match="takes 8x8"):
+        kerasvision.fit(
+            (x, y),
+            backbone=str(tmp_path / "a"),
+            image_size=16,
+            output=str(tmp_path / "c"),
+        )
+
+
+def test_weights_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="weights file not found"):
+        build_transfer_classifier(
+            "mobilenet_v2", 3, weights=str(tmp_path / "w.h5"), input_shape=(32, 32, 3)
+        )
+    try:
+        build_transfer_classifier(
+            "mobilenet_v2", 3, weights="imagenet", input_shape=(96, 96, 3)
+        )
+    except RuntimeError as error:  # offline: one clear line naming the file
+        message = str(error)
+        assert "\n" not in message
+        assert (
+            "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
+            in message
+        )
+        assert "--weights PATH" in message
+    # else: online, the real download worked
+
+
+def test_pretrained_prediction_offline_or_real(tmp_path):
+    from PIL import Image
+
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((40, 40, 3), dtype=np.uint8)).save(image)
+    try:
+        results = kerasvision.evaluation.predict_pretrained(
+            "mobilenet_v2", [str(image)]
+        )
+    except RuntimeError as error:
+        assert "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224.h5" in str(
+            error
+        )
+    else:
+        assert len(results[0]["top_k"]) == 5
