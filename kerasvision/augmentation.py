@@ -1011,3 +1011,46 @@ def preview_augmentation(
     path = os.fspath(path)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     return save_figure(figure, path)
+
+
+def preview_dataset(
+    data=None,
+    spec="flip,rotate=0.1,zoom=0.2,cutmix,mixup",
+    path="augmentation.png",
+    *,
+    dataset: str | None = None,
+    image_size=None,
+    count: int = 8,
+    seed: int = 0,
+) -> str:
+    """`preview_augmentation` on `count` training images of a folder or dataset.
+
+    Args:
+        data: Folder-per-class directory, `(x, y)` arrays or an `ImageData`.
+            Defaults to None (a built-in dataset).
+        spec: Augmentation spec. Defaults to "flip,rotate=0.1,zoom=0.2,cutmix,mixup".
+        path: Output PNG. Defaults to "augmentation.png".
+        dataset: Built-in dataset name when `data` is None. Defaults to None.
+        image_size: N or (height, width). Defaults to None.
+        count: Images shown per row. Defaults to 8.
+        seed: Seed of the sample and of the augmentation. Defaults to 0.
+
+    Returns:
+        The path written.
+    """
+    from kerasvision.data import load_data
+
+    parse_augment_spec(spec)
+    image_data = load_data(data, dataset=dataset, image_size=image_size, seed=seed)
+    images, labels = next(
+        iter(image_data.dataset("train", batch_size=count, seed=seed, cache="none"))
+    )
+    return preview_augmentation(
+        np.asarray(images),
+        np.asarray(labels),
+        spec,
+        path,
+        class_names=image_data.class_names,
+        count=min(count, len(images)),
+        seed=seed,
+    )

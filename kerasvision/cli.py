@@ -230,15 +230,55 @@ def main():
     type=click.Choice(FEATURE_CACHE_CHOICES),
     help="Train the head on cached backbone features while frozen.",
 )
-def fit(data_dir, model_args, channels, **options):
+@click.option(
+    "--augment",
+    metavar="SPEC",
+    help="Training-only augmentation, e.g. 'flip,rotate=0.1,zoom=0.2,cutmix=1.0@0.5,"
+    "mixup=0.2@0.5' (names: flip crop rotate zoom translate brightness contrast "
+    "randaugment noise erasing cutmix mixup).",
+)
+@click.option("--label-smoothing", type=click.FloatRange(0, 1, max_open=True))
+@click.option(
+    "--class-weight",
+    metavar="balanced|W1,W2,...",
+    help="Per-class loss weights (as per-sample weights).",
+)
+@click.option(
+    "--weight-decay", type=click.FloatRange(min=0), help="AdamW decoupled decay."
+)
+@click.option(
+    "--kernel-initializer",
+    metavar="NAME",
+    help="uniform, normal, constant[=V], he_uniform, he_normal, glorot_uniform, "
+    "glorot_normal, torch_uniform.",
+)
+@click.option("--dropout-rate", type=click.FloatRange(0, 1, max_open=True))
+@click.option("--batch-norm/--no-batch-norm", default=None, help="Scratch CNNs.")
+@click.option("--l1", type=click.FloatRange(min=0), help="L1 kernel regularization.")
+@click.option("--l2", type=click.FloatRange(min=0), help="L2 kernel regularization.")
+def fit(data_dir, model_args, channels, dropout_rate, batch_norm, l1, l2, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
     kwargs = _given(**options)
     _check_path(data_dir, "data directory")
     fit_run = _library("kerasvision.training", "fit")
     if channels is not None:
         kwargs["channels"] = int(channels)
-    if model_args:
-        kwargs["model_kwargs"] = _parse_model_args(model_args)
+    model_kwargs = _parse_model_args(model_args) if model_args else {}
+    model_kwargs.update(
+        _given(dropout_rate=dropout_rate, batch_norm=batch_norm, l1=l1, l2=l2)
+    )
+    if model_kwargs:
+        kwargs["model_kwargs"] = model_kwargs
+    if "class_weight" in kwargs and kwargs["class_weight"] != "balanced":
+        try:
+            kwargs["class_weight"] = [
+                float(v) for v in kwargs["class_weight"].split(",")
+            ]
+        except ValueError:
+            raise UserError(
+                f"--class-weight must be 'balanced' or comma-separated numbers, got "
+                f"{kwargs['class_weight']!r}"
+            ) from None
     if kwargs.get("weights") in ("none", "None"):
         kwargs["weights"] = None
     if kwargs.get("resume") and data_dir:
@@ -386,6 +426,69 @@ def write_dataset(name, directory, image_size, image_format):
         f"wrote {len(written)} images in {len(class_names)} class folders "
         f"to {directory}"
     )
+
+
+@main.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(path_type=str),
+    help="The ensemble's run directory.",
+)
+@click.option("--overwrite", is_flag=True, default=None, help="Replace --output.")
+def ensemble(runs, output, overwrite):
+    """Average the probabilities of RUNS into one exported model at --output."""
+    for run in runs:
+        _check_path(run, "run directory")
+    ensemble_runs = _library("kerasvision.ensemble", "ensemble_runs")
+    result = _call(ensemble_runs, runs, output, **_given(overwrite=overwrite))
+    for member in result["members"]:
+        click.echo(f"member {member['run']}: accuracy {member['accuracy']:.4f}")
+    if result["metrics"] is not None:
+        click.echo(
+            f"ensemble accuracy: {result['metrics']['accuracy']:.4f} "
+            f"({result['metrics']['count']} images)"
+        )
+    click.echo(f"ensemble written to {result['run_dir']}")
+
+
+@main.command()
+@click.argument("data_dir", required=False, type=click.Path(path_type=str))
+@click.option(
+    "--dataset",
+    type=click.Choice(list_datasets()),
+    help="Built-in dataset when DATA_DIR is not given (default: digits).",
+)
+@click.option(
+    "--augment",
+    "spec",
+    metavar="SPEC",
+    default="flip,rotate=0.1,zoom=0.2,cutmix,mixup",
+    show_default=True,
+    help="Augmentation spec (as for fit --augment).",
+)
+@click.option(
+    "--preview",
+    required=True,
+    type=click.Path(path_type=str),
+    help="PNG to write: originals, then augmented versions.",
+)
+@click.option("--image-size", help="N or HxW (default: natural size / 128).")
+@click.option("--count", type=click.IntRange(1, 32), help="Images per row (8).")
+@click.option("--seed", type=int, help="Seed (0).")
+def augment(data_dir, dataset, spec, preview, image_size, count, seed):
+    """Preview an augmentation spec on images of DATA_DIR (or a built-in dataset)."""
+    _check_path(data_dir, "data directory")
+    preview_data = _library("kerasvision.augmentation", "preview_dataset")
+    path = _call(
+        preview_data,
+        data_dir,
+        spec,
+        preview,
+        **_given(dataset=dataset, image_size=image_size, count=count, seed=seed),
+    )
+    click.echo(f"preview written to {path}")
 
 
 @main.command("backbones")

@@ -93,13 +93,9 @@ class Run:
     def model(self):
         """The trained Keras model (`model.keras`), loaded on first use."""
         if self._model is None:
-            import keras
+            from kerasvision.saving import load_model
 
-            import kerasvision.models  # noqa: F401  (registers custom layers)
-
-            self._model = keras.saving.load_model(
-                os.path.join(self.path, "model.keras")
-            )
+            self._model = load_model(os.path.join(self.path, "model.keras"))
         return self._model
 
     @property

@@ -95,23 +95,34 @@ def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
     )
 
 
-def compile_classifier(model, optimizer, *, label_mode: str = "int", num_classes=None):
+def compile_classifier(
+    model,
+    optimizer,
+    *,
+    label_mode: str = "int",
+    num_classes=None,
+    label_smoothing: float = 0.0,
+    aux_loss_weight: float = 0.3,
+):
     """Compile with the loss and metrics that match the head and the labels.
 
     One sigmoid unit -> binary cross-entropy; K softmax units -> sparse
     categorical cross-entropy for integer labels, categorical for one-hot/soft
-    labels. Accuracy always; top-5 accuracy when there are >= 10 classes.
-    Auxiliary outputs (Inception) get the same loss, weighted by the registry.
+    labels (also needed for label smoothing, applied here once: the mixers never
+    smooth). Accuracy always; top-5 accuracy when there are >= 10 classes.
+    Auxiliary outputs (Inception) get the same loss, weighted by `aux_loss_weight`.
     """
     import keras
 
     units = model.outputs[0].shape[-1]
     num_classes = num_classes or (2 if units == 1 else units)
+    if label_smoothing and label_mode != "categorical" and units != 1:
+        raise ValueError("label smoothing needs one-hot (categorical) labels")
     if units == 1:
-        loss = keras.losses.BinaryCrossentropy()
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
         metrics = [keras.metrics.BinaryAccuracy(name="accuracy")]
     elif label_mode == "categorical":
-        loss = keras.losses.CategoricalCrossentropy()
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
         metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
         if num_classes >= 10:
             metrics.append(
@@ -125,16 +136,11 @@ def compile_classifier(model, optimizer, *, label_mode: str = "int", num_classes
                 keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy")
             )
     if len(model.outputs) > 1:
-        from kerasvision.models import MODELS
-
-        aux_weight = next(
-            (s.aux_loss_weight for s in MODELS.values() if s.aux_loss_weight), 0.3
-        )
         count = len(model.outputs)
         model.compile(
             optimizer=optimizer,
             loss=[loss] * count,
-            loss_weights=[1.0] + [aux_weight] * (count - 1),
+            loss_weights=[1.0] + [aux_loss_weight] * (count - 1),
             metrics=[metrics] + [[]] * (count - 1),
         )
     else:
@@ -416,14 +422,15 @@ def _read_history(path):
 
 
 def _targets_for_head(dataset, binary):
+    """One-sigmoid-unit heads take float `[B, 1]` targets (P(class 1))."""
     if not binary:
         return dataset
     import tensorflow as tf
 
-    def to_binary(images, labels):
+    def to_binary(images, labels, *weights):
         labels = tf.cast(labels, tf.float32)
         labels = labels[:, 1:2] if labels.shape.rank == 2 else labels[:, None]
-        return images, labels
+        return (images, labels, *weights)
 
     return dataset.map(to_binary)
 
@@ -445,6 +452,11 @@ def fit(
     fine_tune_lr: float | None = None,
     bn: str = "frozen",
     feature_cache: str = "auto",
+    augment=None,
+    label_smoothing: float = 0.0,
+    class_weight=None,
+    weight_decay: float | None = None,
+    kernel_initializer: str | None = None,
     image_size=None,
     channels: int | None = None,
     resize: str = "stretch",
@@ -501,6 +513,21 @@ def fit(
             once and train the head on them ("auto": when nothing random happens
             before the head, "on", "off"). The assembled model is identical.
             Defaults to "auto".
+        augment: Training-only augmentation in the tf.data pipeline, in the
+            mini-syntax of `kerasvision.augmentation.parse_augment_spec`, e.g.
+            "flip,rotate=0.1,zoom=0.2,cutmix=1.0@0.5,mixup=0.2@0.5". Never part of
+            the model or the validation/test/export paths. Defaults to None.
+        label_smoothing: Label smoothing of the (categorical/binary) loss; labels
+            become one-hot. Defaults to 0.0.
+        class_weight: "balanced", or per-class weights (list, or dict by index or
+            class name), applied as per-sample weights in tf.data. Defaults to
+            None.
+        weight_decay: Decoupled weight decay (AdamW; default 1e-4 with
+            `optimizer="adamw"`). Defaults to None.
+        kernel_initializer: Initializer of a scratch model's kernels: uniform,
+            normal, constant[=V], he_uniform, he_normal, glorot_uniform,
+            glorot_normal or torch_uniform (PyTorch-like U(-sqrt(k), sqrt(k))).
+            Defaults to None (the builder's default).
         image_size: N or (height, width). Defaults to None (the data's natural
             size for arrays, the model's default size for folders; scaled up to the
             model's minimum).
@@ -559,6 +586,11 @@ def fit(
         "fine_tune_lr": fine_tune_lr,
         "bn": bn,
         "feature_cache": feature_cache,
+        "augment": augment,
+        "label_smoothing": label_smoothing,
+        "class_weight": class_weight,
+        "weight_decay": weight_decay,
+        "kernel_initializer": kernel_initializer,
         "image_size": list(image_size)
         if isinstance(image_size, tuple | list)
         else image_size,
@@ -624,6 +656,24 @@ def _validate_arguments(arguments):
             raise ValueError(
                 f"fine_tune_lr must be > 0, got {arguments['fine_tune_lr']}"
             )
+    if arguments.get("augment"):
+        from kerasvision.augmentation import parse_augment_spec
+
+        parse_augment_spec(arguments["augment"])
+    smoothing = arguments.get("label_smoothing") or 0.0
+    if not 0.0 <= smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {smoothing}")
+    decay = arguments.get("weight_decay")
+    if decay is not None and not decay >= 0:
+        raise ValueError(f"weight_decay must be >= 0, got {decay}")
+    if decay and arguments["optimizer"] != "adamw":
+        raise ValueError("weight_decay needs --optimizer adamw (decoupled decay)")
+    if arguments.get("kernel_initializer"):
+        if arguments.get("backbone") is not None:
+            raise ValueError("kernel_initializer is for scratch models, not a backbone")
+        from kerasvision.regularization import get_initializer
+
+        get_initializer(arguments["kernel_initializer"])
     if arguments.get("feature_cache") not in FEATURE_CACHE_MODES:
         raise ValueError(
             f"feature_cache must be one of {FEATURE_CACHE_MODES}, "
@@ -717,7 +767,7 @@ def _train(
     import keras
     import tensorflow as tf
 
-    from kerasvision.models import build_model, feature_layer_name
+    from kerasvision.models import build_model, feature_layer_name, get_model_spec
 
     seed = arguments["seed"]
     keras.utils.set_random_seed(seed)
@@ -746,16 +796,40 @@ def _train(
     # === Model ===
     transfer = arguments.get("backbone") is not None
     if resume_state is not None:
-        import kerasvision.layers  # noqa: F401  (custom layers for loading)
+        from kerasvision.saving import load_model
 
-        network = keras.saving.load_model(os.path.join(checkpoints, "last.keras"))
+        network = load_model(os.path.join(checkpoints, "last.keras"))
         initial_epoch = int(resume_state["state"]["epoch"])
         log(f"resuming {final_dir} from epoch {initial_epoch}")
-    else:
+    # Labels are one-hot when given so, mixed (CutMix/MixUp) or smoothed.
+    smoothing = float(arguments.get("label_smoothing") or 0.0)
+    categorical = (
+        image_data.label_mode == "categorical"
+        or _has_mixers(arguments.get("augment"))
+        or smoothing > 0
+    )
+    aux_weight = 0.3
+    if not transfer:
+        aux_weight = get_model_spec(model_name).aux_loss_weight or aux_weight
+
+    def compile_for(model, lr):
+        return compile_classifier(
+            model,
+            make_optimizer(
+                arguments["optimizer"], lr, weight_decay=arguments.get("weight_decay")
+            ),
+            label_mode="categorical" if categorical else "int",
+            num_classes=image_data.num_classes,
+            label_smoothing=smoothing,
+            aux_loss_weight=aux_weight,
+        )
+
+    if resume_state is None:
         if transfer:
             from kerasvision.models.transfer import build_transfer_classifier
 
-            network = build_transfer_classifier(
+            network = _build_checked(
+                build_transfer_classifier,
                 arguments["backbone"],
                 image_data.num_classes,
                 weights=arguments["weights"],
@@ -764,18 +838,21 @@ def _train(
                 **arguments["model_kwargs"],
             )
         else:
-            network = build_model(
+            model_kwargs = dict(arguments["model_kwargs"])
+            if arguments.get("kernel_initializer"):
+                from kerasvision.regularization import get_initializer
+
+                model_kwargs["kernel_initializer"] = get_initializer(
+                    arguments["kernel_initializer"], seed=seed
+                )
+            network = _build_checked(
+                build_model,
                 model_name,
                 image_data.input_shape,
                 image_data.num_classes,
-                **arguments["model_kwargs"],
+                **model_kwargs,
             )
-            compile_classifier(
-                network,
-                make_optimizer(arguments["optimizer"], arguments["lr"]),
-                label_mode=image_data.label_mode,
-                num_classes=image_data.num_classes,
-            )
+            compile_for(network, arguments["lr"])
         initial_epoch = 0
     if not resuming:  # created only now: a model that fails to build leaves nothing
         _prepare_partial(final_dir, overwrite=overwrite, resume=False)
@@ -849,6 +926,23 @@ def _train(
     # === Pipelines ===
     one_hot = image_data.label_mode == "categorical"
     has_val = len(image_data.splits["val"]) > 0
+    class_weights = None
+    if arguments.get("class_weight") is not None:
+        from kerasvision.regularization import compute_class_weights
+
+        class_weights = compute_class_weights(
+            image_data.splits["train"].labels,
+            image_data.num_classes,
+            arguments["class_weight"],
+            class_names=image_data.class_names,
+        )
+        log(
+            "class weights: "
+            + ", ".join(
+                f"{n} {w:.3f}"
+                for n, w in zip(image_data.class_names, class_weights, strict=True)
+            )
+        )
 
     def pipelines():
         train = image_data.dataset(
@@ -858,6 +952,21 @@ def _train(
             seed=seed + initial_epoch,
             one_hot=one_hot,
         )
+        if arguments.get("augment") or (categorical and not one_hot):
+            from kerasvision.augmentation import apply_augmentation
+
+            # Training split only: validation, test and export never see it.
+            train, _ = apply_augmentation(
+                train,
+                arguments.get("augment") or [],
+                num_classes=image_data.num_classes,
+                seed=seed + initial_epoch,
+                one_hot=categorical,
+            )
+        if class_weights is not None:
+            from kerasvision.regularization import add_sample_weights
+
+            train = add_sample_weights(train, class_weights)
         train = _targets_for_head(train, binary)
         val = None
         if has_val:
@@ -866,13 +975,13 @@ def _train(
                     "val",
                     batch_size=arguments["batch_size"],
                     cache=arguments["cache"],
-                    one_hot=one_hot,
+                    one_hot=categorical,
                 ),
                 binary,
             )
         if len(network.outputs) > 1:
             count = len(network.outputs)
-            train = train.map(lambda x, y: (x, tuple([y] * count)))
+            train = train.map(lambda x, y, *w: (x, tuple([y] * count), *w))
             if val is not None:
                 val = val.map(lambda x, y: (x, tuple([y] * count)))
         return train, val
@@ -915,12 +1024,7 @@ def _train(
                 unfreeze(network, phase["trainable"], bn=arguments["bn"])
             else:
                 freeze_backbone(network)
-            compile_classifier(
-                network,
-                make_optimizer(arguments["optimizer"], phase["lr"]),
-                label_mode=image_data.label_mode,
-                num_classes=image_data.num_classes,
-            )
+            compile_for(network, phase["lr"])
         if transfer:
             from kerasvision.models.transfer import trainability_table
 
@@ -945,7 +1049,14 @@ def _train(
         if use_cache:
             tick = time.perf_counter()
             fit_model, train_ds, val_ds = _cached_head(
-                network, image_data, phase, arguments, binary, one_hot, seed
+                network,
+                image_data,
+                arguments,
+                binary,
+                categorical,
+                seed,
+                compile_fn=lambda model, lr=phase["lr"]: compile_for(model, lr),
+                class_weights=class_weights,
             )
             cache_seconds += time.perf_counter() - tick
             target = network
@@ -1052,7 +1163,6 @@ def _train(
 
 
 def _restore_callback_state(state, tracked, checkpoints):
-    import keras
 
     for name, callback in tracked.items():
         saved = state.get(name) or {}
@@ -1065,7 +1175,9 @@ def _restore_callback_state(state, tracked, checkpoints):
         if name == "early_stopping":
             best_path = os.path.join(checkpoints, "best.keras")
             if os.path.isfile(best_path):
-                callback.best_weights = keras.saving.load_model(best_path).get_weights()
+                from kerasvision.saving import load_model
+
+                callback.best_weights = load_model(best_path).get_weights()
 
 
 class _BestCheckpointProxy(_callback_base()):
@@ -1111,6 +1223,29 @@ def _phases(arguments) -> list[dict]:
     return phases
 
 
+def _has_mixers(augment) -> bool:
+    if not augment:
+        return False
+    from kerasvision.augmentation import parse_augment_spec
+
+    return any(step.is_mixer for step in parse_augment_spec(augment))
+
+
+def _build_checked(builder, *args, **kwargs):
+    """Call a builder; an option it does not take becomes a clear ValueError."""
+    try:
+        return builder(*args, **kwargs)
+    except TypeError as error:
+        text = str(error)
+        if "unexpected keyword argument" in text:
+            option = text.split("argument")[-1].strip(" '\"")
+            raise ValueError(
+                f"this model does not take the option {option!r} "
+                f"(check --model-arg / the regularization options)"
+            ) from None
+        raise
+
+
 def _feature_cache_on(arguments) -> bool:
     # Nothing random may run before the head (augmentation would be frozen in).
     mode = arguments.get("feature_cache", "auto")
@@ -1129,7 +1264,17 @@ def _backbone_feature_layer(backbone, inner) -> str:
     return spec.feature_layer or inner.layers[-1].name
 
 
-def _cached_head(network, image_data, phase, arguments, binary, one_hot, seed):
+def _cached_head(
+    network,
+    image_data,
+    arguments,
+    binary,
+    one_hot,
+    seed,
+    *,
+    compile_fn,
+    class_weights=None,
+):
     """The head as its own model (sharing the layers) and datasets of features.
 
     The frozen backbone and the pooling run once over train/val; the returned
@@ -1149,12 +1294,7 @@ def _cached_head(network, image_data, phase, arguments, binary, one_hot, seed):
     for layer in after:
         x = layer(x)
     head = keras.Model(head_input, x, name=f"{network.name}_head")
-    compile_classifier(
-        head,
-        make_optimizer(arguments["optimizer"], phase["lr"]),
-        label_mode=image_data.label_mode,
-        num_classes=image_data.num_classes,
-    )
+    compile_fn(head)
 
     def features(split):
         part = image_data.splits[split]
@@ -1173,7 +1313,12 @@ def _cached_head(network, image_data, phase, arguments, binary, one_hot, seed):
     train = features("train").shuffle(
         len(image_data.splits["train"]), seed=seed, reshuffle_each_iteration=True
     )
-    train = train.batch(batch).prefetch(tf.data.AUTOTUNE)
+    train = train.batch(batch)
+    if class_weights is not None:
+        from kerasvision.regularization import add_sample_weights
+
+        train = add_sample_weights(train, class_weights)
+    train = train.prefetch(tf.data.AUTOTUNE)
     val = None
     if len(image_data.splits["val"]):
         val = features("val").batch(batch).prefetch(tf.data.AUTOTUNE)

@@ -17,12 +17,10 @@ def assert_layer_config_round_trip(layer):
 
 def assert_keras_round_trip(model, path, inputs, atol=1e-6):
     """Save as .keras, reload, and compare predictions."""
-    import keras
-
-    import kerasvision.models  # noqa: F401
+    from kerasvision.saving import load_model
 
     model.save(path)
-    loaded = keras.saving.load_model(path)
+    loaded = load_model(path)
     expected = model.predict(inputs, verbose=0)
     actual = loaded.predict(inputs, verbose=0)
     np.testing.assert_allclose(actual, expected, atol=atol)

@@ -209,3 +209,95 @@ def test_write_dataset_gives_a_trainable_folder(tmp_path):
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["data"]["image_size"] == [64, 64]  # the model's default for folders
     assert info["model"]["input_shape"] == [64, 64, 1]
+
+
+def test_augment_preview_and_ensemble(cli_run, tmp_path):
+    root, _ = cli_run
+    preview = _invoke(
+        "augment",
+        root / "data",
+        "--preview",
+        tmp_path / "p.png",
+        "--augment",
+        "flip,cutmix",
+        "--image-size",
+        "12",
+    )
+    assert preview.exit_code == 0, preview.output
+    from PIL import Image
+
+    assert Image.open(tmp_path / "p.png").size[0] > 100
+    bad = _invoke(
+        "augment", root / "data", "--preview", tmp_path / "q.png", "--augment", "wobble"
+    )
+    _assert_one_line_error(bad, 2, "unknown augmentation 'wobble'")
+    second = _invoke(
+        "fit",
+        root / "data",
+        "--image-size",
+        "12",
+        "--epochs",
+        "1",
+        "--seed",
+        "0",
+        "--output",
+        tmp_path / "run2",
+        *TINY,
+    )
+    assert second.exit_code == 0, second.output
+    result = _invoke(
+        "ensemble", root / "run", tmp_path / "run2", "--output", tmp_path / "ens"
+    )
+    assert result.exit_code == 0, result.output
+    assert "ensemble accuracy:" in result.output  # same data and split: evaluated
+    info = json.loads((tmp_path / "ens" / "run.json").read_text())
+    assert info["kind"] == "ensemble" and len(info["members"]) == 2
+    assert info["export"]["max_abs_diff"] <= 1e-5
+    predicted = _invoke("predict", tmp_path / "ens", root / "data" / "a" / "a_0.png")
+    assert predicted.exit_code == 0, predicted.output
+
+
+def test_backbones_list_and_transfer_fit(tmp_path):
+    listed = _invoke("backbones")
+    assert "mobilenet_v2" in listed.output and "convnext_xlarge" in listed.output
+    write_image_folder(tmp_path / "data", per_class=6)
+    result = _invoke(
+        "fit",
+        tmp_path / "data",
+        "--backbone",
+        "mobilenet_v2",
+        "--weights",
+        "none",
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--output",
+        tmp_path / "run",
+    )
+    assert result.exit_code == 0, result.output
+    assert "block_16" in result.output  # the trainability table
+    bad = _invoke(
+        "fit",
+        tmp_path / "data",
+        "--backbone",
+        "mobilenet_v2",
+        "--weights",
+        tmp_path / "missing.h5",
+        "--output",
+        tmp_path / "r2",
+    )
+    _assert_one_line_error(bad, 2, "weights file not found")
+    unfreeze = _invoke(
+        "fit",
+        tmp_path / "data",
+        "--backbone",
+        "mobilenet_v2",
+        "--mode",
+        "fine-tune",
+        "--unfreeze",
+        "middle",
+        "--output",
+        tmp_path / "r3",
+    )
+    _assert_one_line_error(unfreeze, 2, "--unfreeze must be")

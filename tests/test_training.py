@@ -258,3 +258,71 @@ def test_resume_of_something_that_is_not_a_run(tmp_path):
     with pytest.raises(ValueError, match="not an interrupted kerasvision run"):
         kerasvision.fit(resume=True, output=str(tmp_path / "plain"))
     assert os.listdir(tmp_path / "plain") == []
+
+
+def test_augmentation_and_regularizers_through_fit(tmp_path):
+    import tensorflow as tf
+
+    x, y, _ = small_digits(per_class=8)
+    result = _fit(
+        tmp_path,
+        (x, y),
+        epochs=1,
+        augment="rotate=0.1,zoom=0.1,cutmix@0.5,mixup@0.5",
+        label_smoothing=0.1,
+        class_weight="balanced",
+        optimizer="adamw",
+        weight_decay=1e-3,
+        kernel_initializer="torch_uniform",
+        model_kwargs={**TINY, "batch_norm": True, "l2": 1e-4, "dropout_rate": 0.2},
+    )
+    model = result.model
+    assert type(model.loss).__name__ == "CategoricalCrossentropy"  # mixed labels
+    assert model.loss.label_smoothing == pytest.approx(0.1)
+    assert type(model.optimizer).__name__ == "AdamW"
+    assert model.optimizer.weight_decay == pytest.approx(1e-3)
+    assert not any("augment" in layer.name for layer in model.layers)
+    # The exported model has no random layer: deterministic and equal to predict.
+    served = tf.saved_model.load(str(tmp_path / "run" / "serving"))
+    images = tf.constant(x[:8].astype("float32"))
+    first = served.signatures["serving_default"](images=images)["probabilities"]
+    second = served.signatures["serving_default"](images=images)["probabilities"]
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, model.predict(images, verbose=0), atol=1e-5)
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["arguments"]["augment"].startswith("rotate=0.1")
+
+
+def test_augmentation_switches_off_the_feature_cache(tmp_path):
+    x, y, _ = small_digits(per_class=4)
+    result = _fit(
+        tmp_path,
+        (x, y),
+        backbone="mobilenet_v2",
+        weights=None,
+        image_size=32,
+        epochs=1,
+        augment="flip",
+        model_kwargs={},
+        export=False,
+    )
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["feature_cache_seconds"] == 0.0
+    assert result.model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"augment": "spin=3"}, "unknown augmentation 'spin'"),
+        ({"label_smoothing": 1.5}, "label_smoothing"),
+        ({"weight_decay": 0.1}, "adamw"),
+        ({"kernel_initializer": "zeros_please"}, "initializer"),
+        ({"model_kwargs": {"wings": 2}}, "does not take the option 'wings'"),
+    ],
+)
+def test_invalid_regularization_arguments(tmp_path, kwargs, message):
+    x, y, _ = small_digits(per_class=3)
+    with pytest.raises(ValueError, match=message):
+        kerasvision.fit((x, y), output=str(tmp_path / "r"), verbose=0, **kwargs)
+    assert not (tmp_path / "r").exists() and not (tmp_path / ".r.partial").exists()

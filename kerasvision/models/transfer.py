@@ -134,8 +134,8 @@ def load_model_a(path):
         FileNotFoundError: If the path does not exist.
         ValueError: If it is not a kerasvision model.
     """
-    import kerasvision.layers  # noqa: F401  (registers custom layers)
     from kerasvision.models import find_feature_layer
+    from kerasvision.saving import load_model
 
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -149,7 +149,7 @@ def load_model_a(path):
         feature = run.info.get("model", {}).get("feature_layer")
     else:
         try:
-            model = keras.saving.load_model(path)
+            model = load_model(path)
         except Exception as error:  # Keras raises ValueError/OSError/TypeError
             raise ValueError(f"cannot load backbone model {path}: {error}") from None
     names = {layer.name for layer in model.layers}
