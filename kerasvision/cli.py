@@ -24,18 +24,20 @@ from kerasvision._choices import (
     RESIZE_MODES,
     TRANSFER_MODES,
 )
+from kerasvision._cli_support import (
+    UserError,
+    _call,
+    _check_path,
+    _given,
+    _library,
+    _warn_bad_file,
+)
 from kerasvision.datasets import list_datasets
 from kerasvision.models import list_models
 
 # TensorFlow's C++ logging (incl. harmless "cuInit failed" on CPU machines);
 # real failures still surface as Python exceptions. Users can override.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-class UserError(click.ClickException):
-    """Bad input: one line on stderr, exit code 2."""
-
-    exit_code = 2
 
 
 class _Group(click.Group):
@@ -57,67 +59,6 @@ class _Group(click.Group):
             click.echo("Interrupted.", err=True)
             sys.exit(130)
         sys.exit(result if isinstance(result, int) else 0)
-
-
-def _import_tensorflow_quietly():
-    """Import TensorFlow with C++ start-up chatter (before absl logging) hidden."""
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (e.g. an embedded interpreter)
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _library(module_name, attribute):
-    """A library function, imported after TensorFlow has loaded quietly."""
-    import importlib
-
-    _import_tensorflow_quietly()
-    return getattr(importlib.import_module(module_name), attribute)
-
-
-def _given(**options):
-    """Only the options the user set (so library defaults apply)."""
-    return {key: value for key, value in options.items() if value is not None}
-
-
-def _call(function, *args, **kwargs):
-    """Run a library call, mapping expected failures to one-line CLI errors."""
-    _import_tensorflow_quietly()
-    try:
-        return function(*args, **kwargs)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
-        raise UserError(str(error)) from None
-    except PermissionError as error:
-        raise UserError(f"permission denied: {error.filename or error}") from None
-    except RuntimeError as error:  # TrainingError, ExportError, offline downloads
-        raise click.ClickException(str(error)) from None
-
-
-def _warn_bad_file(path, reason):
-    click.echo(f"skipping bad file {path}: {reason}", err=True)
-
-
-def _check_path(path, what):
-    """Fail fast (before TensorFlow loads) when a required folder is missing."""
-    if path is not None and not os.path.exists(path):
-        from kerasvision.runs import partial_dir
-
-        if what == "run directory" and os.path.isdir(partial_dir(path)):
-            return  # load_run explains how to resume it
-        raise UserError(f"{what} not found: {path}")
 
 
 def _parse_model_args(values):
@@ -518,6 +459,13 @@ def datasets_command():
         spec = DATASETS[name]
         where = "offline" if spec.offline else "download"
         click.echo(f"{name:14s} {where:8s} {spec.description}")
+
+
+# Commands defined in their own module (visualization), registered here.
+from kerasvision.cli_visualize import report, visualize  # noqa: E402
+
+main.add_command(visualize)
+main.add_command(report)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,67 @@
-"""Pictures of data, training and models (PNG writers use matplotlib's Agg backend)."""
+"""Pictures of data, training and models (PNG writers use matplotlib's Agg backend).
 
-from kerasvision.visualization.plots import plot_confusion_matrix, plot_training_curves
+Public names load lazily: `import kerasvision.visualization` (and the plots
+module used by training) does not import TensorFlow until a gradient-based
+function is used. The functions `gradcam` and `feature_maps` share their names
+with their modules: the package attribute is the function, so import from the
+module explicitly (`from kerasvision.visualization.gradcam import gradcam`) when
+you need other names of it.
+"""
 
-__all__ = ["plot_confusion_matrix", "plot_training_curves"]
+from __future__ import annotations
+
+import importlib
+
+_PUBLIC = {
+    # plots
+    "calibration_bins": "plots",
+    "expected_calibration_error": "plots",
+    "plot_confusion_matrix": "plots",
+    "plot_per_class_metrics": "plots",
+    "plot_reliability_diagram": "plots",
+    "plot_top_losses": "plots",
+    "plot_training_curves": "plots",
+    "top_losses": "plots",
+    # filters
+    "activation_maximization": "filters",
+    "first_layer_filters": "filters",
+    "layer_kernels": "filters",
+    "plot_activation_maximization": "filters",
+    "plot_filters": "filters",
+    # feature maps
+    "feature_maps": "feature_maps",
+    "plot_feature_maps": "feature_maps",
+    # saliency
+    "gradient_x_input": "saliency",
+    "plot_saliency": "saliency",
+    "smoothgrad": "saliency",
+    "vanilla_saliency": "saliency",
+    # Grad-CAM
+    "gradcam": "gradcam",
+    "gradcam_plus_plus": "gradcam",
+    "overlay_heatmap": "gradcam",
+    "plot_gradcam": "gradcam",
+    "target_layer": "gradcam",
+    # layer lookup and the split forward pass
+    "find_layer": "_gradients",
+    "list_layer_names": "_gradients",
+    "split_at_layer": "_gradients",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(
+            f"module 'kerasvision.visualization' has no attribute {name!r}"
+        )
+    module = importlib.import_module(f"kerasvision.visualization.{module_name}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

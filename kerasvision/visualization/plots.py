@@ -7,7 +7,18 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["plot_confusion_matrix", "plot_training_curves", "save_figure"]
+__all__ = [
+    "calibration_bins",
+    "expected_calibration_error",
+    "plot_confusion_matrix",
+    "plot_image_maps",
+    "plot_per_class_metrics",
+    "plot_reliability_diagram",
+    "plot_top_losses",
+    "plot_training_curves",
+    "save_figure",
+    "top_losses",
+]
 
 
 def _pyplot():
@@ -49,6 +60,8 @@ def plot_training_curves(history: dict, path: str) -> str:
         The path written.
     """
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     names = [
         k
         for k in history
@@ -67,6 +80,7 @@ def plot_training_curves(history: dict, path: str) -> str:
                 epochs, history[f"val_{name}"], marker="o", markersize=3, label="val"
             )
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(name)
         axis.grid(alpha=0.3)
         axis.legend()
@@ -117,5 +131,424 @@ def plot_confusion_matrix(matrix, class_names, path: str, *, title: str = "") ->
         figure.colorbar(image, ax=axis, fraction=0.046)
     if title:
         figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# === Images and maps ===
+
+
+def display_image(image) -> tuple[np.ndarray, str | None]:
+    """A raw 0-255 image as `(uint8 array, cmap)` for `imshow` (gray for 1 channel)."""
+    image = np.clip(np.asarray(image, dtype="float32"), 0, 255).astype("uint8")
+    if image.ndim == 3 and image.shape[-1] == 1:
+        return image[..., 0], "gray"
+    if image.ndim == 2:
+        return image, "gray"
+    return image[..., :3], None
+
+
+def _hide_axes(axis):
+    axis.set_xticks([])
+    axis.set_yticks([])
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+
+
+def plot_image_maps(
+    images,
+    maps,
+    path: str,
+    *,
+    map_label: str = "map",
+    cmap: str = "jet",
+    titles=None,
+    alpha: float = 0.4,
+    title: str = "",
+) -> str:
+    """One row per image: the image, the map, and the map drawn over the image.
+
+    Args:
+        images: `[N, H, W, C]` raw 0-255 pixels.
+        maps: `[N, H, W]` maps in [0, 1].
+        path: Output PNG path.
+        map_label: Title of the map column. Defaults to "map".
+        cmap: Matplotlib colormap of the map. Defaults to "jet".
+        titles: One caption per image (shown left of its row). Defaults to None.
+        alpha: Opacity of the map in the overlay. Defaults to 0.4.
+        title: Figure title. Defaults to "".
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If the numbers of images, maps and titles differ.
+    """
+    plt = _pyplot()
+    images = np.asarray(images)
+    maps = np.asarray(maps, dtype="float32")
+    if images.ndim == 3 and maps.ndim == 2:
+        images, maps = images[None], maps[None]
+    if len(images) != len(maps) or (titles is not None and len(titles) != len(maps)):
+        raise ValueError(
+            f"got {len(images)} images, {len(maps)} maps"
+            + ("" if titles is None else f" and {len(titles)} titles")
+        )
+    rows = len(images)
+    figure, axes = plt.subplots(
+        rows, 3, figsize=(7.5, 2.6 * rows + (0.4 if title else 0)), squeeze=False
+    )
+    for row, (image, values) in enumerate(zip(images, maps, strict=True)):
+        pixels, gray = display_image(image)
+        extent = (-0.5, pixels.shape[1] - 0.5, pixels.shape[0] - 0.5, -0.5)
+        axes[row, 0].imshow(pixels, cmap=gray, vmin=0, vmax=255)
+        axes[row, 1].imshow(values, cmap=cmap, vmin=0, vmax=1, extent=extent)
+        axes[row, 2].imshow(pixels, cmap=gray, vmin=0, vmax=255)
+        axes[row, 2].imshow(
+            values,
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            alpha=alpha,
+            extent=extent,
+            interpolation="bilinear",
+        )
+        if titles is not None:
+            axes[row, 0].set_ylabel(str(titles[row]), fontsize=9)
+        for axis in axes[row]:
+            _hide_axes(axis)
+    for axis, name in zip(axes[0], ("image", map_label, "overlay"), strict=True):
+        axis.set_title(name, fontsize=10)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# === Per-class metrics ===
+
+
+def plot_per_class_metrics(per_class: dict, path: str, *, title: str = "") -> str:
+    """Per-class precision / recall / F1 (and support) as a shaded table image.
+
+    Args:
+        per_class: `{class_name: {"precision", "recall", "f1", "support"}}`, as in
+            `compute_metrics(...)["per_class"]`.
+        path: Output PNG path.
+        title: Figure title. Defaults to "".
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: If `per_class` is empty.
+
+    Example:
+        >>> plot_per_class_metrics(metrics["per_class"], "per_class.png")
+    """
+    plt = _pyplot()
+    if not per_class:
+        raise ValueError("per_class is empty")
+    names = list(per_class)
+    columns = ("precision", "recall", "f1")
+    values = np.array(
+        [[float(per_class[n].get(c, 0.0)) for c in columns] for n in names]
+    )
+    supports = [per_class[n].get("support") for n in names]
+    height = max(2.0, 0.32 * len(names) + 1.2)
+    figure, axis = plt.subplots(figsize=(5.2, height))
+    axis.imshow(values, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    axis.set_xticks(range(len(columns) + 1), [*columns, "support"])
+    axis.xaxis.tick_top()
+    axis.set_yticks(range(len(names)), names)
+    axis.set_xlim(-0.5, len(columns) + 0.5)
+    for (row, col), value in np.ndenumerate(values):
+        axis.text(col, row, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    for row, support in enumerate(supports):
+        text = "" if support is None else f"{int(support)}"
+        axis.text(len(columns), row, text, ha="center", va="center", fontsize=8)
+    axis.tick_params(length=0)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    if title:
+        axis.set_title(title, pad=24)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# === Top losses ===
+
+
+def _as_probability_matrix(probabilities) -> np.ndarray:
+    probabilities = np.asarray(probabilities, dtype="float64")
+    if probabilities.ndim == 1:  # P(class 1) of a binary model
+        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
+        raise ValueError(
+            f"probabilities must be [N, K] (K >= 2) or [N], got shape "
+            f"{probabilities.shape}"
+        )
+    return probabilities
+
+
+def _as_labels(labels, count) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != count or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"labels must be {count} integer class indices, got shape {labels.shape}"
+        )
+    return labels.astype("int64")
+
+
+def top_losses(probabilities, labels, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` items with the highest cross-entropy loss, worst first.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        k: How many to return (fewer when N < k). Defaults to 8.
+
+    Returns:
+        `(indices, losses)`: positions in the input and their losses
+        `-log(max(p_true, 1e-7))`.
+
+    Raises:
+        ValueError: On mismatched shapes or `k` < 1.
+
+    Example:
+        >>> top_losses([[0.9, 0.1], [0.2, 0.8]], [1, 1], k=1)
+        (array([0]), array([2.30258509]))
+    """
+    if int(k) < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    probabilities = _as_probability_matrix(probabilities)
+    labels = _as_labels(labels, len(probabilities))
+    true = probabilities[np.arange(len(labels)), labels]
+    losses = -np.log(np.clip(true, 1e-7, 1.0))
+    order = np.argsort(-losses, kind="stable")[: int(k)]
+    return order, losses[order]
+
+
+def plot_top_losses(
+    images,
+    labels,
+    probabilities,
+    class_names,
+    path: str,
+    *,
+    heatmaps=None,
+    losses=None,
+    columns: int | None = None,
+    alpha: float = 0.4,
+    title: str = "",
+) -> str:
+    """Gallery of (mis)classified images: true and predicted class, probability, loss.
+
+    Args:
+        images: `[M, H, W, C]` raw 0-255 pixels, e.g. the items of `top_losses`.
+        labels: `[M]` integer true labels.
+        probabilities: `[M, K]` class probabilities.
+        class_names: The K class names.
+        path: Output PNG path.
+        heatmaps: `[M, H, W]` maps in [0, 1] (e.g. Grad-CAM of the predicted
+            class); each image is then shown beside its overlay. Defaults to None.
+        losses: `[M]` losses to print. Defaults to None (computed).
+        columns: Images per row. Defaults to None (4, or 3 with heatmaps).
+        alpha: Heatmap opacity. Defaults to 0.4.
+        title: Figure title. Defaults to "".
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: On mismatched lengths or no images.
+    """
+    plt = _pyplot()
+    images = np.asarray(images)
+    probabilities = _as_probability_matrix(probabilities)
+    labels = _as_labels(labels, len(probabilities))
+    if len(images) == 0 or len(images) != len(labels):
+        raise ValueError(f"got {len(images)} images for {len(labels)} labels")
+    if losses is None:
+        true = probabilities[np.arange(len(labels)), labels]
+        losses = -np.log(np.clip(true, 1e-7, 1.0))
+    panels = 1 if heatmaps is None else 2
+    columns = (4 if heatmaps is None else 3) if columns is None else int(columns)
+    columns = max(1, min(columns, len(images)))
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(
+        rows,
+        columns * panels,
+        figsize=(2.0 * columns * panels, 2.5 * rows + (0.4 if title else 0)),
+        squeeze=False,
+    )
+    for axis in axes.ravel():
+        _hide_axes(axis)
+        axis.set_visible(False)
+    for index, image in enumerate(images):
+        row, col = divmod(index, columns)
+        predicted = int(np.argmax(probabilities[index]))
+        true = int(labels[index])
+        pixels, gray = display_image(image)
+        axis = axes[row, col * panels]
+        axis.set_visible(True)
+        axis.imshow(pixels, cmap=gray, vmin=0, vmax=255)
+        color = "#1a7f37" if predicted == true else "#cf222e"
+        axis.set_title(
+            f"true {class_names[true]}\npred {class_names[predicted]} "
+            f"({probabilities[index, predicted]:.2f})\nloss {losses[index]:.2f}",
+            fontsize=9,
+            color=color,
+        )
+        if heatmaps is not None:
+            extent = (-0.5, pixels.shape[1] - 0.5, pixels.shape[0] - 0.5, -0.5)
+            overlay = axes[row, col * panels + 1]
+            overlay.set_visible(True)
+            overlay.imshow(pixels, cmap=gray, vmin=0, vmax=255)
+            overlay.imshow(
+                heatmaps[index],
+                cmap="jet",
+                vmin=0,
+                vmax=1,
+                alpha=alpha,
+                extent=extent,
+                interpolation="bilinear",
+            )
+            overlay.set_title("Grad-CAM\n(predicted class)", fontsize=9)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# === Calibration ===
+
+
+def calibration_bins(probabilities, labels, bins: int = 15) -> dict:
+    """Confidence/accuracy per equal-width confidence bin (Guo et al. 2017).
+
+    Confidence is the top-class probability; bin m holds confidences in
+    `((m - 1) / bins, m / bins]` (a confidence of exactly 0 goes to the first).
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        bins: Number of bins. Defaults to 15.
+
+    Returns:
+        `{"edges": [bins + 1], "counts": [bins], "accuracy": [bins],
+        "confidence": [bins]}` (accuracy/confidence are NaN for empty bins).
+
+    Raises:
+        ValueError: On mismatched shapes, no items, or `bins` < 1.
+    """
+    if int(bins) < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    bins = int(bins)
+    probabilities = _as_probability_matrix(probabilities)
+    labels = _as_labels(labels, len(probabilities))
+    if len(labels) == 0:
+        raise ValueError("no items to calibrate")
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    index = np.clip(np.ceil(confidence * bins).astype("int64") - 1, 0, bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.bincount(index, weights=correct, minlength=bins) / counts
+        totals = np.bincount(index, weights=confidence, minlength=bins)
+        mean_confidence = totals / counts
+    return {
+        "edges": np.linspace(0.0, 1.0, bins + 1),
+        "counts": counts,
+        "accuracy": accuracy,
+        "confidence": mean_confidence,
+    }
+
+
+def expected_calibration_error(probabilities, labels, bins: int = 15) -> float:
+    """Expected calibration error: sum over bins of (n_b / N) |accuracy_b - conf_b|.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        bins: Equal-width confidence bins (see `calibration_bins`). Defaults to 15.
+
+    Returns:
+        The ECE in [0, 1].
+
+    Raises:
+        ValueError: On mismatched shapes, no items, or `bins` < 1.
+
+    Example:
+        >>> expected_calibration_error([[0.9, 0.1], [0.4, 0.6]], [0, 0], bins=2)
+        0.25
+    """
+    stats = calibration_bins(probabilities, labels, bins)
+    counts = stats["counts"]
+    filled = counts > 0
+    gaps = np.abs(stats["accuracy"][filled] - stats["confidence"][filled])
+    return float(np.sum(counts[filled] / counts.sum() * gaps))
+
+
+def plot_reliability_diagram(
+    probabilities, labels, path: str, *, bins: int = 15, title: str = ""
+) -> str:
+    """Reliability diagram (accuracy vs confidence per bin) with the ECE, over a
+    histogram of the confidences.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        path: Output PNG path.
+        bins: Equal-width confidence bins. Defaults to 15.
+        title: Figure title. Defaults to "" ("Reliability diagram").
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: On mismatched shapes, no items, or `bins` < 1.
+    """
+    plt = _pyplot()
+    stats = calibration_bins(probabilities, labels, bins)
+    ece = expected_calibration_error(probabilities, labels, bins)
+    edges, counts = stats["edges"], stats["counts"]
+    width = edges[1] - edges[0]
+    centers = edges[:-1] + width / 2
+    filled = counts > 0
+    figure, (top, bottom) = plt.subplots(
+        2, 1, figsize=(5, 6), gridspec_kw={"height_ratios": [3, 1]}, sharex=True
+    )
+    top.plot([0, 1], [0, 1], linestyle="--", color="gray", label="perfect calibration")
+    top.bar(
+        centers[filled],
+        stats["accuracy"][filled],
+        width=width,
+        edgecolor="black",
+        color="#4c72b0",
+        label="accuracy",
+    )
+    gap_low = np.minimum(stats["accuracy"], stats["confidence"])[filled]
+    gap = np.abs(stats["accuracy"] - stats["confidence"])[filled]
+    top.bar(
+        centers[filled],
+        gap,
+        bottom=gap_low,
+        width=width,
+        color="#dd8452",
+        alpha=0.5,
+        edgecolor="#dd8452",
+        hatch="//",
+        label="gap to confidence",
+    )
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(f"{title or 'Reliability diagram'} (ECE {ece:.3f})")
+    top.legend(loc="upper left", fontsize=8)
+    top.grid(alpha=0.3)
+    bottom.bar(centers, counts, width=width, color="#8c8c8c", edgecolor="black")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("confidence (top-class probability)")
+    bottom.set_ylabel("count")
     figure.tight_layout()
     return save_figure(figure, path)

@@ -1,0 +1,85 @@
+"""Helpers shared by the click commands (no TensorFlow import here)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+__all__ = [
+    "UserError",
+    "_call",
+    "_check_path",
+    "_given",
+    "_import_tensorflow_quietly",
+    "_library",
+    "_warn_bad_file",
+]
+
+
+class UserError(click.ClickException):
+    """Bad input: one line on stderr, exit code 2."""
+
+    exit_code = 2
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with C++ start-up chatter (before absl logging) hidden."""
+    if "tensorflow" in sys.modules:
+        return
+    try:
+        saved = os.dup(2)
+    except OSError:  # no real stderr (e.g. an embedded interpreter)
+        import tensorflow  # noqa: F401
+
+        return
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _library(module_name, attribute):
+    """A library function, imported after TensorFlow has loaded quietly."""
+    import importlib
+
+    _import_tensorflow_quietly()
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _given(**options):
+    """Only the options the user set (so library defaults apply)."""
+    return {key: value for key, value in options.items() if value is not None}
+
+
+def _call(function, *args, **kwargs):
+    """Run a library call, mapping expected failures to one-line CLI errors."""
+    _import_tensorflow_quietly()
+    try:
+        return function(*args, **kwargs)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        raise UserError(str(error)) from None
+    except PermissionError as error:
+        raise UserError(f"permission denied: {error.filename or error}") from None
+    except RuntimeError as error:  # TrainingError, ExportError, offline downloads
+        raise click.ClickException(str(error)) from None
+
+
+def _warn_bad_file(path, reason):
+    click.echo(f"skipping bad file {path}: {reason}", err=True)
+
+
+def _check_path(path, what):
+    """Fail fast (before TensorFlow loads) when a required folder is missing."""
+    if path is not None and not os.path.exists(path):
+        from kerasvision.runs import partial_dir
+
+        if what == "run directory" and os.path.isdir(partial_dir(path)):
+            return  # load_run explains how to resume it
+        raise UserError(f"{what} not found: {path}")
