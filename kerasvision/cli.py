@@ -197,6 +197,14 @@ def main():
 @click.option("--batch-norm/--no-batch-norm", default=None, help="Scratch CNNs.")
 @click.option("--l1", type=click.FloatRange(min=0), help="L1 kernel regularization.")
 @click.option("--l2", type=click.FloatRange(min=0), help="L2 kernel regularization.")
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "mixed_float16", "mixed_bfloat16"]),
+    help="Keras dtype policy (outputs stay float32).",
+)
+@click.option(
+    "--jit-compile/--no-jit-compile", default=None, help="XLA (default: Keras auto)."
+)
 def fit(data_dir, model_args, channels, dropout_rate, batch_norm, l1, l2, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
     kwargs = _given(**options)

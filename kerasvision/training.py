@@ -33,6 +33,7 @@ __all__ = ["FitResult", "TrainingError", "compile_classifier", "fit", "make_opti
 
 DEFAULT_RUNS_DIR = "saved_models"
 MODES = TRANSFER_MODES
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 FEATURE_CACHE_MODES = FEATURE_CACHE_CHOICES
 
 
@@ -103,6 +104,7 @@ def compile_classifier(
     num_classes=None,
     label_smoothing: float = 0.0,
     aux_loss_weight: float = 0.3,
+    jit_compile="auto",
 ):
     """Compile with the loss and metrics that match the head and the labels.
 
@@ -111,6 +113,8 @@ def compile_classifier(
     labels (also needed for label smoothing, applied here once: the mixers never
     smooth). Accuracy always; top-5 accuracy when there are >= 10 classes.
     Auxiliary outputs (Inception) get the same loss, weighted by `aux_loss_weight`.
+    `jit_compile` is Keras's (True: XLA, False, or "auto"). Under the
+    "mixed_float16" policy Keras wraps the optimizer in a `LossScaleOptimizer`.
     """
     import keras
 
@@ -142,9 +146,12 @@ def compile_classifier(
             loss=[loss] * count,
             loss_weights=[1.0] + [aux_loss_weight] * (count - 1),
             metrics=[metrics] + [[]] * (count - 1),
+            jit_compile=jit_compile,
         )
     else:
-        model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+        model.compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile
+        )
     return model
 
 
@@ -457,6 +464,8 @@ def fit(
     class_weight=None,
     weight_decay: float | None = None,
     kernel_initializer: str | None = None,
+    precision: str = "float32",
+    jit_compile: bool | None = None,
     image_size=None,
     channels: int | None = None,
     resize: str = "stretch",
@@ -528,6 +537,10 @@ def fit(
             normal, constant[=V], he_uniform, he_normal, glorot_uniform,
             glorot_normal or torch_uniform (PyTorch-like U(-sqrt(k), sqrt(k))).
             Defaults to None (the builder's default).
+        precision: Keras dtype policy: "float32", "mixed_float16" (loss scaling by
+            Keras) or "mixed_bfloat16"; outputs stay float32. Defaults to "float32".
+        jit_compile: XLA compilation of the train step: True, False, or None
+            (Keras's "auto"). Defaults to None.
         image_size: N or (height, width). Defaults to None (the data's natural
             size for arrays, the model's default size for folders; scaled up to the
             model's minimum).
@@ -591,6 +604,8 @@ def fit(
         "class_weight": class_weight,
         "weight_decay": weight_decay,
         "kernel_initializer": kernel_initializer,
+        "precision": precision,
+        "jit_compile": jit_compile,
         "image_size": list(image_size)
         if isinstance(image_size, tuple | list)
         else image_size,
@@ -674,6 +689,10 @@ def _validate_arguments(arguments):
         from kerasvision.regularization import get_initializer
 
         get_initializer(arguments["kernel_initializer"])
+    if arguments.get("precision", "float32") not in PRECISIONS:
+        raise ValueError(
+            f"precision must be one of {PRECISIONS}, got {arguments.get('precision')!r}"
+        )
     if arguments.get("feature_cache") not in FEATURE_CACHE_MODES:
         raise ValueError(
             f"feature_cache must be one of {FEATURE_CACHE_MODES}, "
@@ -761,7 +780,19 @@ def _size_rules(arguments) -> _SizeRules:
     return _SizeRules(key, spec.min_size, spec.default_size, None, 3)
 
 
-def _train(
+def _train(data, arguments, **kwargs):
+    """Run `_train_in_policy` under the run's dtype policy, restoring the global one."""
+    import keras
+
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_global_policy(arguments.get("precision") or "float32")
+    try:
+        return _train_in_policy(data, arguments, **kwargs)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def _train_in_policy(
     data, arguments, *, output, overwrite, export, verbose, log, resume_state=None
 ):
     import keras
@@ -822,6 +853,11 @@ def _train(
             num_classes=image_data.num_classes,
             label_smoothing=smoothing,
             aux_loss_weight=aux_weight,
+            jit_compile=(
+                "auto"
+                if arguments.get("jit_compile") is None
+                else arguments["jit_compile"]
+            ),
         )
 
     if resume_state is None:

@@ -326,3 +326,22 @@ def test_invalid_regularization_arguments(tmp_path, kwargs, message):
     with pytest.raises(ValueError, match=message):
         kerasvision.fit((x, y), output=str(tmp_path / "r"), verbose=0, **kwargs)
     assert not (tmp_path / "r").exists() and not (tmp_path / ".r.partial").exists()
+
+
+@pytest.mark.parametrize(
+    "precision, jit", [("mixed_bfloat16", True), ("mixed_float16", False)]
+)
+def test_mixed_precision_and_xla_on_cpu(tmp_path, precision, jit):
+    import keras
+
+    x, y, _ = small_digits(per_class=6)
+    result = _fit(tmp_path, (x, y), epochs=1, precision=precision, jit_compile=jit)
+    model = result.model
+    assert model.get_layer("block1_conv1").dtype_policy.name == precision
+    assert model.get_layer("predictions").dtype_policy.name == "float32"
+    assert model.output.dtype == "float32"
+    if precision == "mixed_float16":
+        assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+    assert np.isfinite(result.metrics["loss"])
+    assert result.export["max_abs_diff"] <= 1e-5  # the export check passed
+    assert keras.mixed_precision.dtype_policy().name == "float32"  # restored
