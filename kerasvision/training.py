@@ -32,6 +32,7 @@ from kerasvision.runs import partial_dir, read_json, write_json, write_text
 __all__ = ["FitResult", "TrainingError", "compile_classifier", "fit", "make_optimizer"]
 
 DEFAULT_RUNS_DIR = "saved_models"
+TASKS = ("classification", "autoencoder", "denoising", "sparse", "vae", "segmentation")
 MODES = TRANSFER_MODES
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 FEATURE_CACHE_MODES = FEATURE_CACHE_CHOICES
@@ -448,6 +449,9 @@ def _targets_for_head(dataset, binary):
 def fit(
     data=None,
     *,
+    task: str = "classification",
+    latent_dim: int | None = None,
+    noise: str | None = None,
     dataset: str | None = None,
     model: str | None = None,
     model_kwargs: dict | None = None,
@@ -496,6 +500,13 @@ def fit(
     Args:
         data: Folder-per-class directory, `(x, y)` arrays, or an `ImageData`.
             Defaults to None (a built-in dataset).
+        task: "classification", or "autoencoder", "denoising", "sparse", "vae",
+            "segmentation" (`kerasvision.autoencoding.fit_autoencoder`, which takes
+            the shared data/training arguments). Defaults to "classification".
+        latent_dim: Autoencoder tasks: dense latent size (None: spatial).
+            Defaults to None.
+        noise: Denoising task: "gaussian=0.3", "salt_pepper=0.1" or "mask=0.25".
+            Defaults to None.
         dataset: Built-in dataset name when `data` is None. Defaults to None
             ("digits").
         model: Registered scratch model name (`list_models()`); ignored with
@@ -584,6 +595,32 @@ def fit(
         >>> result.metrics["accuracy"]
     """
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if task != "classification":
+        return _fit_other_task(
+            data,
+            task=task,
+            latent_dim=latent_dim,
+            noise=noise,
+            dataset=dataset,
+            model_kwargs=model_kwargs,
+            image_size=image_size,
+            channels=channels,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            val_split=val_split,
+            test_split=test_split,
+            seed=seed,
+            output=output,
+            overwrite=overwrite,
+            export=export,
+            verbose=verbose,
+            log=log,
+        )
+    if latent_dim is not None or noise is not None:
+        raise ValueError("latent_dim and noise are for the autoencoder tasks (--task)")
     if resume:
         return _resume(output, log=log, verbose=verbose, epochs=None)
     arguments = {
@@ -635,6 +672,13 @@ def fit(
         verbose=verbose,
         log=log,
     )
+
+
+def _fit_other_task(data, **kwargs):
+    """Autoencoder and segmentation tasks live in `kerasvision.autoencoding`."""
+    from kerasvision.autoencoding import fit_autoencoder
+
+    return fit_autoencoder(data, **{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _validate_arguments(arguments):
