@@ -43,7 +43,14 @@ def _main_output_model(model):
         return model
     import keras
 
-    main = next((t for t in model.outputs if "aux" not in t.name), model.outputs[0])
+    def layer_name(tensor):
+        history = getattr(tensor, "_keras_history", None)
+        return history[0].name if history else tensor.name
+
+    main = next(
+        (t for t in model.outputs if not layer_name(t).startswith("aux")),
+        model.outputs[0],
+    )
     return keras.Model(model.inputs, main, name=model.name)
 
 
