@@ -37,6 +37,18 @@ _PUBLIC = {
     "build_bipyramidal_cnn": "kerasvision.models.cnn",
     "build_lenet5": "kerasvision.models.cnn",
     "list_datasets": "kerasvision.datasets",
+    "build_alexnet": "kerasvision.models.classic",
+    "build_vgg": "kerasvision.models.classic",
+    "build_inception_v1": "kerasvision.models.classic",
+    "build_resnet": "kerasvision.models.classic",
+    "build_cifar_resnet": "kerasvision.models.classic",
+    "build_plain_cnn": "kerasvision.models.classic",
+    "build_densenet": "kerasvision.models.classic",
+    "build_mobilenet_v1": "kerasvision.models.classic",
+    "strip_auxiliary_heads": "kerasvision.models.classic",
+    "count_multiply_adds": "kerasvision.models.classic",
+    "write_report": "kerasvision.report",
+    "visualize_run": "kerasvision.report",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]
