@@ -7,7 +7,7 @@ the same seeded, stratified split (recorded in each run directory) and print one
 table: test accuracy and wall time of each method.
 
 Example:
-    python apps/transfer_learning_flowers.py --image-size 160
+    python apps/transfer_learning_flowers.py
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ def shared_root(shared):
 
 @click.command()
 @click.option("--shared", type=click.Path(), help="The shared folder (../shared).")
-@click.option("--image-size", default=160, show_default=True, help="Transfer size.")
+@click.option("--image-size", default=224, show_default=True, help="Transfer size.")
 @click.option("--scratch-size", default=64, show_default=True, help="Scratch CNN size.")
 @click.option("--scratch-epochs", default=8, show_default=True)
-@click.option("--fe-epochs", default=8, show_default=True, help="Feature extraction.")
-@click.option("--ft-epochs", default=2, show_default=True, help="Fine-tuning epochs.")
-@click.option("--unfreeze", default="blocks:3", show_default=True)
+@click.option("--fe-epochs", default=10, show_default=True, help="Feature extraction.")
+@click.option("--ft-epochs", default=4, show_default=True, help="Fine-tuning epochs.")
+@click.option("--unfreeze", default="blocks:6", show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--output", default="saved_models", show_default=True)
 @click.option("--skip-scratch", is_flag=True, help="Only the two transfer methods.")
