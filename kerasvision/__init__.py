@@ -48,6 +48,9 @@ _PUBLIC = {
     "strip_auxiliary_heads": "kerasvision.models.classic",
     "count_multiply_adds": "kerasvision.models.classic",
     "write_report": "kerasvision.report",
+    "fit_autoencoder": "kerasvision.autoencoding",
+    "encode": "kerasvision.autoencoding",
+    "load_encoder": "kerasvision.autoencoding",
     "visualize_run": "kerasvision.report",
 }
 

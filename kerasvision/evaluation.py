@@ -132,9 +132,9 @@ def evaluate(run, data=None, *, batch_size: int = 64) -> dict:
     Example:
         >>> metrics = evaluate("saved_models/bipyramidal_cnn-digits-20261121-101500")
     """
-    from kerasvision.runs import Run, load_run
+    from kerasvision.runs import Run, load_run, require_classifier
 
-    run = run if isinstance(run, Run) else load_run(run)
+    run = require_classifier(run if isinstance(run, Run) else load_run(run))
     image_data = run.data(data)
     split = "test" if len(image_data.splits["test"]) else "val"
     if not len(image_data.splits[split]):
@@ -198,9 +198,9 @@ def predict(
     import tensorflow as tf
 
     from kerasvision.data import check_image_file, decode_and_resize
-    from kerasvision.runs import Run, load_run
+    from kerasvision.runs import Run, load_run, require_classifier
 
-    run = run if isinstance(run, Run) else load_run(run)
+    run = require_classifier(run if isinstance(run, Run) else load_run(run))
     names = run.class_names
     if not 1 <= top_k <= len(names):
         raise ValueError(f"top_k must be between 1 and {len(names)}, got {top_k}")

@@ -169,6 +169,16 @@ class Run:
         return None
 
 
+def require_classifier(run: Run) -> Run:
+    """`ValueError` unless `run` is a classifier run (not an autoencoder run)."""
+    if run.info.get("kind") == "autoencoder":
+        raise ValueError(
+            f"{run.path} is an autoencoder run ({run.info.get('task')}); use "
+            f"`kerasvision encode` or its encoder_serving/ SavedModel"
+        )
+    return run
+
+
 def load_run(path) -> Run:
     """Open a finished run directory.
 
@@ -190,6 +200,9 @@ def load_run(path) -> Run:
     ):
         raise ValueError(f"{path} is not a kerasvision run (no run.json/model.keras)")
     info = read_json(run_file)
-    with open(os.path.join(path, "labels.txt"), encoding="utf-8") as stream:
-        class_names = [line.rstrip("\n") for line in stream if line.strip()]
+    labels = os.path.join(path, "labels.txt")
+    class_names = []
+    if os.path.isfile(labels):  # autoencoder runs on unlabelled data have none
+        with open(labels, encoding="utf-8") as stream:
+            class_names = [line.rstrip("\n") for line in stream if line.strip()]
     return Run(path=path, info=info, class_names=class_names)

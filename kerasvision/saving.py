@@ -12,6 +12,7 @@ _CUSTOM_OBJECT_MODULES = (
     "kerasvision.regularization",
     "kerasvision.augmentation",
     "kerasvision.models.classic",
+    "kerasvision.models.autoencoders",
 )
 
 

@@ -301,3 +301,51 @@ def test_backbones_list_and_transfer_fit(tmp_path):
         tmp_path / "r3",
     )
     _assert_one_line_error(unfreeze, 2, "--unfreeze must be")
+
+
+def test_autoencoder_task_encode_and_encoder_reuse(tmp_path):
+    ae = _invoke(
+        "fit",
+        "--task",
+        "denoising",
+        "--noise",
+        "gaussian=0.3",
+        "--image-size",
+        "16",
+        "--epochs",
+        "1",
+        "--seed",
+        "0",
+        "--model-arg",
+        "filters=(4, 8)",
+        "--output",
+        tmp_path / "ae",
+    )
+    assert ae.exit_code == 0, ae.output
+    assert "psnr_gain" in ae.output
+    info = json.loads((tmp_path / "ae" / "run.json").read_text())
+    assert info["kind"] == "autoencoder" and info["task"] == "denoising"
+    write_image_folder(tmp_path / "imgs", per_class=2, size=(16, 16))
+    encoded = _invoke(
+        "encode", tmp_path / "ae", tmp_path / "imgs", "--output", tmp_path / "codes.npy"
+    )
+    assert encoded.exit_code == 0, encoded.output
+    import numpy as np
+
+    assert np.load(tmp_path / "codes.npy").shape[0] == 4
+    reuse = _invoke(
+        "fit",
+        "--backbone",
+        tmp_path / "ae",
+        "--epochs",
+        "1",
+        "--output",
+        tmp_path / "clf",
+    )
+    assert reuse.exit_code == 0, reuse.output
+    clf = json.loads((tmp_path / "clf" / "run.json").read_text())
+    assert clf["model"]["input_shape"] == [16, 16, 1]
+    wrong = _invoke("evaluate", tmp_path / "ae")
+    _assert_one_line_error(wrong, 2, "autoencoder run")
+    mixed = _invoke("fit", "--task", "vae", "--augment", "flip")
+    _assert_one_line_error(mixed, 2, "--augment only apply to --task classification")

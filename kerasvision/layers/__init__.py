@@ -5,6 +5,19 @@ so `.keras` files that contain them load once this package is imported (or throu
 `kerasvision.load_model`).
 """
 
+from kerasvision.layers.noise import (
+    AdditiveGaussianNoise,
+    RandomMasking,
+    SaltAndPepperNoise,
+)
 from kerasvision.layers.preprocessing import ImagenetPreprocessing
+from kerasvision.layers.sampling import KSparse, Sampling
 
-__all__ = ["ImagenetPreprocessing"]
+__all__ = [
+    "AdditiveGaussianNoise",
+    "ImagenetPreprocessing",
+    "KSparse",
+    "RandomMasking",
+    "SaltAndPepperNoise",
+    "Sampling",
+]

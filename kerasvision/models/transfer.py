@@ -145,6 +145,14 @@ def load_model_a(path):
         from kerasvision.runs import load_run
 
         run = load_run(path)
+        if run.info.get("kind") == "autoencoder":
+            from kerasvision.autoencoding import load_encoder
+
+            encoder, info = load_encoder(path)
+            backbone = keras.Model(
+                encoder.inputs[0], encoder.outputs[0], name="model_a"
+            )
+            return backbone, info["feature_layer"]
         model = run.model
         feature = run.info.get("model", {}).get("feature_layer")
     else:
