@@ -27,6 +27,7 @@ _PUBLIC = {
     "predict_pretrained": "kerasvision.evaluation",
     "export_saved_model": "kerasvision.export",
     "export_run": "kerasvision.export",
+    "export_onnx": "kerasvision.export",
     "load_data": "kerasvision.data",
     "load_image_folder": "kerasvision.data",
     "from_arrays": "kerasvision.data",

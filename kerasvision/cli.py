@@ -16,8 +16,11 @@ import click
 
 from kerasvision import __version__
 from kerasvision._choices import (
+    AUTOENCODER_TASKS,
     BN_CHOICES,
     CACHE_MODES,
+    CLASSIFIER_ONLY_OPTIONS,
+    EXPORT_FORMATS,
     FEATURE_CACHE_CHOICES,
     OPTIMIZERS,
     PREDICT_FORMATS,
@@ -33,6 +36,7 @@ from kerasvision._cli_support import (
     _warn_bad_file,
 )
 from kerasvision.datasets import list_datasets
+from kerasvision.distribute import DISTRIBUTE_MODES
 from kerasvision.models import list_models
 
 # TensorFlow's C++ logging (incl. harmless "cuInit failed" on CPU machines);
@@ -205,10 +209,38 @@ def main():
 @click.option(
     "--jit-compile/--no-jit-compile", default=None, help="XLA (default: Keras auto)."
 )
+@click.option(
+    "--distribute",
+    type=click.Choice(DISTRIBUTE_MODES),
+    help="Data-parallel training: mirrored (this machine's GPUs) or multiworker "
+    "(the processes in TF_CONFIG; only the chief writes the run). --batch-size is "
+    "the global batch.",
+)
+@click.option(
+    "--task",
+    type=click.Choice(("classification", *AUTOENCODER_TASKS)),
+    help="What to train (default: classification).",
+)
+@click.option("--latent-dim", type=click.IntRange(min=1), help="Autoencoder code size.")
+@click.option(
+    "--noise",
+    metavar="gaussian=0.3|salt_pepper=0.1|mask=0.25[@PATCH]",
+    help="Denoising task: the training-only corruption.",
+)
 def fit(data_dir, model_args, channels, dropout_rate, batch_norm, l1, l2, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
     kwargs = _given(**options)
     _check_path(data_dir, "data directory")
+    if kwargs.get("task", "classification") != "classification":
+        classifier_only = sorted(
+            f"--{name.replace('_', '-')}"
+            for name in kwargs
+            if name in CLASSIFIER_ONLY_OPTIONS
+        )
+        if classifier_only:
+            raise UserError(
+                f"{', '.join(classifier_only)} only apply to --task classification"
+            )
     fit_run = _library("kerasvision.training", "fit")
     if channels is not None:
         kwargs["channels"] = int(channels)
@@ -234,11 +266,32 @@ def fit(data_dir, model_args, channels, dropout_rate, batch_norm, l1, l2, **opti
         raise UserError("--resume takes the data from the run; do not give DATA_DIR")
     result = _call(fit_run, data_dir, **kwargs)
     metrics = result.metrics
-    click.echo(
-        f"{metrics['split']} accuracy: {metrics['accuracy']:.4f} "
-        f"({metrics['count']} images, loss {metrics['loss']:.4f})"
-    )
-    click.echo(f"run written to {result.run_dir}")
+    if "accuracy" in metrics:
+        click.echo(
+            f"{metrics['split']} accuracy: {metrics['accuracy']:.4f} "
+            f"({metrics['count']} images, loss {metrics['loss']:.4f})"
+        )
+    else:  # autoencoder / segmentation tasks
+        shown = (
+            "psnr",
+            "ssim",
+            "mse",
+            "noisy_psnr",
+            "psnr_gain",
+            "elbo",
+            "pixel_accuracy",
+            "mean_iou",
+        )
+        values = ", ".join(
+            f"{name} {metrics[name]:.4f}" for name in shown if name in metrics
+        )
+        click.echo(f"{metrics.get('split', 'test')} split: {values}")
+    if result.run_dir is None:  # a non-chief multiworker process
+        click.echo(
+            f"worker {result.distribution['task']} done; the chief writes the run"
+        )
+    else:
+        click.echo(f"run written to {result.run_dir}")
 
 
 @main.command()
@@ -325,13 +378,26 @@ def predict(inputs, top_k, output_format, pretrained, weights):
 @click.option(
     "--output",
     type=click.Path(path_type=str),
-    help="Destination folder (default: RUN/serving).",
+    help="Destination (default: RUN/serving, or RUN/model.onnx with --format onnx).",
 )
-def export(run, output):
-    """Export RUN as a SavedModel (pixels + image-bytes signatures), checked."""
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(EXPORT_FORMATS),
+    help="savedmodel (default) or onnx (needs: pip install 'kerasvision[onnx]').",
+)
+def export(run, output, export_format):
+    """Export RUN as a SavedModel (pixels + image-bytes signatures) or ONNX, checked."""
     _check_path(run, "run directory")
     export_run = _library("kerasvision.export", "export_run")
-    report = _call(export_run, run, output)
+    report = _call(export_run, run, output, **_given(format=export_format))
+    if report.get("format") == "onnx":
+        click.echo(
+            f"exported {report['path']} (ONNX opset {report['opset']}, images -> "
+            f"probabilities; max |delta prob| vs predict in ONNX Runtime "
+            f"{report['max_abs_diff']:.2g})"
+        )
+        return
     click.echo(
         f"exported {report['path']} (signatures: {', '.join(report['signatures'])}; "
         f"max |delta prob| vs predict {report['max_abs_diff']:.2g})"
@@ -438,6 +504,29 @@ def augment(data_dir, dataset, spec, preview, image_size, count, seed):
         **_given(dataset=dataset, image_size=image_size, count=count, seed=seed),
     )
     click.echo(f"preview written to {path}")
+
+
+@main.command()
+@click.argument("run", type=click.Path(path_type=str))
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--output",
+    type=click.Path(path_type=str),
+    help="Write the vectors to a .npy or .csv file.",
+)
+def encode(run, images, output):
+    """Latent vectors of IMAGES (files or folders) from an autoencoder RUN."""
+    _check_path(run, "run directory")
+    encode_images = _library("kerasvision.autoencoding", "encode")
+    vectors = _call(encode_images, run, list(images), output=output)
+    click.echo(
+        f"{len(vectors)} vectors of {vectors.shape[1]} dims"
+        + (f" written to {output}" if output else "")
+    )
+    if not output:
+        import numpy as np
+
+        np.savetxt(sys.stdout, vectors, fmt="%.6g", delimiter=",")
 
 
 @main.command("backbones")

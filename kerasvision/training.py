@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from kerasvision._choices import (
     RESIZE_MODES,
     TRANSFER_MODES,
 )
+from kerasvision.distribute import DISTRIBUTE_MODES
 from kerasvision.runs import partial_dir, read_json, write_json, write_text
 
 __all__ = ["FitResult", "TrainingError", "compile_classifier", "fit", "make_optimizer"]
@@ -55,6 +57,9 @@ class FitResult:
         model: The trained Keras model.
         data: The `ImageData` used.
         export: The export report (None when export was off).
+        distribution: `fit(distribute=...)`'s strategy and this process's role
+            (`kerasvision.distribute.Distribution.summary()`); on a non-chief
+            worker `run_dir` is None (its temporary run folder is deleted).
     """
 
     run_dir: str
@@ -65,6 +70,7 @@ class FitResult:
     model: object = None
     data: object = None
     export: dict | None = None
+    distribution: dict | None = None
 
     @property
     def test_accuracy(self) -> float:
@@ -470,6 +476,7 @@ def fit(
     kernel_initializer: str | None = None,
     precision: str = "float32",
     jit_compile: bool | None = None,
+    distribute: str = "none",
     image_size=None,
     channels: int | None = None,
     resize: str = "stretch",
@@ -551,7 +558,20 @@ def fit(
         precision: Keras dtype policy: "float32", "mixed_float16" (loss scaling by
             Keras) or "mixed_bfloat16"; outputs stay float32. Defaults to "float32".
         jit_compile: XLA compilation of the train step: True, False, or None
-            (Keras's "auto"). Defaults to None.
+            (Keras's "auto"). True turns TensorFlow op determinism off (Keras
+            disables XLA under it), so such runs are not bit-reproducible.
+            Defaults to None.
+        distribute: Data-parallel training: "none", "mirrored"
+            (`tf.distribute.MirroredStrategy` over this machine's GPUs, else its
+            CPU) or "multiworker" (`MultiWorkerMirroredStrategy` over the processes
+            of the `TF_CONFIG` environment variable; start the same `fit` on every
+            worker). `batch_size` is the global batch, split across replicas. Only
+            the chief (task "chief", else worker 0) writes the run directory; the
+            other workers train alongside in a temporary folder that is deleted.
+            With `resume`, every worker restarts from the chief's last checkpoint,
+            read at the same `output` path (a shared filesystem, or a copy of the
+            chief's `.RUN.partial/` at that path). See `kerasvision.distribute`.
+            Defaults to "none".
         image_size: N or (height, width). Defaults to None (the data's natural
             size for arrays, the model's default size for folders; scaled up to the
             model's minimum).
@@ -587,7 +607,8 @@ def fit(
     Raises:
         ValueError: On invalid arguments or data.
         FileNotFoundError: If the data folder does not exist.
-        TrainingError: If the loss becomes NaN.
+        TrainingError: If the loss becomes NaN, or (multiworker) another worker
+            stops.
         kerasvision.export.ExportError: If the export fails its parity check.
 
     Example:
@@ -621,8 +642,14 @@ def fit(
         )
     if latent_dim is not None or noise is not None:
         raise ValueError("latent_dim and noise are for the autoencoder tasks (--task)")
+    if distribute not in DISTRIBUTE_MODES:
+        raise ValueError(
+            f"distribute must be one of {DISTRIBUTE_MODES}, got {distribute!r}"
+        )
     if resume:
-        return _resume(output, log=log, verbose=verbose, epochs=None)
+        return _resume(
+            output, log=log, verbose=verbose, epochs=None, distribute=distribute
+        )
     arguments = {
         "data": os.fspath(data) if isinstance(data, str | os.PathLike) else None,
         "dataset": dataset,
@@ -643,6 +670,7 @@ def fit(
         "kernel_initializer": kernel_initializer,
         "precision": precision,
         "jit_compile": jit_compile,
+        "distribute": distribute,
         "image_size": list(image_size)
         if isinstance(image_size, tuple | list)
         else image_size,
@@ -671,7 +699,25 @@ def fit(
         export=export,
         verbose=verbose,
         log=log,
+        distribute=distribute,
     )
+
+
+def _set_op_determinism(enabled: bool) -> None:
+    """Bit-reproducible ops for seeded runs; off when XLA is asked for.
+
+    Keras turns XLA off while TensorFlow op determinism is on, so a run with
+    `jit_compile=True` gives up bit-reproducibility (documented) to get XLA.
+    """
+    import tensorflow as tf
+
+    if enabled:
+        tf.config.experimental.enable_op_determinism()
+        return
+    from tensorflow.python.framework import config as tf_config
+
+    if tf_config.is_op_determinism_enabled():
+        tf_config.disable_op_determinism()
 
 
 def _fit_other_task(data, **kwargs):
@@ -824,29 +870,127 @@ def _size_rules(arguments) -> _SizeRules:
     return _SizeRules(key, spec.min_size, spec.default_size, None, 3)
 
 
-def _train(data, arguments, **kwargs):
-    """Run `_train_in_policy` under the run's dtype policy, restoring the global one."""
+def _train(data, arguments, *, distribute="none", **kwargs):
+    """Run `_train_in_policy` under the run's dtype policy, restoring the global one.
+
+    The distribution strategy is created first: MultiWorkerMirroredStrategy must
+    exist before TensorFlow runs any operation in the process.
+    """
     import keras
 
+    from kerasvision.distribute import make_distribution
+
+    distribution = make_distribution(distribute)
+    arguments = {**arguments, "distribute": distribute}  # a resume may change it
+    if distribution.strategy is not None:
+        if arguments["batch_size"] < distribution.num_replicas:
+            raise ValueError(
+                f"batch_size {arguments['batch_size']} is the global batch and must "
+                f"be at least the number of replicas ({distribution.num_replicas})"
+            )
     previous = keras.mixed_precision.dtype_policy()
     keras.mixed_precision.set_global_policy(arguments.get("precision") or "float32")
     try:
-        return _train_in_policy(data, arguments, **kwargs)
+        if distribution.is_chief:
+            return _train_in_policy(
+                data, arguments, distribution=distribution, **kwargs
+            )
+        return _train_on_worker(data, arguments, distribution=distribution, **kwargs)
+    except Exception as error:
+        if distribution.mode == "multiworker" and _lost_peer(error):
+            task = distribution.task
+            raise TrainingError(
+                f"{task.task_type or 'worker'} {task.task_index} lost contact with "
+                f"the other workers (one stopped or failed: see its output): "
+                f"{_first_line(error)}"
+            ) from error
+        raise
     finally:
         keras.mixed_precision.set_global_policy(previous)
 
 
-def _train_in_policy(
-    data, arguments, *, output, overwrite, export, verbose, log, resume_state=None
-):
-    import keras
+def _first_line(error) -> str:
+    """The telling line of a failed collective op (TF prints a whole trace)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    keys = ("aborted", "refused", "closed", "unavailable", "deadline", "cancel")
+    telling = [line for line in lines if any(k in line.lower() for k in keys)]
+    detail = (telling or lines or [""])[0]
+    return f"{type(error).__name__}: {detail[:200]}"
+
+
+def _lost_peer(error) -> bool:
+    """A collective op failed because another worker went away."""
     import tensorflow as tf
 
+    lost = (
+        tf.errors.UnavailableError,
+        tf.errors.AbortedError,
+        tf.errors.CancelledError,
+        tf.errors.DeadlineExceededError,
+    )
+    return isinstance(error, lost)
+
+
+def _train_on_worker(data, arguments, *, distribution, output, **kwargs):
+    """A non-chief worker: the same steps as the chief, in a deleted scratch folder.
+
+    Collective ops (gradient all-reduce, variable broadcast, metric reduction) need
+    every worker at every step, so the worker runs the whole `_train_in_policy`
+    too, but only the chief's run directory is kept. On `--resume` the worker
+    starts from the chief's checkpoint (read at the same `output` path).
+    """
+    task = distribution.task
+    scratch = tempfile.mkdtemp(prefix=f"kerasvision-{task.task_type}{task.task_index}-")
+    try:
+        name = os.path.basename(os.path.abspath(os.fspath(output))) if output else "run"
+        local = os.path.join(scratch, name)
+        if kwargs.get("resume_state") is not None:
+            chief_partial = partial_dir(os.path.abspath(os.fspath(output)))
+            local_partial = partial_dir(local)
+            # What resuming reads: the checkpoints and the history to truncate.
+            shutil.copytree(
+                os.path.join(chief_partial, "checkpoints"),
+                os.path.join(local_partial, "checkpoints"),
+                ignore=shutil.ignore_patterns(".*"),
+            )
+            history = os.path.join(chief_partial, "history.csv")
+            if os.path.isfile(history):
+                shutil.copy2(history, local_partial)
+        kwargs["overwrite"] = True
+        result = _train_in_policy(
+            data, arguments, distribution=distribution, output=local, **kwargs
+        )
+        result.run_dir = None
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _train_in_policy(
+    data,
+    arguments,
+    *,
+    output,
+    overwrite,
+    export,
+    verbose,
+    log,
+    resume_state=None,
+    distribution=None,
+):
+    import keras
+
+    from kerasvision.distribute import Distribution
     from kerasvision.models import build_model, feature_layer_name, get_model_spec
+
+    # "none": no strategy object; scope() and shard() are no-ops.
+    distribution = distribution or Distribution()
+    if distribution.strategy is not None:
+        log(distribution.describe(arguments["batch_size"]))
 
     seed = arguments["seed"]
     keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
+    _set_op_determinism(not arguments.get("jit_compile"))
 
     bad_files = []
 
@@ -873,7 +1017,8 @@ def _train_in_policy(
     if resume_state is not None:
         from kerasvision.saving import load_model
 
-        network = load_model(os.path.join(checkpoints, "last.keras"))
+        with distribution.scope():
+            network = load_model(os.path.join(checkpoints, "last.keras"))
         initial_epoch = int(resume_state["state"]["epoch"])
         log(f"resuming {final_dir} from epoch {initial_epoch}")
     # Labels are one-hot when given so, mixed (CutMix/MixUp) or smoothed.
@@ -888,35 +1033,39 @@ def _train_in_policy(
         aux_weight = get_model_spec(model_name).aux_loss_weight or aux_weight
 
     def compile_for(model, lr):
-        return compile_classifier(
-            model,
-            make_optimizer(
-                arguments["optimizer"], lr, weight_decay=arguments.get("weight_decay")
-            ),
-            label_mode="categorical" if categorical else "int",
-            num_classes=image_data.num_classes,
-            label_smoothing=smoothing,
-            aux_loss_weight=aux_weight,
-            jit_compile=(
-                "auto"
-                if arguments.get("jit_compile") is None
-                else arguments["jit_compile"]
-            ),
-        )
+        with distribution.scope():  # the optimizer's variables are mirrored too
+            return compile_classifier(
+                model,
+                make_optimizer(
+                    arguments["optimizer"],
+                    lr,
+                    weight_decay=arguments.get("weight_decay"),
+                ),
+                label_mode="categorical" if categorical else "int",
+                num_classes=image_data.num_classes,
+                label_smoothing=smoothing,
+                aux_loss_weight=aux_weight,
+                jit_compile=(
+                    "auto"
+                    if arguments.get("jit_compile") is None
+                    else arguments["jit_compile"]
+                ),
+            )
 
     if resume_state is None:
         if transfer:
             from kerasvision.models.transfer import build_transfer_classifier
 
-            network = _build_checked(
-                build_transfer_classifier,
-                arguments["backbone"],
-                image_data.num_classes,
-                weights=arguments["weights"],
-                input_shape=image_data.input_shape,
-                bn=arguments["bn"],
-                **arguments["model_kwargs"],
-            )
+            with distribution.scope():
+                network = _build_checked(
+                    build_transfer_classifier,
+                    arguments["backbone"],
+                    image_data.num_classes,
+                    weights=arguments["weights"],
+                    input_shape=image_data.input_shape,
+                    bn=arguments["bn"],
+                    **arguments["model_kwargs"],
+                )
         else:
             model_kwargs = dict(arguments["model_kwargs"])
             if arguments.get("kernel_initializer"):
@@ -925,13 +1074,14 @@ def _train_in_policy(
                 model_kwargs["kernel_initializer"] = get_initializer(
                     arguments["kernel_initializer"], seed=seed
                 )
-            network = _build_checked(
-                build_model,
-                model_name,
-                image_data.input_shape,
-                image_data.num_classes,
-                **model_kwargs,
-            )
+            with distribution.scope():
+                network = _build_checked(
+                    build_model,
+                    model_name,
+                    image_data.input_shape,
+                    image_data.num_classes,
+                    **model_kwargs,
+                )
             compile_for(network, arguments["lr"])
         initial_epoch = 0
     if not resuming:  # created only now: a model that fails to build leaves nothing
@@ -978,6 +1128,8 @@ def _train_in_policy(
         "data": image_data.summary(),
         "split": image_data.split_record(),
     }
+    if distribution.strategy is not None:
+        info["distribution"] = distribution.summary()
     if resume_state is not None:
         info["created"] = resume_state["info"].get("created", info["created"])
         info["resumed"] = resume_state["info"].get("resumed", []) + [
@@ -1064,7 +1216,9 @@ def _train_in_policy(
             train = train.map(lambda x, y, *w: (x, tuple([y] * count), *w))
             if val is not None:
                 val = val.map(lambda x, y: (x, tuple([y] * count)))
-        return train, val
+        return distribution.shard(train), (
+            None if val is None else distribution.shard(val)
+        )
 
     # === Callbacks ===
     monitor = "val_loss" if has_val else "loss"
@@ -1128,16 +1282,19 @@ def _train_in_policy(
         fit_model = network
         if use_cache:
             tick = time.perf_counter()
-            fit_model, train_ds, val_ds = _cached_head(
-                network,
-                image_data,
-                arguments,
-                binary,
-                categorical,
-                seed,
-                compile_fn=lambda model, lr=phase["lr"]: compile_for(model, lr),
-                class_weights=class_weights,
-            )
+            with distribution.scope():
+                fit_model, train_ds, val_ds = _cached_head(
+                    network,
+                    image_data,
+                    arguments,
+                    binary,
+                    categorical,
+                    seed,
+                    compile_fn=lambda model, lr=phase["lr"]: compile_for(model, lr),
+                    class_weights=class_weights,
+                )
+            train_ds = distribution.shard(train_ds)
+            val_ds = None if val_ds is None else distribution.shard(val_ds)
             cache_seconds += time.perf_counter() - tick
             target = network
         else:
@@ -1151,15 +1308,17 @@ def _train_in_policy(
         if tensorboard is not None:
             callbacks.append(tensorboard)
         callbacks.append(_LastCheckpoint(checkpoints, monitor, tracked, target=target))
-        fit_model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=phase["end"],
-            initial_epoch=start,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # the tf.data pipeline shuffles (seeded)
-        )
+        with distribution.scope():
+            distribution.prepare_fit(fit_model, train_ds)
+            fit_model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=phase["end"],
+                initial_epoch=start,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # the tf.data pipeline shuffles (seeded)
+            )
         if nan_guard.where is not None:
             epoch, batch = nan_guard.where
             raise TrainingError(
@@ -1167,6 +1326,8 @@ def _train_in_policy(
                 f"--lr (was {phase['lr']}); partial run kept at {partial}"
             )
     train_seconds = time.perf_counter() - start_time
+    if distribution.strategy is not None:
+        network = _without_strategy(network, partial)
 
     # === Evaluate ===
     from kerasvision.evaluation import evaluate_model
@@ -1239,7 +1400,33 @@ def _train_in_policy(
         model=network,
         data=image_data,
         export=export_report,
+        distribution=info.get("distribution"),
     )
+
+
+def _without_strategy(network, folder):
+    """The trained model, reloaded outside the distribution strategy.
+
+    Evaluation, plots and export are local work: on a model built under a
+    strategy every `predict` would be distributed (under MultiWorkerMirrored-
+    Strategy, a cross-worker gather per batch).
+    """
+    import warnings
+
+    from kerasvision.saving import load_model
+
+    path = os.path.join(folder, ".distributed.tmp.keras")
+    network.save(path)
+    try:
+        with warnings.catch_warnings():
+            # A frozen-backbone run never trained `network` itself (the cached
+            # head did): its unbuilt optimizer cannot fill the rebuilt one.
+            warnings.filterwarnings(
+                "ignore", "Skipping variable loading for optimizer", UserWarning
+            )
+            return load_model(path)
+    finally:
+        os.remove(path)
 
 
 def _restore_callback_state(state, tracked, checkpoints):
@@ -1416,7 +1603,7 @@ def _publish(partial, final_dir):
         os.replace(partial, final_dir)
 
 
-def _resume(output, *, log, verbose, epochs):
+def _resume(output, *, log, verbose, epochs, distribute="none"):
     final_dir = output or _latest_partial()
     if final_dir is None:
         raise ValueError(
@@ -1455,4 +1642,5 @@ def _resume(output, *, log, verbose, epochs):
         verbose=verbose,
         log=log,
         resume_state={"state": state, "split": info["split"], "info": info},
+        distribute=distribute,
     )
