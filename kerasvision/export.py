@@ -277,11 +277,11 @@ def export_run(
         >>> export_run("saved_models/run", format="onnx")["path"]
         '.../saved_models/run/model.onnx'
     """
-    from kerasvision.runs import load_run
+    from kerasvision.runs import load_run, require_classifier
 
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
-    run = load_run(run_dir)
+    run = require_classifier(load_run(run_dir))
     samples = run.sample_images(16)
     if format == "onnx":
         return export_onnx(
