@@ -277,6 +277,7 @@ def test_two_workers_train_like_one_process(tmp_path):
     np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-4)
 
 
+@pytest.mark.slow  # two more multi-process runs: minutes on 2 cores
 def test_a_failing_chief_stops_the_other_worker_with_one_line(tmp_path):
     output = tmp_path / "taken"
     output.mkdir()
@@ -293,6 +294,7 @@ def test_a_failing_chief_stops_the_other_worker_with_one_line(tmp_path):
     assert os.listdir(output) == ["keep.txt"]
 
 
+@pytest.mark.slow  # two more multi-process runs: minutes on 2 cores
 def test_restarted_workers_resume_from_the_chiefs_checkpoint(tmp_path):
     output = tmp_path / "runs" / "killed"
     state = tmp_path / "runs" / ".killed.partial" / "checkpoints" / "state.json"

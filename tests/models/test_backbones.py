@@ -11,9 +11,17 @@ from kerasvision.models.backbones import BACKBONES, get_backbone_spec, list_back
 from kerasvision.models.transfer import build_transfer_classifier, get_backbone
 
 NAMES = list_backbones()
+# Every entry is tested; the largest (> 40M parameters) take most of the build
+# time, so they run with --run-slow to keep the default suite within its budget.
+PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow)
+    if BACKBONES[name].params > 40_000_000
+    else name
+    for name in NAMES
+]
 
 
-@pytest.mark.parametrize("name", NAMES, ids=NAMES)
+@pytest.mark.parametrize("name", PARAMS, ids=NAMES)
 def test_backbone_builds_with_preprocessing_inside(name):
     spec = BACKBONES[name]
     size = spec.min_size
