@@ -31,7 +31,7 @@ import time
 import click
 import numpy as np
 
-from kerasvision.autoencoding import fit_autoencoder
+from kerasvision.training import fit_autoencoder
 
 NOISE = "gaussian=0.3"
 

@@ -23,7 +23,7 @@ import numpy as np
 
 import kerasvision
 from kerasvision.data import load_image_folder
-from kerasvision.datasets import load_builtin
+from kerasvision.data.datasets import load_builtin
 
 
 def shared_root(shared):

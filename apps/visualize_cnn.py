@@ -21,8 +21,9 @@ import numpy as np
 
 import kerasvision
 from kerasvision.data import load_image_folder, save_image_folder
-from kerasvision.datasets import load_builtin
-from kerasvision.report import visualize_run, write_report
+from kerasvision.data.datasets import load_builtin
+from kerasvision.report import write_report
+from kerasvision.visualization.pictures import visualize_run
 
 KINDS = (
     "filters",

@@ -5,7 +5,7 @@ command is started `--runs` times as a fresh process; the median, min and max wa
 times are printed, with the bare interpreter start (`python -c pass`) for scale.
 Timed: the console script installed next to this Python (what `pip install`
 gives), the `kerasvision` found on PATH when that is a different file (e.g. a
-pyenv shim, which adds its own start-up), and `python -m kerasvision.cli`.
+pyenv shim, which adds its own start-up), and `python -m kerasvision`.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def main(runs):
         commands.append((f"{installed} --help", [installed, "--help"]))
     if on_path and os.path.realpath(on_path) != os.path.realpath(installed):
         commands.append((f"{on_path} --help (PATH)", [on_path, "--help"]))
-    module = [sys.executable, "-m", "kerasvision.cli", "--help"]
-    commands.append(("python -m kerasvision.cli --help", module))
+    module = [sys.executable, "-m", "kerasvision", "--help"]
+    commands.append(("python -m kerasvision --help", module))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPU(s), {runs} runs each")
     print(f"importing kerasvision.cli loads TensorFlow: {_imports_tensorflow()}")
     print(f"{'command':70s} {'median s':>9s} {'min s':>7s} {'max s':>7s}")

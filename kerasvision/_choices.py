@@ -1,41 +1,21 @@
-"""Option choices shared by the library and the CLI (no heavy imports here)."""
+"""Every option tuple of the library and the CLI, once (no heavy imports here)."""
 
 RESIZE_MODES = ("stretch", "crop", "pad")
 OPTIMIZERS = ("adam", "sgd", "adamw", "rmsprop")
 CACHE_MODES = ("auto", "memory", "none")
 PREDICT_FORMATS = ("csv", "json")
 TRANSFER_MODES = ("feature-extraction", "fine-tune")
-BN_CHOICES = ("frozen", "train")
-FEATURE_CACHE_CHOICES = ("auto", "on", "off")
+BN_POLICIES = ("frozen", "train")
+FEATURE_CACHE_MODES = ("auto", "on", "off")
 EXPORT_FORMATS = ("savedmodel", "onnx")
 AUTOENCODER_TASKS = ("autoencoder", "denoising", "sparse", "vae", "segmentation")
-# fit options that mean nothing for the autoencoder/segmentation tasks.
-CLASSIFIER_ONLY_OPTIONS = (
-    "model",
-    "backbone",
-    "mode",
-    "weights",
-    "unfreeze",
-    "warmup_epochs",
-    "fine_tune_lr",
-    "bn",
-    "feature_cache",
-    "augment",
-    "label_smoothing",
-    "class_weight",
-    "weight_decay",
-    "kernel_initializer",
-    "resume",
-    "early_stopping",
-    "optimizer",
-    "resize",
-    "cache",
-    "tensorboard",
-    "precision",
-    "jit_compile",
-    "distribute",
-    "dropout_rate",
-    "batch_norm",
-    "l1",
-    "l2",
-)
+TASKS = ("classification", *AUTOENCODER_TASKS)
+AUTOENCODER_ARCHITECTURES = ("conv", "dense")
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DISTRIBUTE_MODES = ("none", "mirrored", "multiworker")
+#: Head pooling of every classifier (Keras's `pooling`), plus flattening.
+POOLINGS = ("avg", "max", "flatten")
+#: Pooling layer at the end of each block of the scratch CNNs.
+BLOCK_POOLINGS = ("max", "avg")
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "swish")
+CHANNELS = (1, 3, 4)

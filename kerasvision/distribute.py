@@ -23,6 +23,9 @@ import json
 import os
 from dataclasses import dataclass
 
+from kerasvision._choices import DISTRIBUTE_MODES
+from kerasvision._keras_internals import build_for_strategy
+
 __all__ = [
     "DISTRIBUTE_MODES",
     "ClusterTask",
@@ -31,8 +34,6 @@ __all__ = [
     "parse_tf_config",
     "shard_dataset",
 ]
-
-DISTRIBUTE_MODES = ("none", "mirrored", "multiworker")
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,7 @@ class Distribution:
         """
         if self.strategy is None:
             return
-        with self.scope():
-            model._symbolic_build(data_batch=dataset.element_spec)
-        model._distribute_strategy = None  # resolved from the active scope
+        build_for_strategy(model, dataset, self.strategy)
 
     def summary(self) -> dict:
         """JSON-able description for run.json."""

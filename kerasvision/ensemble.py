@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
 
 from kerasvision import __version__
-from kerasvision.runs import Run, load_run, partial_dir, write_json, write_text
+from kerasvision.runs import RunWriter, load_run
 
 __all__ = ["ensemble_runs"]
 
@@ -36,11 +35,10 @@ def ensemble_runs(runs, output, *, overwrite: bool = False) -> dict:
     Example:
         >>> ensemble_runs(["saved_models/a", "saved_models/b"], "saved_models/ab")
     """
-    from kerasvision.evaluation import evaluate_model
     from kerasvision.export import export_saved_model
-    from kerasvision.regularization import build_ensemble
+    from kerasvision.models.ensemble import build_ensemble
 
-    members = [run if isinstance(run, Run) else load_run(run) for run in runs]
+    members = [load_run(run) for run in runs]
     if len(members) < 2:
         raise ValueError("an ensemble needs at least two runs")
     first = members[0]
@@ -59,76 +57,70 @@ def ensemble_runs(runs, output, *, overwrite: bool = False) -> dict:
             raise ValueError(
                 f"{member.path} resizes by {member.resize!r}, not {first.resize!r}"
             )
-    final_dir = os.path.abspath(os.fspath(output))
-    if os.path.exists(final_dir) and not overwrite:
-        raise ValueError(f"output {final_dir} already exists; pass --overwrite")
+    if len({os.path.realpath(m.path) for m in members}) < len(members):
+        raise ValueError("an ensemble needs distinct runs (a run was given twice)")
+    run = RunWriter.plan(output, overwrite=overwrite)
     model = build_ensemble([m.model for m in members])
+    metrics, member_metrics = _evaluate_members(model, members)
+    with run.open(checkpoints=False):
+        run.save_model(model)
+        run.write_text("labels.txt", "\n".join(first.class_names) + "\n")
+        report = export_saved_model(
+            model,
+            run.file("serving"),
+            class_names=first.class_names,
+            resize=first.resize,
+            sample_images=first.sample_images(16),
+        )
+        report["path"] = os.path.join(run.final_dir, "serving")
+        if metrics is not None:
+            run.write_json("metrics.json", metrics)
+        run.record(
+            {
+                "kerasvision_version": __version__,
+                "status": "complete",
+                "kind": "ensemble",
+                "created": datetime.datetime.now().isoformat(timespec="seconds"),
+                "members": [m.path for m in members],
+                "member_metrics": member_metrics,
+                "model": {
+                    "name": "ensemble",
+                    "input_shape": list(first.model.input_shape[1:]),
+                    "num_classes": len(first.class_names),
+                    "params": int(model.count_params()),
+                },
+                "data": first.info["data"],
+                "split": first.info.get("split"),
+                "metrics": None
+                if metrics is None
+                else {
+                    k: v for k, v in metrics.items() if not isinstance(v, dict | list)
+                },
+                "export": report,
+            }
+        )
+        run.publish()
+    return {"run_dir": run.final_dir, "metrics": metrics, "members": member_metrics}
 
+
+def _evaluate_members(model, members):
+    """The ensemble's and each member's metrics on the members' common test
+    split, or `(None, [])` when they were trained on different data/splits."""
+    from kerasvision.evaluation import evaluate_model
+
+    first = members[0]
     same_data = all(
         m.info["data"].get("fingerprint") == first.info["data"].get("fingerprint")
         and m.info.get("split") == first.info.get("split")
         for m in members
     )
-    metrics, member_metrics, samples = None, [], first.sample_images(16)
-    if same_data:
-        data = first.data()
-        split = "test" if len(data.splits["test"]) else "val"
-        metrics = evaluate_model(model, data, split)
-        member_metrics = [
-            {
-                "run": m.path,
-                "accuracy": evaluate_model(m.model, data, split)["accuracy"],
-            }
-            for m in members
-        ]
-
-    partial = partial_dir(final_dir)
-    shutil.rmtree(partial, ignore_errors=True)
-    os.makedirs(partial)
-    try:
-        model.save(os.path.join(partial, "model.keras"))
-        write_text(
-            os.path.join(partial, "labels.txt"), "\n".join(first.class_names) + "\n"
-        )
-        report = export_saved_model(
-            model,
-            os.path.join(partial, "serving"),
-            class_names=first.class_names,
-            resize=first.resize,
-            sample_images=samples,
-        )
-        report["path"] = os.path.join(final_dir, "serving")
-        info = {
-            "kerasvision_version": __version__,
-            "status": "complete",
-            "kind": "ensemble",
-            "created": datetime.datetime.now().isoformat(timespec="seconds"),
-            "members": [m.path for m in members],
-            "member_metrics": member_metrics,
-            "model": {
-                "name": "ensemble",
-                "input_shape": list(first.model.input_shape[1:]),
-                "num_classes": len(first.class_names),
-                "params": int(model.count_params()),
-            },
-            "data": first.info["data"],
-            "split": first.info.get("split"),
-            "metrics": None
-            if metrics is None
-            else {k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
-            "export": report,
-        }
-        if metrics is not None:
-            write_json(os.path.join(partial, "metrics.json"), metrics)
-        write_json(os.path.join(partial, "run.json"), info)
-        if os.path.exists(final_dir):
-            old = f"{final_dir}.old-{os.getpid()}"
-            os.replace(final_dir, old)
-            os.replace(partial, final_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(partial, final_dir)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    return {"run_dir": final_dir, "metrics": metrics, "members": member_metrics}
+    if not same_data:
+        return None, []
+    data = first.data()
+    split = "test" if len(data.splits["test"]) else "val"
+    metrics = evaluate_model(model, data, split)
+    member_metrics = [
+        {"run": m.path, "accuracy": evaluate_model(m.model, data, split)["accuracy"]}
+        for m in members
+    ]
+    return metrics, member_metrics

@@ -1,4 +1,6 @@
-"""Metrics (scikit-learn where it exists), evaluation of runs, and prediction."""
+"""Metrics (scikit-learn where it exists), calibration, evaluation of runs, and
+prediction: classifier metrics, top losses, calibration bins and ECE, image
+quality (autoencoders) and segmentation metrics."""
 
 from __future__ import annotations
 
@@ -7,12 +9,19 @@ import os
 import numpy as np
 
 __all__ = [
+    "as_labels",
+    "as_probability_matrix",
+    "calibration_bins",
     "compute_metrics",
     "evaluate",
     "evaluate_model",
+    "expected_calibration_error",
+    "image_quality",
     "predict",
     "predict_pretrained",
     "predict_probabilities",
+    "segmentation_metrics",
+    "top_losses",
 ]
 
 EPSILON = 1e-7  # Keras's clipping of probabilities in cross-entropy
@@ -79,9 +88,196 @@ def compute_metrics(probabilities, labels, class_names, *, targets=None) -> dict
     return metrics
 
 
+# === Per-item losses and calibration ===
+
+
+def as_probability_matrix(probabilities) -> np.ndarray:
+    probabilities = np.asarray(probabilities, dtype="float64")
+    if probabilities.ndim == 1:  # P(class 1) of a binary model
+        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
+        raise ValueError(
+            f"probabilities must be [N, K] (K >= 2) or [N], got shape "
+            f"{probabilities.shape}"
+        )
+    return probabilities
+
+
+def as_labels(labels, count) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or len(labels) != count or labels.dtype.kind not in "iu":
+        raise ValueError(
+            f"labels must be {count} integer class indices, got shape {labels.shape}"
+        )
+    return labels.astype("int64")
+
+
+def top_losses(probabilities, labels, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` items with the highest cross-entropy loss, worst first.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        k: How many to return (fewer when N < k). Defaults to 8.
+
+    Returns:
+        `(indices, losses)`: positions in the input and their losses
+        `-log(max(p_true, 1e-7))`.
+
+    Raises:
+        ValueError: On mismatched shapes or `k` < 1.
+
+    Example:
+        >>> top_losses([[0.9, 0.1], [0.2, 0.8]], [1, 1], k=1)
+        (array([0]), array([2.30258509]))
+    """
+    if int(k) < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    probabilities = as_probability_matrix(probabilities)
+    labels = as_labels(labels, len(probabilities))
+    true = probabilities[np.arange(len(labels)), labels]
+    losses = -np.log(np.clip(true, 1e-7, 1.0))
+    order = np.argsort(-losses, kind="stable")[: int(k)]
+    return order, losses[order]
+
+
+# === Calibration ===
+
+
+def calibration_bins(probabilities, labels, bins: int = 15) -> dict:
+    """Confidence/accuracy per equal-width confidence bin (Guo et al. 2017).
+
+    Confidence is the top-class probability; bin m holds confidences in
+    `((m - 1) / bins, m / bins]` (a confidence of exactly 0 goes to the first).
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        bins: Number of bins. Defaults to 15.
+
+    Returns:
+        `{"edges": [bins + 1], "counts": [bins], "accuracy": [bins],
+        "confidence": [bins]}` (accuracy/confidence are NaN for empty bins).
+
+    Raises:
+        ValueError: On mismatched shapes, no items, or `bins` < 1.
+    """
+    if int(bins) < 1:
+        raise ValueError(f"bins must be >= 1, got {bins}")
+    bins = int(bins)
+    probabilities = as_probability_matrix(probabilities)
+    labels = as_labels(labels, len(probabilities))
+    if len(labels) == 0:
+        raise ValueError("no items to calibrate")
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    index = np.clip(np.ceil(confidence * bins).astype("int64") - 1, 0, bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        accuracy = np.bincount(index, weights=correct, minlength=bins) / counts
+        totals = np.bincount(index, weights=confidence, minlength=bins)
+        mean_confidence = totals / counts
+    return {
+        "edges": np.linspace(0.0, 1.0, bins + 1),
+        "counts": counts,
+        "accuracy": accuracy,
+        "confidence": mean_confidence,
+    }
+
+
+def expected_calibration_error(probabilities, labels, bins: int = 15) -> float:
+    """Expected calibration error: sum over bins of (n_b / N) |accuracy_b - conf_b|.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+        bins: Equal-width confidence bins (see `calibration_bins`). Defaults to 15.
+
+    Returns:
+        The ECE in [0, 1].
+
+    Raises:
+        ValueError: On mismatched shapes, no items, or `bins` < 1.
+
+    Example:
+        >>> expected_calibration_error([[0.9, 0.1], [0.4, 0.6]], [0, 0], bins=2)
+        0.25
+    """
+    stats = calibration_bins(probabilities, labels, bins)
+    counts = stats["counts"]
+    filled = counts > 0
+    gaps = np.abs(stats["accuracy"][filled] - stats["confidence"][filled])
+    return float(np.sum(counts[filled] / counts.sum() * gaps))
+
+
+# === Autoencoders and segmentation ===
+
+
+def image_quality(reference, images) -> dict:
+    """Mean MSE, PSNR and SSIM of 0-1 images against 0-1 references.
+
+    PSNR and SSIM (`tf.image.psnr` / `tf.image.ssim`, max value 1) are computed per
+    image and averaged; the SSIM window is 11 pixels, or the image size if smaller.
+
+    Args:
+        reference: Clean images `[N, H, W, C]` in 0-1.
+        images: Images to score, same shape, in 0-1.
+
+    Returns:
+        `{"mse", "psnr", "ssim"}` as floats.
+    """
+    import tensorflow as tf
+
+    reference = tf.convert_to_tensor(np.asarray(reference, dtype="float32"))
+    images = tf.convert_to_tensor(np.asarray(images, dtype="float32"))
+    size = min(11, int(reference.shape[1]), int(reference.shape[2]))
+    psnr = tf.image.psnr(reference, images, max_val=1.0).numpy()
+    ssim = tf.image.ssim(reference, images, max_val=1.0, filter_size=size).numpy()
+    return {
+        "mse": float(tf.reduce_mean(tf.square(reference - images))),
+        "psnr": float(np.mean(np.minimum(psnr, 100.0))),  # identical images: inf
+        "ssim": float(np.mean(ssim)),
+    }
+
+
+def segmentation_metrics(true_masks, predicted_masks, class_names) -> dict:
+    """Pixel accuracy, per-class IoU and mean IoU (over classes that occur).
+
+    Args:
+        true_masks: Integer class indices `[N, H, W]`.
+        predicted_masks: Predicted indices, same shape.
+        class_names: Class names in index order.
+
+    Returns:
+        `{"pixel_accuracy", "mean_iou", "iou": {class: value or None},
+        "confusion_matrix", "count"}`.
+    """
+    k = len(class_names)
+    true = np.asarray(true_masks).reshape(-1).astype("int64")
+    pred = np.asarray(predicted_masks).reshape(-1).astype("int64")
+    matrix = np.bincount(true * k + pred, minlength=k * k).reshape(k, k)
+    tp = np.diag(matrix).astype("float64")
+    union = matrix.sum(0) + matrix.sum(1) - tp
+    iou = {
+        name: (float(tp[i] / union[i]) if union[i] else None)
+        for i, name in enumerate(class_names)
+    }
+    present = [value for value in iou.values() if value is not None]
+    return {
+        "pixel_accuracy": float(tp.sum() / max(1, matrix.sum())),
+        "mean_iou": float(np.mean(present)) if present else 0.0,
+        "iou": iou,
+        "confusion_matrix": matrix.tolist(),
+        "count": int(len(np.asarray(true_masks))),
+    }
+
+
+# === Runs ===
+
+
 def predict_probabilities(model, dataset):
     """`[N, K]` probabilities of a classifier over a dataset of images (or batches)."""
-    from kerasvision.export import serving_probabilities
+    from kerasvision.models.heads import serving_probabilities
 
     outputs = model.predict(dataset, verbose=0)
     if isinstance(outputs, list | tuple):  # auxiliary heads: keep the main output
@@ -132,42 +328,14 @@ def evaluate(run, data=None, *, batch_size: int = 64) -> dict:
     Example:
         >>> metrics = evaluate("saved_models/bipyramidal_cnn-digits-20261121-101500")
     """
-    from kerasvision.runs import Run, load_run, require_classifier
+    from kerasvision.runs import load_run, require_classifier
 
-    run = require_classifier(run if isinstance(run, Run) else load_run(run))
+    run = require_classifier(load_run(run))
     image_data = run.data(data)
     split = "test" if len(image_data.splits["test"]) else "val"
     if not len(image_data.splits[split]):
         raise ValueError(f"run {run.path} has no test or validation split to evaluate")
     return evaluate_model(run.model, image_data, split, batch_size=batch_size)
-
-
-def _collect_images(inputs) -> list[tuple[str, bool]]:
-    """`[(path, explicit)]`: files named directly, then images found in folders."""
-    from kerasvision.data import IMAGE_EXTENSIONS
-
-    paths: list[tuple[str, bool]] = []
-    for item in inputs:
-        item = os.fspath(item)
-        if os.path.isdir(item):
-            found = []
-            for dirpath, dirnames, filenames in os.walk(item):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                found += [
-                    os.path.join(dirpath, f)
-                    for f in filenames
-                    if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
-                ]
-            if not found:
-                raise ValueError(f"no images found in {item}")
-            paths += [(p, False) for p in sorted(found)]
-        elif os.path.isfile(item):
-            paths.append((item, True))
-        else:
-            raise FileNotFoundError(f"image not found: {item}")
-    if not paths:
-        raise ValueError("no images given")
-    return paths
 
 
 def predict(
@@ -195,39 +363,22 @@ def predict(
         ValueError: If a file named directly is not a valid image, no valid image
             is left, or `top_k` is out of range.
     """
-    import tensorflow as tf
+    from kerasvision.data.images import check_inputs, images_dataset
+    from kerasvision.runs import load_run, require_classifier
 
-    from kerasvision.data import check_image_file, decode_and_resize
-    from kerasvision.runs import Run, load_run, require_classifier
-
-    run = require_classifier(run if isinstance(run, Run) else load_run(run))
+    run = require_classifier(load_run(run))
     names = run.class_names
     if not 1 <= top_k <= len(names):
         raise ValueError(f"top_k must be between 1 and {len(names)}, got {top_k}")
-    checks = []
-    for path, explicit in _collect_images(inputs):
-        check = check_image_file(path)
-        if check.error and explicit:
-            raise ValueError(f"{check.path}: {check.error}")
-        if check.error:
-            if on_bad_file is not None:
-                on_bad_file(check.path, check.error)
-            continue
-        checks.append(check)
-    if not checks:
-        raise ValueError("no valid images to predict")
+    checks = check_inputs(inputs, on_bad_file=on_bad_file)
     paths = [c.path for c in checks]
-    size, channels, resize = run.image_size, run.channels, run.resize
-    dataset = tf.data.Dataset.from_tensor_slices(
-        (paths, np.array([c.native for c in checks], dtype=bool))
+    dataset = images_dataset(
+        checks,
+        image_size=run.image_size,
+        channels=run.channels,
+        resize=run.resize,
+        batch_size=batch_size,
     )
-    dataset = dataset.map(
-        lambda p, n: tf.cast(
-            decode_and_resize(p, n, image_size=size, channels=channels, resize=resize),
-            tf.float32,
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    ).batch(batch_size)
     probabilities = predict_probabilities(run.model, dataset)
     results = []
     for path, row in zip(paths, probabilities, strict=True):
@@ -268,23 +419,21 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
     import importlib
 
     import keras
-    import tensorflow as tf
 
-    from kerasvision.data import check_image_file, decode_and_resize
-    from kerasvision.models.backbones import get_backbone_spec
-    from kerasvision.models.transfer import raise_download_error
+    from kerasvision.data.images import load_images
+    from kerasvision.models.backbones import get_backbone_spec, raise_download_error
 
     key, spec = get_backbone_spec(backbone)
     if not 1 <= top_k <= 1000:
         raise ValueError(f"top_k must be between 1 and 1000, got {top_k}")
     if weights not in (None, "imagenet") and not os.path.isfile(os.fspath(weights)):
         raise FileNotFoundError(f"weights file not found: {weights}")
-    checks = []
-    for path, _ in _collect_images(inputs):
-        check = check_image_file(path)
-        if check.error:
-            raise ValueError(f"{check.path}: {check.error}")
-        checks.append(check)
+
+    def refuse(path, reason):
+        raise ValueError(f"{path}: {reason}")
+
+    size = (spec.default_size, spec.default_size)
+    paths, images = load_images(inputs, image_size=size, on_bad_file=refuse)
     constructor = getattr(keras.applications, spec.constructor)
     try:
         model = constructor(include_top=True, weights=weights)
@@ -292,21 +441,6 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
         raise_download_error(error, f"{key} with its ImageNet head")
         raise
     module = importlib.import_module(f"keras.applications.{spec.module}")
-    size = (spec.default_size, spec.default_size)
-    images = np.stack(
-        [
-            decode_and_resize(
-                tf.constant(c.path),
-                tf.constant(c.native),
-                image_size=size,
-                channels=3,
-                resize="stretch",
-            )
-            .numpy()
-            .astype("float32")
-            for c in checks
-        ]
-    )
     probabilities = model.predict(module.preprocess_input(images), verbose=0)
     try:
         decoded = module.decode_predictions(probabilities, top=top_k)
@@ -315,7 +449,7 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
         raise
     return [
         {
-            "path": check.path,
+            "path": path,
             "class_name": rows[0][1],
             "probability": float(rows[0][2]),
             "top_k": [
@@ -323,5 +457,5 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
                 for wnid, name, p in rows
             ],
         }
-        for check, rows in zip(checks, decoded, strict=True)
+        for path, rows in zip(paths, decoded, strict=True)
     ]

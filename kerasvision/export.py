@@ -1,73 +1,143 @@
-"""Export a classifier as a clean TensorFlow SavedModel, checked against `predict`.
+"""Exports, all through one stage-and-check core: SavedModel, encoder, ONNX.
 
-Signatures:
+Every format is written into a temporary folder or file beside its destination,
+checked there (reloaded, deterministic, within a tolerance of `model.predict`),
+and only then moved into place (`_stage_and_check`); a failed check leaves the
+destination as it was.
+
+SavedModel signatures of a classifier:
 - `serving_default`: `images` float32 `[N, H, W, C]` raw 0-255 pixels at the model's
   size -> `probabilities` `[N, num_classes]`.
 - `serving_bytes`: `image_bytes` string `[N]` (JPEG/PNG/GIF/BMP, any size) ->
   `probabilities`, `class_index`, `class_name`; decoding and resizing happen in the
   graph with the same functions as the training pipeline.
 
-The export is written to a temporary folder, reloaded with `tf.saved_model.load`,
-checked (deterministic, max |delta prob| <= tolerance vs `model.predict`), and only
-then moved into place.
+Encoders (`export_encoder`): `serving_default` `images` -> `latent` `[N, D]`, or
+a U-Net's `probabilities` `[N, H, W, K]` and `mask` `[N, H, W]`.
 
 ONNX (`export_onnx`, optional packages `tf2onnx`, `onnx`, `onnxruntime`): one graph
 `images` float32 `[N, H, W, C]` raw 0-255 pixels -> `probabilities` `[N,
 num_classes]` (the `serving_default` contract; decoding and resizing stay with the
-caller), class names in the model's metadata, checked in ONNX Runtime against
-`model.predict` before it is moved into place.
+caller), class names in the model's metadata, checked in ONNX Runtime.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import warnings
 
 import numpy as np
 
 from kerasvision._choices import EXPORT_FORMATS
+from kerasvision._files import staged_dir, staged_file
+from kerasvision.models.heads import serving_probabilities, strip_auxiliary_heads
 
 __all__ = [
     "EXPORT_FORMATS",
     "ExportError",
+    "check_export",
+    "export_encoder",
     "export_onnx",
     "export_run",
     "export_saved_model",
-    "serving_probabilities",
+    "is_export",
 ]
 
 
 class ExportError(RuntimeError):
-    """The exported SavedModel does not reproduce the Keras model."""
+    """The export does not reproduce the Keras model (or cannot be written)."""
 
 
-def serving_probabilities(outputs):
-    """Class probabilities `[N, K]` from a classifier output (1 sigmoid unit -> 2)."""
-    import tensorflow as tf
-
-    outputs = tf.cast(outputs, tf.float32)
-    if outputs.shape[-1] == 1:
-        return tf.concat([1.0 - outputs, outputs], axis=-1)
-    return outputs
+# === The core ===
 
 
-def _main_output_model(model):
-    """The single-output serving model (drops auxiliary heads if any)."""
-    if len(model.outputs) == 1:
-        return model
+def is_export(path) -> bool:
+    """Whether `path` is something kerasvision exports (a SavedModel folder or an
+    `.onnx` file), i.e. safe to replace by a new export."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        return os.path.isfile(os.path.join(path, "saved_model.pb"))
+    return os.path.isfile(path) and path.endswith(".onnx")
+
+
+def _check_destination(path: str, overwrite: bool) -> None:
+    if os.path.lexists(path) and not (overwrite and is_export(path)):
+        if is_export(path):
+            raise ValueError(f"export path already exists: {path} (pass --overwrite)")
+        raise ValueError(
+            f"{path} exists and is not a kerasvision export; choose another --output "
+            f"(nothing there is replaced)"
+        )
+
+
+def _stage_and_check(path, write, check, *, folder: bool = True, suffix: str = ""):
+    """Write into a staging folder/file with `write(staging)`, `check(staging)`
+    (raising `ExportError`), then move it to `path`. Returns `check`'s report."""
+    stage = staged_dir(path) if folder else staged_file(path, suffix=suffix)
+    with stage as staging:
+        write(staging)
+        return check(staging)
+
+
+def _sample_images(sample_images, shape) -> np.ndarray:
+    """float32 0-255 integers for the checks (8 seeded random images if None)."""
+    if sample_images is None:
+        sample_images = np.random.default_rng(0).integers(0, 256, (8, *shape))
+    return np.clip(np.round(np.asarray(sample_images)), 0, 255).astype("float32")
+
+
+def _within(name: str, delta: float, tolerance: float, count: int) -> float:
+    if not delta <= tolerance:
+        raise ExportError(
+            f"exported {name} differs from model.predict by {delta:.3g} "
+            f"(> {tolerance:g}) on {count} sample images"
+        )
+    return delta
+
+
+def _archive(model, endpoints):
+    """A `keras.export.ExportArchive` tracking `model` with `(name, fn, spec)`s."""
     import keras
 
-    def layer_name(tensor):
-        history = getattr(tensor, "_keras_history", None)
-        return history[0].name if history else tensor.name
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, function, signature in endpoints:
+        archive.add_endpoint(name, function, input_signature=signature)
+    return archive
 
-    main = next(
-        (t for t in model.outputs if not layer_name(t).startswith("aux")),
-        model.outputs[0],
-    )
-    return keras.Model(model.inputs, main, name=model.name)
+
+def _pixels_spec(shape):
+    import tensorflow as tf
+
+    return [tf.TensorSpec([None, *shape], tf.float32, name="images")]
+
+
+def _class_names_for(model, class_names) -> list[str]:
+    class_names = [str(c) for c in class_names]
+    units = model.output_shape[-1]
+    expected = 2 if units == 1 else units
+    if len(class_names) != expected:
+        raise ValueError(
+            f"model has {expected} classes but {len(class_names)} class names given"
+        )
+    return class_names
+
+
+def _predict_without_xla(model, images):
+    """`model.predict`, with XLA off for the call: the export serves the plain
+    graph, and an XLA-fused predict rounds (bf16 especially) differently."""
+    if getattr(model, "jit_compile", False) is not True:
+        return model.predict(images, verbose=0)
+    model.jit_compile = False
+    model.predict_function = None
+    try:
+        return model.predict(images, verbose=0)
+    finally:
+        model.jit_compile = True
+        model.predict_function = None
+
+
+# === SavedModel ===
 
 
 def export_saved_model(
@@ -92,7 +162,8 @@ def export_saved_model(
             Defaults to None (random pixels).
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
             1e-5.
-        overwrite: Replace an existing export at `path`. Defaults to True.
+        overwrite: Replace an existing export at `path` (never anything else).
+            Defaults to True.
 
     Returns:
         A dict with the path, signatures and the measured differences.
@@ -100,25 +171,18 @@ def export_saved_model(
     Raises:
         ExportError: If the reloaded SavedModel is not deterministic or differs
             from `model.predict` by more than `tolerance`.
-        ValueError: If `path` exists and `overwrite` is False.
+        ValueError: If `path` exists and is not a replaceable export.
     """
-    import keras
     import tensorflow as tf
 
-    from kerasvision.data import resize_image, to_channels
+    from kerasvision.data.images import resize_image, to_channels
 
-    model = _main_output_model(model)
+    model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not overwrite:
-        raise ValueError(f"export path already exists: {path}")
-    _, height, width, channels = model.input_shape
-    class_names = [str(c) for c in class_names]
-    num_outputs = model.output_shape[-1]
-    expected = 2 if num_outputs == 1 else num_outputs
-    if len(class_names) != expected:
-        raise ValueError(
-            f"model has {expected} classes but {len(class_names)} class names given"
-        )
+    _check_destination(path, overwrite)
+    shape = tuple(int(v) for v in model.input_shape[1:])
+    height, width, channels = shape
+    class_names = _class_names_for(model, class_names)
 
     @tf.function
     def serve(images):
@@ -135,7 +199,7 @@ def export_saved_model(
         images = tf.map_fn(
             decode_one,
             image_bytes,
-            fn_output_signature=tf.TensorSpec([height, width, channels], tf.float32),
+            fn_output_signature=tf.TensorSpec(shape, tf.float32),
         )
         probabilities = serving_probabilities(model(images, training=False))
         index = tf.argmax(probabilities, axis=-1)
@@ -146,54 +210,30 @@ def export_saved_model(
             "class_name": names,
         }
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint(
-        "serving_default",
-        serve,
-        input_signature=[
-            tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
+    archive = _archive(
+        model,
+        [
+            ("serving_default", serve, _pixels_spec(shape)),
+            (
+                "serving_bytes",
+                serve_bytes,
+                [tf.TensorSpec([None], tf.string, name="image_bytes")],
+            ),
         ],
     )
-    archive.add_endpoint(
-        "serving_bytes",
-        serve_bytes,
-        input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")],
+    images = _sample_images(sample_images, shape)
+    report = _stage_and_check(
+        path,
+        lambda staging: archive.write_out(staging, verbose=False),
+        lambda staging: check_export(model, staging, images, tolerance),
     )
-    parent = os.path.dirname(path) or "."
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
-    try:
-        archive.write_out(staging, verbose=False)
-        if sample_images is None:
-            rng = np.random.default_rng(0)
-            sample_images = rng.integers(0, 256, (8, height, width, channels))
-        report = check_export(model, staging, np.asarray(sample_images), tolerance)
-        _replace_dir(staging, path)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     report.update(
         path=path,
         signatures=["serving_default", "serving_bytes"],
-        input_shape=[int(height), int(width), int(channels)],
+        input_shape=list(shape),
         class_names=class_names,
     )
     return report
-
-
-def _predict_without_xla(model, images):
-    """`model.predict`, with XLA off for the call: the SavedModel serves the plain
-    graph, and an XLA-fused predict rounds (bf16 especially) differently."""
-    if getattr(model, "jit_compile", False) is not True:
-        return model.predict(images, verbose=0)
-    model.jit_compile = False
-    model.predict_function = None
-    try:
-        return model.predict(images, verbose=0)
-    finally:
-        model.jit_compile = True
-        model.predict_function = None
 
 
 def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
@@ -204,58 +244,134 @@ def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
     """
     import tensorflow as tf
 
-    images = np.clip(np.round(images), 0, 255).astype("float32")
+    images = _sample_images(images, images.shape[1:])
     loaded = tf.saved_model.load(export_path)
     serve = loaded.signatures["serving_default"]
     serve_bytes = loaded.signatures["serving_bytes"]
-    expected = serving_probabilities(_predict_without_xla(model, images)).numpy()
-    first = serve(images=tf.constant(images))["probabilities"].numpy()
-    second = serve(images=tf.constant(images))["probabilities"].numpy()
-    if not np.array_equal(first, second):
-        raise ExportError(
-            f"exported model at {export_path} is not deterministic: two calls on the "
-            f"same input differ by {np.max(np.abs(first - second)):.3g}"
-        )
-    pixel_delta = float(np.max(np.abs(first - expected)))
+    expected = np.asarray(serving_probabilities(_predict_without_xla(model, images)))
+    first = _deterministic(serve, images, "probabilities", export_path)
     encoded = tf.stack([tf.io.encode_png(tf.cast(image, tf.uint8)) for image in images])
     from_bytes = serve_bytes(image_bytes=encoded)["probabilities"].numpy()
-    bytes_delta = float(np.max(np.abs(from_bytes - expected)))
-    for name, delta in (
-        ("serving_default", pixel_delta),
-        ("serving_bytes", bytes_delta),
-    ):
-        if not delta <= tolerance:
-            raise ExportError(
-                f"exported {name} differs from model.predict by {delta:.3g} "
-                f"(> {tolerance:g}) on {len(images)} sample images"
-            )
+    count = len(images)
     return {
-        "checked_images": int(len(images)),
-        "max_abs_diff": pixel_delta,
-        "max_abs_diff_bytes": bytes_delta,
+        "checked_images": int(count),
+        "max_abs_diff": _within(
+            "serving_default", float(np.max(np.abs(first - expected))), tolerance, count
+        ),
+        "max_abs_diff_bytes": _within(
+            "serving_bytes",
+            float(np.max(np.abs(from_bytes - expected))),
+            tolerance,
+            count,
+        ),
         "deterministic": True,
         "tolerance": tolerance,
     }
 
 
-def _replace_dir(source: str, destination: str) -> None:
-    """Move `source` to `destination`, replacing it without a window of loss."""
-    if os.path.exists(destination):
-        backup = tempfile.mkdtemp(prefix=".replaced-", dir=os.path.dirname(destination))
-        os.rmdir(backup)
-        os.replace(destination, backup)
-        os.replace(source, destination)
-        shutil.rmtree(backup, ignore_errors=True)
-    else:
-        os.replace(source, destination)
+def _deterministic(signature, images, output, where) -> np.ndarray:
+    import tensorflow as tf
+
+    first = signature(images=tf.constant(images))[output].numpy()
+    second = signature(images=tf.constant(images))[output].numpy()
+    if not np.array_equal(first, second):
+        raise ExportError(
+            f"exported model at {where} is not deterministic: two calls on the "
+            f"same input differ by {np.max(np.abs(first - second)):.3g}"
+        )
+    return first
+
+
+def export_encoder(
+    encoder,
+    path,
+    *,
+    sample_images=None,
+    tolerance: float = 1e-5,
+    output="latent",
+    overwrite: bool = True,
+) -> dict:
+    """Write an encoder (or U-Net) as a SavedModel and check it against `predict`.
+
+    Signature `serving_default`: `images` float32 `[N, H, W, C]` raw 0-255 pixels
+    -> `latent` `[N, D]` (the code, flattened). With `output="probabilities"` (a
+    U-Net) it returns `probabilities` `[N, H, W, K]` and `mask` `[N, H, W]`.
+
+    Args:
+        encoder: Keras model taking raw pixels.
+        path: Destination folder.
+        sample_images: Images for the check. Defaults to None (random pixels).
+        tolerance: Largest allowed |delta| vs `encoder.predict`. Defaults to 1e-5.
+        output: "latent" or "probabilities". Defaults to "latent".
+        overwrite: Replace an existing export at `path`. Defaults to True.
+
+    Returns:
+        The export report (path, signature, max |delta|...).
+
+    Raises:
+        ExportError: If the reloaded SavedModel is not deterministic or differs
+            by more than `tolerance`.
+    """
+    import tensorflow as tf
+
+    path = os.path.abspath(os.fspath(path))
+    _check_destination(path, overwrite)
+    shape = tuple(int(v) for v in encoder.input_shape[1:])
+
+    @tf.function
+    def serve(images):
+        values = tf.cast(encoder(images, training=False), tf.float32)
+        if output == "probabilities":
+            return {"probabilities": values, "mask": tf.argmax(values, axis=-1)}
+        return {"latent": tf.reshape(values, (tf.shape(values)[0], -1))}
+
+    archive = _archive(encoder, [("serving_default", serve, _pixels_spec(shape))])
+    images = _sample_images(sample_images, shape)
+    measured = {}
+
+    def check(staging):
+        serving = tf.saved_model.load(staging).signatures["serving_default"]
+        first = _deterministic(serving, images, output, path)
+        expected = encoder.predict(images, verbose=0)
+        if output == "latent":
+            expected = expected.reshape(len(images), -1)
+        measured["shape"] = list(first.shape[1:])
+        delta = float(np.max(np.abs(first - expected)))
+        return _within("serving_default", delta, tolerance, len(images))
+
+    delta = _stage_and_check(
+        path, lambda staging: archive.write_out(staging, verbose=False), check
+    )
+    return {
+        "path": path,
+        "signatures": ["serving_default"],
+        "input_shape": list(shape),
+        "output": output,
+        "output_shape": measured["shape"],
+        "checked_images": int(len(images)),
+        "max_abs_diff": delta,
+        "deterministic": True,
+        "tolerance": tolerance,
+    }
+
+
+# === Runs ===
 
 
 def export_run(
-    run_dir, output=None, *, tolerance: float | None = None, format: str = "savedmodel"
+    run_dir,
+    output=None,
+    *,
+    tolerance: float | None = None,
+    format: str = "savedmodel",
+    overwrite: bool = False,
 ) -> dict:
     """(Re-)export a run's `model.keras` as a SavedModel or an ONNX file.
 
     Uses images of the run's recorded test split (when available) for the check.
+    The default destination inside the run is replaced; another `output` must
+    not exist yet (or hold an earlier export, with `overwrite`), and may not be
+    the run itself or contain it.
 
     Args:
         run_dir: A finished run directory.
@@ -264,12 +380,14 @@ def export_run(
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
             None (1e-5 for a SavedModel, 1e-4 for ONNX).
         format: "savedmodel" or "onnx". Defaults to "savedmodel".
+        overwrite: Replace an earlier export at `output`. Defaults to False.
 
     Returns:
         The export report.
 
     Raises:
-        ValueError: On an unknown format or a run that is not finished.
+        ValueError: On an unknown format, a run that is not finished, or a
+            destination that is not replaceable.
         ExportError: If the export fails its check, or ONNX's optional packages
             are missing.
 
@@ -282,22 +400,33 @@ def export_run(
     if format not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
     run = require_classifier(load_run(run_dir))
+    default = os.path.join(
+        run.path, "serving" if format == "savedmodel" else "model.onnx"
+    )
+    if output is None:
+        output, overwrite = default, True
+    output = os.path.abspath(os.fspath(output))
+    real_run, real_out = os.path.realpath(run.path), os.path.realpath(output)
+    if real_run == real_out or real_run.startswith(real_out + os.sep):
+        raise ValueError(f"--output {output} would replace the run {run.path} itself")
     samples = run.sample_images(16)
     if format == "onnx":
         return export_onnx(
             run.model,
-            output or os.path.join(run.path, "model.onnx"),
+            output,
             class_names=run.class_names,
             sample_images=samples,
             tolerance=1e-4 if tolerance is None else tolerance,
+            overwrite=overwrite,
         )
     return export_saved_model(
         run.model,
-        output or os.path.join(run.path, "serving"),
+        output,
         class_names=run.class_names,
         resize=run.resize,
         sample_images=samples,
         tolerance=1e-5 if tolerance is None else tolerance,
+        overwrite=overwrite,
     )
 
 
@@ -345,7 +474,7 @@ def export_onnx(
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
             1e-4.
         opset: ONNX opset. Defaults to None (tf2onnx's default).
-        overwrite: Replace an existing file at `path`. Defaults to True.
+        overwrite: Replace an existing export at `path`. Defaults to True.
 
     Returns:
         A dict with the path, opset, input/output names and the measured
@@ -354,8 +483,8 @@ def export_onnx(
     Raises:
         ExportError: If the optional packages are missing, the conversion fails
             or ONNX Runtime differs from `model.predict` by more than `tolerance`.
-        ValueError: If `path` exists and `overwrite` is False, the class names do
-            not match the model, or the model is not float32.
+        ValueError: If `path` exists and is not a replaceable export, the class
+            names do not match the model, or the model is not float32.
 
     Example:
         >>> report = export_onnx(model, "model.onnx", class_names=["cat", "dog"])
@@ -363,21 +492,15 @@ def export_onnx(
         True
     """
     import keras
-    import tensorflow as tf
+
+    from kerasvision.layers.outputs import BinaryToCategorical
 
     _require_onnx_packages()
-    model = _main_output_model(model)
+    model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
-    if os.path.exists(path) and not overwrite:
-        raise ValueError(f"export path already exists: {path}")
-    _, height, width, channels = model.input_shape
-    class_names = [str(c) for c in class_names]
-    num_outputs = model.output_shape[-1]
-    expected = 2 if num_outputs == 1 else num_outputs
-    if len(class_names) != expected:
-        raise ValueError(
-            f"model has {expected} classes but {len(class_names)} class names given"
-        )
+    _check_destination(path, overwrite)
+    shape = tuple(int(v) for v in model.input_shape[1:])
+    class_names = _class_names_for(model, class_names)
     mixed = sorted({layer.dtype_policy.name for layer in model.layers} - {"float32"})
     if mixed:
         raise ValueError(
@@ -385,55 +508,32 @@ def export_onnx(
             f"(export the SavedModel instead, or retrain with --precision float32)"
         )
     serving = model
-    if num_outputs == 1:
-        serving = keras.Model(
-            model.inputs, _two_columns(model.outputs[0]), name=model.name
-        )
-    if sample_images is None:
-        rng = np.random.default_rng(0)
-        sample_images = rng.integers(0, 256, (8, height, width, channels))
-    images = np.clip(np.round(np.asarray(sample_images)), 0, 255).astype("float32")
+    if model.output_shape[-1] == 1:
+        two = BinaryToCategorical(name="probabilities")(model.outputs[0])
+        serving = keras.Model(model.inputs, two, name=model.name)
+    images = _sample_images(sample_images, shape)
     # The check's reference; calling the model also marks it as called.
-    reference = serving_probabilities(model.predict(images, verbose=0)).numpy()
+    reference = np.asarray(serving_probabilities(model.predict(images, verbose=0)))
+    found = {}
 
-    parent = os.path.dirname(path) or "."
-    os.makedirs(parent, exist_ok=True)
-    handle, staging = tempfile.mkstemp(prefix=".export-", suffix=".onnx", dir=parent)
-    os.close(handle)
-    try:
-        signature = [
-            tf.TensorSpec([None, height, width, channels], tf.float32, name="images")
-        ]
-        try:
-            with warnings.catch_warnings():
-                # Keras's tf2onnx shim probes `np.object` (a NumPy FutureWarning).
-                warnings.simplefilter("ignore", FutureWarning)
-                serving.export(
-                    staging,
-                    format="onnx",
-                    verbose=False,
-                    input_signature=signature,
-                    opset_version=opset,
-                )
-        except Exception as error:  # tf2onnx raises many types
-            raise ExportError(
-                f"ONNX conversion failed: {type(error).__name__}: "
-                f"{str(error).splitlines()[0] if str(error) else ''}"
-            ) from error
-        opset_used = _finish_onnx_file(staging, class_names)
-        delta = _check_onnx(staging, images, reference, tolerance)
-        os.replace(staging, path)
-    except BaseException:
-        if os.path.exists(staging):
-            os.remove(staging)
-        raise
+    def write(staging):
+        _convert_onnx(serving, staging, shape, opset)
+        found["opset"] = _finish_onnx_file(staging, class_names)
+
+    delta = _stage_and_check(
+        path,
+        write,
+        lambda staging: _check_onnx(staging, images, reference, tolerance),
+        folder=False,
+        suffix=".onnx",
+    )
     return {
         "path": path,
         "format": "onnx",
-        "opset": opset_used,
+        "opset": found["opset"],
         "input": "images",
         "output": "probabilities",
-        "input_shape": [int(height), int(width), int(channels)],
+        "input_shape": list(shape),
         "class_names": class_names,
         "checked_images": int(len(images)),
         "max_abs_diff": delta,
@@ -441,16 +541,23 @@ def export_onnx(
     }
 
 
-def _two_columns(probability):
-    """`p` -> `[1 - p, p]` for a one-unit sigmoid head (export only, never saved)."""
-    import keras
-
-    class TwoColumns(keras.layers.Layer):
-        def call(self, inputs):
-            inputs = keras.ops.cast(inputs, "float32")
-            return keras.ops.concatenate([1.0 - inputs, inputs], axis=-1)
-
-    return TwoColumns(name="probabilities")(probability)
+def _convert_onnx(serving, staging, shape, opset) -> None:
+    try:
+        with warnings.catch_warnings():
+            # Keras's tf2onnx shim probes `np.object` (a NumPy FutureWarning).
+            warnings.simplefilter("ignore", FutureWarning)
+            serving.export(
+                staging,
+                format="onnx",
+                verbose=False,
+                input_signature=_pixels_spec(shape),
+                opset_version=opset,
+            )
+    except Exception as error:  # tf2onnx raises many types
+        raise ExportError(
+            f"ONNX conversion failed: {type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}"
+        ) from error
 
 
 def _finish_onnx_file(path, class_names) -> int:
@@ -480,9 +587,4 @@ def _check_onnx(path, images, reference, tolerance) -> float:
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     (actual,) = session.run(["probabilities"], {"images": images})
     delta = float(np.max(np.abs(actual - reference)))
-    if not delta <= tolerance:
-        raise ExportError(
-            f"ONNX Runtime differs from model.predict by {delta:.3g} "
-            f"(> {tolerance:g}) on {len(images)} sample images"
-        )
-    return delta
+    return _within("ONNX Runtime output", delta, tolerance, len(images))

@@ -1,12 +1,12 @@
-"""Regularization helpers: weight initializers, class weights, model ensembles.
+"""Regularization helpers: weight initializers and class weights.
 
 - `INITIALIZERS` / `get_initializer`: the lectures' initializers by name, including
   `TorchUniform` (PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 - `compute_class_weights` / `add_sample_weights`: class weights applied as
   per-sample weights in the tf.data pipeline (Keras's `class_weight` argument is
   unreliable with tf.data and with one-hot/soft labels).
-- `build_ensemble`: one saveable, exportable model averaging the members' class
-  probabilities.
+
+(Ensembles: `kerasvision.models.ensemble.build_ensemble`.)
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ import numpy as np
 
 __all__ = [
     "INITIALIZERS",
-    "BinaryToCategorical",
     "InitializerSpec",
     "TorchUniform",
     "add_sample_weights",
-    "build_ensemble",
     "compute_class_weights",
     "get_initializer",
 ]
@@ -357,90 +355,3 @@ def add_sample_weights(dataset, class_weights):
         return x, y, sample
 
     return dataset.map(weigh, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-
-
-# === Ensembles ===
-
-
-@keras.saving.register_keras_serializable(package="kerasvision")
-class BinaryToCategorical(keras.layers.Layer):
-    """One sigmoid probability `[N, 1]` -> two class probabilities `[N, 2]`.
-
-    Args:
-        **kwargs: Base `Layer` arguments (e.g. `name`).
-
-    Example:
-        >>> BinaryToCategorical()(np.array([[0.8]]))  # [[0.2, 0.8]]
-    """
-
-    def call(self, inputs):
-        return keras.ops.concatenate([1.0 - inputs, inputs], axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], 2)
-
-    def get_config(self):
-        return super().get_config()
-
-
-def _main_output(model):
-    outputs = model.outputs
-    if len(outputs) == 1:
-        return outputs[0]
-    return next((t for t in outputs if "aux" not in t.name), outputs[0])
-
-
-def build_ensemble(models, *, name: str = "ensemble"):
-    """One model that averages the class probabilities of several classifiers.
-
-    Members must take the same input shape (raw pixels) and output probabilities
-    (softmax, or one sigmoid unit, which is turned into 2 columns); auxiliary
-    heads are dropped. Each member is wrapped under a unique name
-    (`member<i>_<name>`), so the result saves as `.keras` (import this module
-    before `keras.saving.load_model`) and exports like any classifier.
-
-    Args:
-        models: Two or more Keras classifiers.
-        name: Name of the ensemble model. Defaults to "ensemble".
-
-    Returns:
-        An uncompiled functional `keras.Model`, output layer "predictions".
-
-    Raises:
-        ValueError: On fewer than 2 models, different input shapes or different
-            numbers of classes.
-
-    Example:
-        >>> ensemble = build_ensemble([load_run(a).model, load_run(b).model])
-        >>> ensemble.save("ensemble.keras")
-    """
-    models = list(models)
-    if len(models) < 2:
-        raise ValueError(f"an ensemble needs at least 2 models, got {len(models)}")
-    shapes = [tuple(m.inputs[0].shape[1:]) for m in models]
-    if len(set(shapes)) != 1:
-        listed = ", ".join(f"{m.name} {s}" for m, s in zip(models, shapes, strict=True))
-        raise ValueError(f"ensemble members need the same input shape, got {listed}")
-    classes = []
-    for model in models:
-        units = _main_output(model).shape[-1]
-        classes.append(2 if units == 1 else units)
-    if len(set(classes)) != 1:
-        listed = ", ".join(
-            f"{m.name} {k}" for m, k in zip(models, classes, strict=True)
-        )
-        raise ValueError(
-            f"ensemble members need the same number of classes, got {listed}"
-        )
-
-    inputs = keras.Input(shape=shapes[0], name="images")
-    probabilities = []
-    for index, model in enumerate(models, start=1):
-        member_name = f"member{index}_{model.name}"
-        member = keras.Model(model.inputs, _main_output(model), name=member_name)
-        output = member(inputs)
-        if output.shape[-1] == 1:
-            output = BinaryToCategorical(name=f"member{index}_two_columns")(output)
-        probabilities.append(output)
-    outputs = keras.layers.Average(name="predictions")(probabilities)
-    return keras.Model(inputs, outputs, name=name)

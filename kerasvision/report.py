@@ -7,11 +7,7 @@ run's arguments and versions into `RUN/report.html`: a single file with inline
 CSS and PNGs embedded as base64 data URIs, so it opens anywhere, offline, and
 can be mailed or archived on its own.
 
-`visualize_run` writes filter / feature-map / saliency / Grad-CAM /
-activation-maximization pictures of a run for given image files.
-
-Only the standard library is imported at module level so that the CLI can read
-`VISUALIZATION_KINDS` without loading TensorFlow.
+(Per-image pictures of a run: `kerasvision.visualization.pictures.visualize_run`.)
 """
 
 from __future__ import annotations
@@ -21,21 +17,7 @@ import html
 import os
 import tempfile
 
-__all__ = ["VISUALIZATION_KINDS", "visualize_run", "write_report"]
-
-VISUALIZATION_KINDS = (
-    "filters",
-    "feature-maps",
-    "saliency",
-    "smoothgrad",
-    "gradcam",
-    "gradcam++",
-    "activation-max",
-)
-_IMAGE_KINDS = ("feature-maps", "saliency", "smoothgrad", "gradcam", "gradcam++")
-_CLASS_KINDS = ("saliency", "smoothgrad", "gradcam", "gradcam++", "activation-max")
-_FILE_SLUGS = {"gradcam++": "gradcam_plus_plus", "feature-maps": "feature_maps"}
-_ACTIVATION_MAX_FILTERS = 16
+__all__ = ["write_report"]
 
 _CSS = """
 :root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --band: #f6f8fa;
@@ -172,13 +154,16 @@ def write_report(run_dir, *, output=None, top_losses: int = 8) -> str:
         >>> write_report("saved_models/bipyramidal_cnn-digits-20261121-101500")
         'saved_models/bipyramidal_cnn-digits-20261121-101500/report.html'
     """
-    from kerasvision.runs import Run, load_run, write_text
+    from kerasvision._files import write_text
+    from kerasvision.runs import load_run
 
     if int(top_losses) < 0:
         raise ValueError(f"top_losses must be >= 0, got {top_losses}")
-    run = run_dir if isinstance(run_dir, Run) else load_run(run_dir)
+    run = load_run(run_dir)
     output = os.fspath(output) if output is not None else None
     output = output or os.path.join(run.path, "report.html")
+    if os.path.isdir(output):
+        raise ValueError(f"--output must be a file path, got the folder {output}")
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"output folder not found: {folder}")
@@ -189,11 +174,8 @@ def write_report(run_dir, *, output=None, top_losses: int = 8) -> str:
 
 
 def _render(run, scratch: str, top_count: int) -> str:
-    from kerasvision.runs import read_json
-
     info = run.info
-    metrics_path = os.path.join(run.path, "metrics.json")
-    metrics = read_json(metrics_path) if os.path.isfile(metrics_path) else {}
+    metrics = run.metrics()
     predictions, problem = _predictions(run, metrics.get("split"))
     if not metrics and predictions is not None:
         from kerasvision.evaluation import compute_metrics
@@ -267,8 +249,10 @@ def _predictions(run, split):
     """Probabilities, labels and the split of the run's evaluation data."""
     import numpy as np
 
-    from kerasvision.evaluation import predict_probabilities
-    from kerasvision.visualization.plots import expected_calibration_error
+    from kerasvision.evaluation import (
+        expected_calibration_error,
+        predict_probabilities,
+    )
 
     try:
         data = run.data()
@@ -325,7 +309,7 @@ def _training_section(run, scratch) -> str:
     info = run.info
     curves = os.path.join(run.path, "curves.png")
     if not os.path.isfile(curves):
-        history = _read_history(os.path.join(run.path, "history.csv"))
+        history = run.history()
         if not history:
             return '<p class="note">No training history was recorded.</p>'
         from kerasvision.visualization.plots import plot_training_curves
@@ -338,23 +322,6 @@ def _training_section(run, scratch) -> str:
         + ".</p>"
     )
     return note + _figure(curves, "Loss and metrics per epoch, train vs validation")
-
-
-def _read_history(path) -> dict:
-    import csv
-
-    if not os.path.isfile(path):
-        return {}
-    history: dict = {}
-    with open(path, encoding="utf-8", newline="") as stream:
-        for row in csv.DictReader(stream):
-            for key, value in row.items():
-                try:
-                    history.setdefault(key, []).append(float(value))
-                except (TypeError, ValueError):
-                    continue
-    history.pop("epoch", None)
-    return history
 
 
 def _metrics_section(metrics) -> str:
@@ -415,7 +382,8 @@ def _top_loss_section(run, predictions, problem, count, scratch) -> str:
         return f'<p class="note warn">Not available: {_escape(problem)}.</p>'
     import numpy as np
 
-    from kerasvision.visualization.plots import plot_top_losses, top_losses
+    from kerasvision.evaluation import top_losses
+    from kerasvision.visualization.plots import plot_top_losses
 
     probabilities, labels = predictions["probabilities"], predictions["labels"]
     indices, losses = top_losses(probabilities, labels, count)
@@ -423,8 +391,9 @@ def _top_loss_section(run, predictions, problem, count, scratch) -> str:
     heatmaps, note = None, ""
     try:
         from kerasvision.visualization.gradcam import gradcam
+        from kerasvision.visualization.pictures import run_feature_layer
 
-        layer = _run_feature_layer(run)
+        layer = run_feature_layer(run)
         predicted = np.argmax(probabilities[indices], axis=1)
         heatmaps = gradcam(run.model, images, layer=layer, class_index=predicted)
         note = (
@@ -448,21 +417,6 @@ def _top_loss_section(run, predictions, problem, count, scratch) -> str:
         "</p>"
     )
     return intro + _figure(path, alt="top losses")
-
-
-def _run_feature_layer(run):
-    """The run's recorded feature layer when the model has it, else automatic."""
-    from kerasvision.visualization._gradients import find_layer
-    from kerasvision.visualization.gradcam import target_layer
-
-    name = run.info.get("model", {}).get("feature_layer")
-    if name:
-        try:
-            find_layer(run.model, name)
-            return target_layer(run.model, name)
-        except ValueError:
-            pass
-    return target_layer(run.model)
 
 
 def _images_at(data, split, indices):
@@ -520,272 +474,3 @@ def _run_section(info) -> str:
     if extra:
         parts.append(f"<div><h3>Run</h3>{_key_values(extra)}</div>")
     return f'<div class="grid">{"".join(parts)}</div>'
-
-
-# === Per-image visualizations ===
-
-
-def _collect_images(inputs) -> list[str]:
-    from kerasvision.data import IMAGE_EXTENSIONS
-
-    paths: list[str] = []
-    for item in inputs:
-        item = os.fspath(item)
-        if os.path.isdir(item):
-            found = []
-            for folder, names, files in os.walk(item):
-                names[:] = sorted(n for n in names if not n.startswith("."))
-                found += [
-                    os.path.join(folder, f)
-                    for f in files
-                    if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith(".")
-                ]
-            if not found:
-                raise ValueError(f"no images found in {item}")
-            paths += sorted(found)
-        elif os.path.isfile(item):
-            paths.append(item)
-        else:
-            raise FileNotFoundError(f"image not found: {item}")
-    return paths
-
-
-def _load_images(run, paths):
-    """Decode and resize image files exactly as the run's training did."""
-    import numpy as np
-    import tensorflow as tf
-
-    from kerasvision.data import check_image_file, decode_and_resize
-
-    images = []
-    for path in paths:
-        check = check_image_file(path)
-        if check.error:
-            raise ValueError(f"{path}: {check.error}")
-        image = decode_and_resize(
-            tf.constant(path),
-            tf.constant(check.native),
-            image_size=run.image_size,
-            channels=run.channels,
-            resize=run.resize,
-        )
-        images.append(np.asarray(image, dtype="float32"))
-    return np.stack(images)
-
-
-def _class_index(run, class_name):
-    if class_name is None:
-        return None
-    if class_name in run.class_names:
-        return run.class_names.index(class_name)
-    raise ValueError(
-        f"unknown class {class_name!r}; choose one of: {', '.join(run.class_names)}"
-    )
-
-
-def visualize_run(
-    run_dir,
-    images=(),
-    *,
-    kind: str,
-    output,
-    layer: str | None = None,
-    class_name: str | None = None,
-) -> list[str]:
-    """Write pictures explaining a run's model, as PNG files in `output`.
-
-    Kinds: "filters" (first-layer kernels, or the kernels of `layer`),
-    "feature-maps", "saliency", "smoothgrad", "gradcam", "gradcam++" (one PNG per
-    image) and "activation-max" (synthetic inputs maximizing 16 channels of
-    `layer`, or the logit of `class_name`).
-
-    Args:
-        run_dir: Run directory (or a loaded `Run`).
-        images: Image files and/or folders (searched recursively); needed by the
-            per-image kinds. Defaults to ().
-        kind: One of `VISUALIZATION_KINDS`.
-        output: Folder to write into (created if missing).
-        layer: Layer name, plain or `"outer/inner"` for a nested backbone.
-            Defaults to None (the run's feature layer; for filters the first
-            convolution; for activation-max with a class, the output layer).
-        class_name: Class to explain (saliency, Grad-CAM, activation-max).
-            Defaults to None (each image's predicted class).
-
-    Returns:
-        The paths written.
-
-    Raises:
-        FileNotFoundError: If the run or an image is missing.
-        ValueError: On an unknown kind, layer or class, a bad image, or missing
-            images for a per-image kind.
-
-    Example:
-        >>> visualize_run(run, ["cat.jpg"], kind="gradcam", output="viz")
-        ['viz/gradcam_00_cat.png']
-    """
-    from kerasvision.runs import Run, load_run
-
-    if kind not in VISUALIZATION_KINDS:
-        raise ValueError(
-            f"unknown kind {kind!r}; choose one of: {', '.join(VISUALIZATION_KINDS)}"
-        )
-    if class_name is not None and kind not in _CLASS_KINDS:
-        raise ValueError(
-            f"a class applies to {', '.join(_CLASS_KINDS)}; not to kind {kind!r}"
-        )
-    paths = _collect_images(images) if images else []
-    if kind in _IMAGE_KINDS and not paths:
-        raise ValueError(f"kind {kind!r} needs at least one image")
-    run = run_dir if isinstance(run_dir, Run) else load_run(run_dir)
-    class_index = _class_index(run, class_name)
-    output = os.fspath(output)
-    os.makedirs(output, exist_ok=True)
-    slug = _FILE_SLUGS.get(kind, kind.replace("-", "_"))
-    if kind == "filters":
-        return [_write_filters(run, layer, output)]
-    if kind == "activation-max":
-        return [_write_activation_max(run, layer, class_index, output)]
-    pixels = _load_images(run, paths)
-    if kind == "feature-maps":
-        return _write_feature_maps(run, pixels, paths, layer, output, slug)
-    return _write_explanations(run, kind, pixels, paths, layer, class_index, output)
-
-
-def _file_name(slug, index, path):
-    stem = os.path.splitext(os.path.basename(path))[0]
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
-    return f"{slug}_{index:02d}_{safe}.png"
-
-
-def _safe_layer(name):
-    return name.replace("/", "__")
-
-
-def _write_filters(run, layer, output):
-    from kerasvision.visualization.filters import (
-        first_layer_filters,
-        layer_kernels,
-        plot_filters,
-    )
-
-    model = run.model
-    if layer is None:
-        tiles = first_layer_filters(model)
-        return plot_filters(
-            tiles,
-            os.path.join(output, "filters.png"),
-            title="first convolution (gray = 0)",
-        )
-    kernels = layer_kernels(model, layer)
-    path = os.path.join(output, f"filters_{_safe_layer(layer)}.png")
-    if kernels.shape[1] in (1, 3):
-        tiles = first_layer_filters(model, layer=layer)
-        return plot_filters(tiles, path, title=f"{layer} (gray = 0)")
-    return plot_filters(kernels, path, per_channel=True, title=layer)
-
-
-def _write_activation_max(run, layer, class_index, output):
-    from kerasvision.visualization._gradients import find_layer, split_at_layer
-    from kerasvision.visualization.filters import (
-        activation_maximization,
-        plot_activation_maximization,
-    )
-
-    model = run.model
-    if class_index is not None and layer is None:
-        split = split_at_layer(model)
-        final = split.logit_operation
-        layer = final.name if final is not None else model.layers[-1].name
-    if layer is None:
-        layer = _run_feature_layer(run)
-    path = find_layer(model, layer)
-    if class_index is not None:
-        filters = [class_index]
-        labels = [run.class_names[class_index]]
-    else:
-        size = path[-1].output.shape[-1]
-        filters = list(range(min(_ACTIVATION_MAX_FILTERS, int(size))))
-        labels = [f"ch {i}" for i in filters]
-    images = activation_maximization(model, layer, filters)
-    return plot_activation_maximization(
-        images,
-        os.path.join(output, f"activation_max_{_safe_layer(layer)}.png"),
-        labels=labels,
-        title=f"activation maximization: {layer}",
-    )
-
-
-def _write_feature_maps(run, pixels, paths, layer, output, slug):
-    from kerasvision.visualization.feature_maps import feature_maps, plot_feature_maps
-
-    layer = layer or _run_feature_layer(run)
-    maps = feature_maps(run.model, pixels, layer)
-    if maps.ndim != 4:
-        raise ValueError(
-            f"layer {layer!r} outputs shape {maps.shape[1:]}, not feature maps"
-        )
-    written = []
-    for index, path in enumerate(paths):
-        written.append(
-            plot_feature_maps(
-                maps[index],
-                os.path.join(output, _file_name(slug, index, path)),
-                image=pixels[index],
-                title=f"{layer}: {os.path.basename(path)}",
-            )
-        )
-    return written
-
-
-def _write_explanations(run, kind, pixels, paths, layer, class_index, output):
-    import numpy as np
-
-    from kerasvision.export import serving_probabilities
-    from kerasvision.visualization.gradcam import (
-        gradcam,
-        gradcam_plus_plus,
-        plot_gradcam,
-        target_layer,
-    )
-    from kerasvision.visualization.saliency import (
-        plot_saliency,
-        smoothgrad,
-        vanilla_saliency,
-    )
-
-    model = run.model
-    outputs = model.predict(pixels, verbose=0)
-    if isinstance(outputs, list | tuple):
-        outputs = outputs[0]
-    probabilities = np.asarray(serving_probabilities(outputs))
-    classes = (
-        np.argmax(probabilities, axis=1)
-        if class_index is None
-        else np.full(len(pixels), class_index)
-    )
-    if kind in ("gradcam", "gradcam++"):
-        layer = target_layer(model, layer or _run_feature_layer(run))
-        function = gradcam if kind == "gradcam" else gradcam_plus_plus
-        maps = function(model, pixels, layer=layer, class_index=classes)
-        plot, suffix = plot_gradcam, f" at {layer}"
-    else:
-        if layer is not None:
-            raise ValueError(f"kind {kind!r} explains the input; it takes no layer")
-        function = vanilla_saliency if kind == "saliency" else smoothgrad
-        maps = function(model, pixels, class_index=classes)
-        plot, suffix = plot_saliency, ""
-    slug = _FILE_SLUGS.get(kind, kind)
-    written = []
-    for index, path in enumerate(paths):
-        name = run.class_names[int(classes[index])]
-        caption = f"{name} ({probabilities[index, int(classes[index])]:.2f})"
-        written.append(
-            plot(
-                pixels[index : index + 1],
-                maps[index : index + 1],
-                os.path.join(output, _file_name(slug, index, path)),
-                titles=[caption],
-                title=f"{kind} for class {name}{suffix}: {os.path.basename(path)}",
-            )
-        )
-    return written

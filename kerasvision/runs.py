@@ -1,77 +1,459 @@
-"""Run directories: atomic creation, `run.json`, and loading a finished run.
+"""Run directories: `RunWriter` (the only writer) and `load_run` (the reader).
 
 A run is written to a hidden sibling `.<name>.partial/` while it trains and renamed
 to `<name>/` only when everything (model, export, metrics, plots) is in place, so
 a crash never leaves a half-written run under the final name and never touches an
-existing one.
+existing one. While a process writes a partial directory it holds its lock file
+(`.lock`: pid and host); a second writer fails at once naming the holder, and a
+lock whose process is gone is taken over.
+
+Layout of a finished run: `model.keras`, `serving/` (or `encoder_serving/`),
+`labels.txt`, `history.csv`, `metrics.json`, `run.json`, `splits/*.txt`,
+`bad_files.txt`, `checkpoints/best.keras`, plots.
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import datetime
 import os
-import tempfile
+import shutil
+import socket
 from dataclasses import dataclass, field
 
+from kerasvision._files import (
+    read_json,
+    replace_path,
+    save_model,
+    write_json,
+    write_text,
+)
+
 __all__ = [
-    "Run",
+    "DEFAULT_RUNS_DIR",
     "RUN_FILE",
+    "Run",
+    "RunWriter",
+    "check_not_overlapping",
+    "default_run_name",
+    "is_run_dir",
+    "latest_partial",
     "load_run",
     "partial_dir",
-    "read_json",
-    "write_json",
-    "write_text",
+    "read_history",
+    "require_classifier",
+    "software_versions",
 ]
 
+DEFAULT_RUNS_DIR = "saved_models"
 RUN_FILE = "run.json"
-_UMASK = os.umask(0)
-os.umask(_UMASK)
+LOCK_FILE = ".lock"
+_RESUME_FILES = ("last.keras", "state.json")
 
 
-def partial_dir(final_dir: str) -> str:
+def partial_dir(final_dir) -> str:
     """Where the run destined for `final_dir` lives while it is in progress."""
-    final_dir = os.path.abspath(final_dir)
+    final_dir = os.path.abspath(os.fspath(final_dir))
     parent, name = os.path.split(final_dir.rstrip(os.sep))
     return os.path.join(parent, f".{name}.partial")
 
 
-def write_text(path: str, text: str) -> None:
-    """Write a file atomically (temp file in the same folder, then rename)."""
-    folder = os.path.dirname(path) or "."
-    handle, temp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+def default_run_name(label: str, source: dict) -> str:
+    """`<label>-<data>-<YYYYmmdd-HHMMSS>` for a run without `--output`."""
+    data = source.get("name") or os.path.basename(source.get("path", "")) or "arrays"
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{label}-{data}-{stamp}"
+
+
+def latest_partial(runs_dir=DEFAULT_RUNS_DIR) -> str | None:
+    """The final path of the most recent interrupted run in `runs_dir`, or None."""
+    if not os.path.isdir(runs_dir):
+        return None
+    candidates = [
+        os.path.join(runs_dir, name)
+        for name in os.listdir(runs_dir)
+        if name.startswith(".") and name.endswith(".partial")
+    ]
+    candidates = [c for c in candidates if os.path.isfile(os.path.join(c, RUN_FILE))]
+    if not candidates:
+        return None
+    latest = max(candidates, key=os.path.getmtime)
+    name = os.path.basename(latest)[1 : -len(".partial")]
+    return os.path.join(runs_dir, name)
+
+
+def software_versions() -> dict:
+    """Versions of kerasvision, Python and the libraries, for `run.json`."""
+    import platform
+
+    import keras
+    import matplotlib
+    import numpy as np
+    import sklearn
+    import tensorflow as tf
+
+    from kerasvision import __version__
+
+    return {
+        "kerasvision": __version__,
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def read_history(path) -> dict[str, list[float]]:
+    """`history.csv` as `{"loss": [...], "val_accuracy": [...], ...}` (no epoch)."""
+    history: dict[str, list[float]] = {}
+    if not os.path.isfile(path):
+        return history
+    with open(path, encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(stream):
+            for key, value in row.items():
+                if key == "epoch":
+                    continue
+                try:
+                    history.setdefault(key, []).append(float(value))
+                except (TypeError, ValueError):
+                    continue
+    return history
+
+
+def is_run_dir(path) -> bool:
+    """Whether `path` is a folder kerasvision wrote as a run (run.json + model)."""
+    path = os.fspath(path)
+    return (
+        os.path.isdir(path)
+        and not os.path.islink(path)
+        and os.path.isfile(os.path.join(path, RUN_FILE))
+        and os.path.isfile(os.path.join(path, "model.keras"))
+    )
+
+
+def check_not_overlapping(output, data_dir, *, what: str = "--output") -> None:
+    """`ValueError` when `output` is inside `data_dir` or contains it."""
+    out = os.path.realpath(os.fspath(output))
+    data = os.path.realpath(os.fspath(data_dir))
+    if out == data or out.startswith(data + os.sep):
+        raise ValueError(f"{what} {output} is inside the data folder {data_dir}")
+    if data.startswith(out + os.sep):
+        raise ValueError(f"{what} {output} contains the data folder {data_dir}")
+
+
+# === Locking ===
+
+
+def _pid_alive(pid: int) -> bool:
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _read_lock(path: str) -> tuple[int, str] | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            pid, _, host = stream.read().strip().partition("@")
+        return int(pid), host
+    except (OSError, ValueError):
+        return None
+
+
+def _take_lock(folder: str) -> str:
+    """Create `folder/.lock` for this process; a live holder is an error."""
+    path = os.path.join(folder, LOCK_FILE)
+    me = f"{os.getpid()}@{socket.gethostname()}"
+    for _ in range(2):
+        try:
+            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_lock(path)
+            if holder is not None and holder[0] == os.getpid():
+                return path
+            stale = holder is not None and (
+                holder[1] == socket.gethostname() and not _pid_alive(holder[0])
+            )
+            if not stale:
+                who = (
+                    "an unknown process"
+                    if holder is None
+                    else (f"process {holder[0]} on {holder[1]}")
+                )
+                raise ValueError(
+                    f"run {folder} is being written by {who}; wait for it or choose "
+                    f"another --output (delete {path} if that process is gone)"
+                ) from None
+            os.unlink(path)  # its process is gone: take the run over
+            continue
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp creates 0600 files
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+            stream.write(me + "\n")
+        return path
+    raise ValueError(f"cannot lock {folder}")
 
 
-def write_json(path: str, payload) -> None:
-    write_text(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
+# === Writer ===
 
 
-def read_json(path: str):
-    with open(path, encoding="utf-8") as stream:
-        return json.load(stream)
+class RunWriter:
+    """Writes one run directory: partial folder, lock, record, checkpoints, publish.
+
+    Create it with `RunWriter.plan(...)` (checks only) then `open()`, or with
+    `RunWriter.create(...)` (both); continue an interrupted run with
+    `RunWriter.resume(...)`. Files go into `path` (the partial folder) until
+    `publish()` renames it to `final_dir`.
+
+    Example:
+        >>> with RunWriter.create("saved_models/my-run") as run:
+        ...     run.record({"kind": "classifier"})
+        ...     run.save_model(model)
+        ...     run.publish()
+    """
+
+    def __init__(self, final_dir, *, overwrite: bool = False):
+        self.final_dir = os.path.abspath(os.fspath(final_dir))
+        self.path = partial_dir(self.final_dir)
+        self.overwrite = overwrite
+        self.info: dict = {}
+        self.state: dict | None = None  # the checkpoint state when resuming
+        self._lock: str | None = None
+
+    # --- construction ---
+
+    @classmethod
+    def plan(cls, output, *, overwrite: bool = False, data_dir=None) -> RunWriter:
+        """Check that a new run can be written at `output`; creates nothing.
+
+        Args:
+            output: The run directory.
+            overwrite: Replace a finished kerasvision run at `output` (anything
+                else there is never replaced). Defaults to False.
+            data_dir: The data folder, which must neither contain nor lie inside
+                `output`. Defaults to None.
+
+        Raises:
+            ValueError: If `output` exists (without `overwrite`, or is not a
+                kerasvision run), overlaps the data folder, an interrupted run is
+                there, another process writes it, or its folder is not writable.
+        """
+        writer = cls(output, overwrite=overwrite)
+        if data_dir is not None:
+            check_not_overlapping(writer.final_dir, data_dir, what="--output")
+        writer._check_new()
+        return writer
+
+    @classmethod
+    def create(cls, output, *, overwrite: bool = False, data_dir=None) -> RunWriter:
+        """`plan` then `open`."""
+        return cls.plan(output, overwrite=overwrite, data_dir=data_dir).open()
+
+    @classmethod
+    def resume(cls, output=None, *, runs_dir=DEFAULT_RUNS_DIR) -> RunWriter:
+        """Reopen the interrupted run at `output` (or the latest in `runs_dir`).
+
+        Raises:
+            ValueError: If there is nothing to resume there.
+        """
+        final_dir = output or latest_partial(runs_dir)
+        if final_dir is None:
+            raise ValueError(
+                f"--resume: no interrupted run found in {runs_dir}/; pass --output "
+                f"RUN_DIR"
+            )
+        writer = cls(final_dir)
+        if not writer.resumable:
+            if os.path.isfile(os.path.join(writer.final_dir, RUN_FILE)):
+                raise ValueError(
+                    f"--resume: run {writer.final_dir} already finished; nothing to "
+                    f"resume"
+                )
+            raise ValueError(
+                f"--resume: {writer.final_dir} is not an interrupted kerasvision run "
+                f"(no checkpoint from a finished epoch)"
+            )
+        writer._lock = _take_lock(writer.path)
+        writer.info = read_json(os.path.join(writer.path, RUN_FILE))
+        writer.state = read_json(writer.state_file)
+        return writer
+
+    def _check_new(self) -> None:
+        if os.path.lexists(self.final_dir):
+            if not self.overwrite:
+                raise ValueError(
+                    f"output {self.final_dir} already exists; choose another --output "
+                    f"or pass --overwrite"
+                )
+            if not is_run_dir(self.final_dir):
+                raise ValueError(
+                    f"--overwrite replaces only a kerasvision run, and "
+                    f"{self.final_dir} is not one; choose another --output"
+                )
+        if os.path.exists(self.path):
+            holder = _read_lock(os.path.join(self.path, LOCK_FILE))
+            if holder is not None and holder[0] != os.getpid():
+                alive = holder[1] != socket.gethostname() or _pid_alive(holder[0])
+                if alive:
+                    raise ValueError(
+                        f"run {self.final_dir} is being written by process "
+                        f"{holder[0]} on {holder[1]}; wait for it or choose another "
+                        f"--output"
+                    )
+            if self.resumable:
+                raise ValueError(
+                    f"an interrupted run exists at {self.path}; continue it with "
+                    f"--resume or delete that folder"
+                )
+        blocker = os.path.dirname(self.path)
+        while blocker and not os.path.exists(blocker):
+            blocker = os.path.dirname(blocker)
+        if blocker and (not os.path.isdir(blocker) or not os.access(blocker, os.W_OK)):
+            raise ValueError(
+                f"cannot write the run directory {self.path}: {blocker} is not a "
+                f"writable folder"
+            )
+
+    def open(self, *, checkpoints: bool = True) -> RunWriter:
+        """Create the partial folder (a leftover without a checkpoint is replaced).
+
+        Args:
+            checkpoints: Create `checkpoints/` too. Defaults to True.
+
+        Raises:
+            ValueError: As `plan`, or if the folder cannot be created.
+        """
+        self._check_new()
+        if os.path.exists(self.path):
+            # Failed before finishing an epoch: nothing there can be resumed.
+            shutil.rmtree(self.path)
+        try:
+            os.makedirs(self.checkpoint_dir if checkpoints else self.path)
+        except OSError as error:
+            raise ValueError(
+                f"cannot write the run directory {self.path}: {error.strerror}"
+            ) from None
+        self._lock = _take_lock(self.path)
+        return self
+
+    def __enter__(self) -> RunWriter:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the lock (the partial folder stays, e.g. for `--resume`)."""
+        if self._lock is not None:
+            if os.path.exists(self._lock):
+                os.unlink(self._lock)
+            self._lock = None
+
+    # --- paths ---
+
+    def file(self, *names) -> str:
+        """Path of a file inside the run being written."""
+        return os.path.join(self.path, *names)
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return self.file("checkpoints")
+
+    @property
+    def state_file(self) -> str:
+        return self.file("checkpoints", "state.json")
+
+    @property
+    def history_file(self) -> str:
+        return self.file("history.csv")
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the partial folder holds a checkpoint of a finished epoch."""
+        return os.path.isfile(self.state_file) and os.path.isfile(self.file(RUN_FILE))
+
+    # --- writing ---
+
+    def write_text(self, name: str, text: str) -> str:
+        path = self.file(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_text(path, text)
+        return path
+
+    def write_json(self, name: str, payload) -> str:
+        path = self.file(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_json(path, payload)
+        return path
+
+    def record(self, info: dict | None = None, **fields) -> dict:
+        """Merge into the run record and (re)write `run.json`."""
+        self.info.update(info or {}, **fields)
+        self.write_json(RUN_FILE, self.info)
+        return self.info
+
+    def write_data(self, data) -> None:
+        """`labels.txt`, `splits/*.txt` and `bad_files.txt` of an `ImageData`
+        (or `SegmentationData`)."""
+        self.write_text("labels.txt", "\n".join(data.class_names) + "\n")
+        for name, items in data.split_record().items():
+            if isinstance(items, list):
+                self.write_text(
+                    os.path.join("splits", f"{name}.txt"),
+                    "".join(f"{item}\n" for item in items),
+                )
+        if data.bad_files:
+            self.write_text(
+                "bad_files.txt",
+                "".join(f"{path}\t{reason}\n" for path, reason in data.bad_files),
+            )
+
+    def save_model(self, model, name: str = "model.keras") -> str:
+        """Save a `.keras` file into the run atomically."""
+        path = self.file(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        save_model(model, path)
+        return path
+
+    def save_checkpoint(self, model, state: dict) -> None:
+        """`checkpoints/last.keras` and `checkpoints/state.json` (resume point)."""
+        save_model(model, self.file("checkpoints", "last.keras"))
+        write_json(self.state_file, state)
+
+    def read_history(self) -> dict[str, list[float]]:
+        return read_history(self.history_file)
+
+    def truncate_history(self, epochs_done: int) -> None:
+        """Keep the header and the rows of the first `epochs_done` epochs."""
+        if not os.path.isfile(self.history_file):
+            return
+        with open(self.history_file, encoding="utf-8", newline="") as stream:
+            lines = stream.readlines()
+        if not lines:
+            return
+        kept = [lines[0]] + [
+            line
+            for line in lines[1:]
+            if line.strip() and int(line.split(",")[0]) < epochs_done
+        ]
+        write_text(self.history_file, "".join(kept))
+
+    def publish(self) -> str:
+        """Rename the finished run into place (an old run there is replaced last)."""
+        for leftover in _RESUME_FILES:
+            path = self.file("checkpoints", leftover)
+            if os.path.exists(path):
+                os.remove(path)
+        self.close()
+        replace_path(self.path, self.final_dir)
+        return self.final_dir
 
 
-def _json_default(value):
-    try:
-        import numpy as np
-
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        pass
-    if isinstance(value, tuple | set):
-        return list(value)
-    return str(value)
+# === Reader ===
 
 
 @dataclass
@@ -91,12 +473,20 @@ class Run:
 
     @property
     def model(self):
-        """The trained Keras model (`model.keras`), loaded on first use."""
+        """The trained Keras model (`model.keras`), loaded on first use for
+        inference (without its optimizer)."""
         if self._model is None:
             from kerasvision.saving import load_model
 
-            self._model = load_model(os.path.join(self.path, "model.keras"))
+            self._model = load_model(
+                os.path.join(self.path, "model.keras"), compile=False
+            )
         return self._model
+
+    @property
+    def kind(self) -> str:
+        """ "classifier", "autoencoder" or "ensemble"."""
+        return self.info.get("kind", "classifier")
 
     @property
     def image_size(self) -> tuple[int, int]:
@@ -111,6 +501,25 @@ class Run:
     def resize(self) -> str:
         return self.info["data"].get("resize", "stretch")
 
+    def history(self) -> dict[str, list[float]]:
+        return read_history(os.path.join(self.path, "history.csv"))
+
+    def metrics(self) -> dict:
+        path = os.path.join(self.path, "metrics.json")
+        return read_json(path) if os.path.isfile(path) else {}
+
+    def load_images(self, inputs, *, on_bad_file=None):
+        """`(paths, float32 images)` decoded and resized as the run's training data."""
+        from kerasvision.data.images import load_images
+
+        return load_images(
+            inputs,
+            image_size=self.image_size,
+            channels=self.channels,
+            resize=self.resize,
+            on_bad_file=on_bad_file,
+        )
+
     def data(self, data_dir=None):
         """The run's data: its recorded split, or all of `data_dir` as "test".
 
@@ -122,7 +531,7 @@ class Run:
         Returns:
             An `ImageData`.
         """
-        from kerasvision.data import load_builtin_dataset, load_image_folder
+        from kerasvision.data.folders import load_builtin_dataset, load_image_folder
 
         common = {
             "image_size": self.image_size,
@@ -171,7 +580,7 @@ class Run:
 
 def require_classifier(run: Run) -> Run:
     """`ValueError` unless `run` is a classifier run (not an autoencoder run)."""
-    if run.info.get("kind") == "autoencoder":
+    if run.kind == "autoencoder":
         raise ValueError(
             f"{run.path} is an autoencoder run ({run.info.get('task')}); use "
             f"`kerasvision encode` or its encoder_serving/ SavedModel"
@@ -186,6 +595,8 @@ def load_run(path) -> Run:
         FileNotFoundError: If the folder does not exist.
         ValueError: If it is not a finished kerasvision run.
     """
+    if isinstance(path, Run):
+        return path
     path = os.path.abspath(os.fspath(path))
     if not os.path.isdir(path):
         if os.path.isdir(partial_dir(path)):

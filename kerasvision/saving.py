@@ -11,7 +11,6 @@ _CUSTOM_OBJECT_MODULES = (
     "kerasvision.layers",
     "kerasvision.regularization",
     "kerasvision.augmentation",
-    "kerasvision.models.classic",
     "kerasvision.models.autoencoders",
 )
 

@@ -49,7 +49,7 @@ def write_image_folder(
 
 def small_digits(per_class=12, seed=0):
     """A class-balanced subset of scikit-learn's digits as raw 0-255 uint8 images."""
-    from kerasvision.datasets import load_builtin
+    from kerasvision.data.datasets import load_builtin
 
     x, y, names = load_builtin("digits")
     rng = np.random.default_rng(seed)

@@ -9,15 +9,11 @@ import pytest
 from helpers import small_digits, write_image_folder
 from PIL import Image
 
-from kerasvision.autoencoding import (
-    encode,
-    fit_autoencoder,
-    image_quality,
-    load_encoder,
-    load_segmentation_folder,
-    parse_noise,
-    segmentation_metrics,
-)
+from kerasvision.data.segmentation import load_segmentation_folder
+from kerasvision.evaluation import image_quality, segmentation_metrics
+from kerasvision.layers.noise import parse_noise
+from kerasvision.reuse import encode, load_encoder
+from kerasvision.training import fit_autoencoder
 
 TINY = {"filters": (8, 16)}
 
@@ -297,7 +293,7 @@ def test_segmentation_folder_errors(tmp_path):
         ({"task": "gan"}, "task must be one of"),
         ({"noise": "gaussian=0.3"}, "noise is for the denoising task"),
         ({"task": "denoising", "noise": "blur=1"}, "unknown noise"),
-        ({"task": "segmentation", "latent_dim": 4}, "latent_dim"),
+        ({"task": "segmentation", "latent_dim": 4}, "latent.dim"),
         ({"epochs": 0}, "epochs"),
         ({"model_kwargs": {"filters": (8,), "depth": 3}}, "does not take"),
     ],

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from helpers import write_image_folder
 from PIL import Image
 
-from kerasvision.cli_visualize import report, visualize
-from kerasvision.report import VISUALIZATION_KINDS
+from kerasvision.cli.visualize import report, visualize
+from kerasvision.visualization.pictures import VISUALIZATION_KINDS
 
 
 @click.group()
@@ -187,7 +187,7 @@ def _assert_one_line_error(result, fragment):
 
 def test_importing_the_commands_does_not_load_tensorflow():
     code = (
-        "import sys; import kerasvision.cli_visualize;"
+        "import sys; import kerasvision.cli.visualize;"
         "assert 'tensorflow' not in sys.modules, 'tensorflow imported';"
         "assert 'keras' not in sys.modules, 'keras imported'"
     )

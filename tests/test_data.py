@@ -8,7 +8,7 @@ from helpers import small_digits, write_image_folder
 from PIL import Image
 
 from kerasvision import data as kvdata
-from kerasvision.datasets import list_datasets, load_builtin
+from kerasvision.data.datasets import list_datasets, load_builtin
 
 
 def _decode_path(path, channels=3, size=None, resize="stretch", native=None):

@@ -60,7 +60,7 @@ def _start_workers(tmp_path, arguments, count=2, tag="w"):
         )
         processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "kerasvision.cli", "fit", *arguments],
+                [sys.executable, "-m", "kerasvision", "fit", *arguments],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -218,7 +218,7 @@ def test_mirrored_on_one_cpu_matches_single_process(tmp_path):
 def test_two_workers_train_like_one_process(tmp_path):
     import tensorflow as tf
 
-    from kerasvision.datasets import load_builtin
+    from kerasvision.data.datasets import load_builtin
 
     _, labels, _ = load_builtin("digits")
     train = kerasvision.load_data(dataset="digits", seed=SEED, **SPLITS)

@@ -9,12 +9,12 @@ import tensorflow as tf
 from helpers import assert_keras_round_trip, assert_layer_config_round_trip
 from sklearn.utils.class_weight import compute_class_weight
 
+from kerasvision.layers.outputs import BinaryToCategorical
+from kerasvision.models.ensemble import build_ensemble
 from kerasvision.regularization import (
     INITIALIZERS,
-    BinaryToCategorical,
     TorchUniform,
     add_sample_weights,
-    build_ensemble,
     compute_class_weights,
     get_initializer,
 )

@@ -190,7 +190,7 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "kerasvision.cli",
+        "kerasvision",
         "fit",
         "--dataset",
         "digits",
@@ -232,7 +232,7 @@ def test_resume_after_sigkill_mid_epoch(tmp_path):
         [
             sys.executable,
             "-m",
-            "kerasvision.cli",
+            "kerasvision",
             "fit",
             "--resume",
             "--output",

@@ -10,13 +10,17 @@ from kerasvision.layers.noise import (
     RandomMasking,
     SaltAndPepperNoise,
 )
+from kerasvision.layers.normalization import LocalResponseNormalization
+from kerasvision.layers.outputs import BinaryToCategorical
 from kerasvision.layers.preprocessing import ImagenetPreprocessing
 from kerasvision.layers.sampling import KSparse, Sampling
 
 __all__ = [
+    "BinaryToCategorical",
     "AdditiveGaussianNoise",
     "ImagenetPreprocessing",
     "KSparse",
+    "LocalResponseNormalization",
     "RandomMasking",
     "SaltAndPepperNoise",
     "Sampling",

@@ -34,7 +34,8 @@ from keras import layers, ops
 
 from kerasvision.layers.noise import make_noise_layer
 from kerasvision.layers.sampling import KSparse, Sampling
-from kerasvision.models.cnn import check_input_shape
+from kerasvision.models.blocks import activation_layer
+from kerasvision.models.heads import check_input_shape
 
 __all__ = [
     "DOWNSAMPLE_MODES",
@@ -105,12 +106,6 @@ def _pad_and_crop(height: int, width: int, stages: int):
     return None if pads == ((0, 0), (0, 0)) else pads
 
 
-def _activation(activation: str, name: str):
-    if activation == "leaky_relu":
-        return layers.LeakyReLU(negative_slope=0.1, name=name)
-    return layers.Activation(activation, name=name)
-
-
 def _conv_unit(x, filters, kernel_size, *, prefix, index, batch_norm, activation, **kw):
     """Conv (or given layer kwargs) -> optional BatchNorm -> activation."""
     conv = kw.pop("layer", layers.Conv2D)
@@ -125,7 +120,7 @@ def _conv_unit(x, filters, kernel_size, *, prefix, index, batch_norm, activation
     )(x)
     if batch_norm:
         x = layers.BatchNormalization(name=f"{prefix}_bn{index}")(x)
-    return _activation(activation, f"{prefix}_act{index}")(x)
+    return activation_layer(activation, f"{prefix}_act{index}")(x)
 
 
 def _code_layers(code, *, k_sparse, sparsity):
@@ -252,7 +247,7 @@ def build_conv_autoencoder(
     x = decoder_input
     if latent_dim is not None:
         x = layers.Dense(math.prod(spatial_shape), name="dec_dense")(x)
-        x = _activation(activation, "dec_dense_act")(x)
+        x = activation_layer(activation, "dec_dense_act")(x)
         x = layers.Reshape(spatial_shape, name="dec_reshape")(x)
     for index in range(stages, 0, -1):
         prefix = f"dec{index}"
@@ -847,7 +842,8 @@ def extract_encoder(model, *, spatial: bool = False, name: str | None = None):
         encoder = keras.Model(model.inputs[0], layer.output, name=name)
         return encoder, layer.name
     code = nested.outputs[0]
-    feature = code._keras_history.operation  # the code layer (VAE: z_mean)
+    # The code layer (VAE: z_mean): the layer whose output is the code.
+    feature = next(layer for layer in nested.layers if layer.output is code)
     if spatial and len(code.shape) != 4:
         feature = _last_spatial_layer(nested)
         if feature is None:

@@ -11,10 +11,21 @@ into blocks (for `unfreeze("blocks:K")`).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
-__all__ = ["BACKBONES", "BackboneSpec", "get_backbone_spec", "list_backbones"]
+__all__ = [
+    "BACKBONES",
+    "BackboneSpec",
+    "build_backbone",
+    "get_backbone_spec",
+    "is_backbone_reference",
+    "list_backbones",
+    "raise_download_error",
+]
+
+_URL = re.compile(r"https?://\S+?/([^/\s:]+\.h5)")
 
 
 @dataclass(frozen=True)
@@ -186,3 +197,89 @@ def get_backbone_spec(name: str) -> tuple[str, BackboneSpec]:
             " (or a path to a kerasvision .keras model / run directory)"
         )
     return key, BACKBONES[key]
+
+
+# === Building ===
+
+
+def is_backbone_reference(value) -> bool:
+    """True when `value` names a file or run directory (Model A) not a registry key."""
+    text = os.fspath(value)
+    return text.endswith(".keras") or os.sep in text or os.path.exists(text)
+
+
+def _check_weights(weights):
+    if weights is None or weights == "imagenet":
+        return weights
+    path = os.fspath(weights)
+    if path.lower() == "none":
+        return None
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if not path.endswith(".h5"):
+        raise ValueError(
+            f"weights must be 'imagenet', None or a .h5/.weights.h5 file: {path}"
+        )
+    return path
+
+
+def build_backbone(name: str, input_shape, *, weights=None):
+    """A keras.applications backbone without its top.
+
+    Args:
+        name: Registry name (`list_backbones()`) or keras.applications name.
+        input_shape: `(height, width, 3)`.
+        weights: "imagenet" (Keras download and cache), None (random) or a path to
+            a local `.h5` / `.weights.h5` file. Defaults to None.
+
+    Returns:
+        The backbone (a functional `keras.Model`).
+
+    Raises:
+        ValueError: On an unknown name, a too-small input, or an input size that
+            the ImageNet weights of this family do not allow.
+        FileNotFoundError: If a weights path does not exist.
+        RuntimeError: If ImageNet weights must be downloaded and cannot be.
+    """
+    key, spec = get_backbone_spec(name)
+    weights = _check_weights(weights)
+    height, width, channels = (int(v) for v in input_shape)
+    if min(height, width) < spec.min_size:
+        raise ValueError(
+            f"image size {height}x{width} is too small for {key}: it needs at least "
+            f"{spec.min_size}x{spec.min_size}"
+        )
+    if channels != 3:
+        raise ValueError(f"{key} takes 3-channel (RGB) images, got {channels} channels")
+    if (
+        weights == "imagenet"
+        and spec.fixed_size_with_weights
+        and (height, width) != (spec.default_size, spec.default_size)
+    ):
+        raise ValueError(
+            f"{key}'s ImageNet weights need {spec.default_size}x{spec.default_size} "
+            f"inputs, got {height}x{width}"
+        )
+    import keras
+
+    constructor = getattr(keras.applications, spec.constructor)
+    try:
+        return constructor(
+            include_top=False, weights=weights, input_shape=(height, width, 3)
+        )
+    except Exception as error:  # Keras raises a bare Exception for URL failures
+        if weights == "imagenet":
+            raise_download_error(error, f"{key} (ImageNet weights)")
+        raise
+
+
+def raise_download_error(error, what: str, cache: str = "~/.keras/models/"):
+    """Turn Keras's URL-fetch failure into one clear line (RuntimeError)."""
+    message = str(error)
+    if "URL fetch failure" in message or "http" in message:
+        match = _URL.search(message) or re.search(r"https?://\S+?/([^/\s:]+)", message)
+        filename = match.group(1) if match else "a file"
+        raise RuntimeError(
+            f"could not download {filename} for {what} (offline?); pass --weights "
+            f"PATH to a local .h5/.weights.h5 file, or put {filename} in {cache}"
+        ) from None

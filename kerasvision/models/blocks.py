@@ -32,6 +32,7 @@ __all__ = [
     "apply_inception_module",
     "apply_residual_block",
     "apply_transition",
+    "activation_layer",
     "batch_normalization",
 ]
 
@@ -56,11 +57,19 @@ def _check_positive_int(name: str, value) -> int:
     return value
 
 
-def _activation_layer(activation: str, name: str):
+def activation_layer(activation: str, name: str):
+    """The activation layer named `name` ("leaky_relu": slope 0.1; "relu6")."""
+    if activation == "leaky_relu":
+        return layers.LeakyReLU(negative_slope=0.1, name=name)
     if activation == "relu6":
-        return layers.ReLU(max_value=6.0, name=f"{name}_relu")
-    suffix = "relu" if activation == "relu" else activation
-    return layers.Activation(activation, name=f"{name}_{suffix}")
+        return layers.ReLU(max_value=6.0, name=name)
+    return layers.Activation(activation, name=name)
+
+
+def _activation_layer(activation: str, name: str):
+    # Block layers are suffixed by their activation (`conv1_relu`); ReLU6 too.
+    suffix = "relu" if activation in ("relu", "relu6") else activation
+    return activation_layer(activation, f"{name}_{suffix}")
 
 
 def _channels(x) -> int:

@@ -11,7 +11,8 @@ ones such as 32x32 digits. The head is `avg_pool`/`flatten`, `dropout`,
 `predictions` (see `apply_classifier_head`).
 
 `count_multiply_adds` measures the compute of any built model and
-`strip_auxiliary_heads` turns a multi-output Inception v1 into its serving model.
+`kerasvision.models.heads.strip_auxiliary_heads` turns a multi-output Inception v1
+into its serving model.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 import math
 
 import keras
-from keras import layers, ops
+from keras import layers
 
+from kerasvision.layers.normalization import LocalResponseNormalization
 from kerasvision.models.blocks import (
     RESIDUAL_BLOCKS,
     apply_conv_block,
@@ -31,8 +33,7 @@ from kerasvision.models.blocks import (
     apply_transition,
     batch_normalization,
 )
-from kerasvision.models.cnn import (
-    HEADS,
+from kerasvision.models.heads import (
     apply_classifier_head,
     check_input_shape,
     classifier_units,
@@ -41,7 +42,6 @@ from kerasvision.models.cnn import (
 __all__ = [
     "IMAGENET_STEM_MIN_SIZE",
     "INCEPTION_V1_MODULES",
-    "LocalResponseNormalization",
     "MOBILENET_V1_BLOCKS",
     "RESNET_DEPTHS",
     "STEMS",
@@ -55,7 +55,6 @@ __all__ = [
     "build_resnet",
     "build_vgg",
     "count_multiply_adds",
-    "strip_auxiliary_heads",
 ]
 
 STEMS = ("auto", "imagenet", "small")
@@ -109,76 +108,6 @@ MOBILENET_V1_BLOCKS = (
     (1024, 2),
     (1024, 1),
 )
-
-
-# === Local response normalization ===
-
-
-@keras.saving.register_keras_serializable(package="kerasvision")
-class LocalResponseNormalization(layers.Layer):
-    """AlexNet's local response normalization across channels.
-
-    `y[..., c] = x[..., c] / (bias + alpha * sum(x[..., c']**2)) ** beta`, the sum
-    running over the `2 * depth_radius + 1` channels centred on `c` (the same
-    formula as `tf.nn.local_response_normalization`; the defaults are the
-    paper's k=2, n=5, alpha=1e-4, beta=0.75). Channels-last inputs of any rank.
-
-    Args:
-        depth_radius: Half-width of the channel window. Defaults to 2.
-        bias: Additive constant `k`. Defaults to 2.0.
-        alpha: Scale of the squared sum. Defaults to 1e-4.
-        beta: Exponent. Defaults to 0.75.
-        **kwargs: Base `Layer` arguments (`name`, `dtype`, ...).
-
-    Raises:
-        ValueError: If `depth_radius` is negative or `bias`/`beta` is negative.
-
-    Example:
-        >>> layer = LocalResponseNormalization(name="conv1_lrn")
-        >>> layer(np.ones((1, 4, 4, 8), "float32")).shape
-        (1, 4, 4, 8)
-    """
-
-    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(depth_radius, bool) or int(depth_radius) != depth_radius:
-            raise ValueError(f"depth_radius must be an integer, got {depth_radius!r}")
-        if depth_radius < 0:
-            raise ValueError(f"depth_radius must be >= 0, got {depth_radius}")
-        if bias < 0 or beta < 0:
-            raise ValueError(f"bias and beta must be >= 0, got {bias} and {beta}")
-        self.depth_radius = int(depth_radius)
-        self.bias = float(bias)
-        self.alpha = float(alpha)
-        self.beta = float(beta)
-
-    def call(self, inputs):
-        # Computed in float32: the squared sums overflow float16.
-        x = ops.cast(inputs, "float32")
-        radius = self.depth_radius
-        channels = x.shape[-1]
-        padding = [[0, 0]] * (len(x.shape) - 1) + [[radius, radius]]
-        squared = ops.pad(ops.square(x), padding)
-        window = squared[..., 0:channels]
-        for offset in range(1, 2 * radius + 1):
-            window = window + squared[..., offset : offset + channels]
-        outputs = x / ops.power(self.bias + self.alpha * window, self.beta)
-        return ops.cast(outputs, self.compute_dtype)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "depth_radius": self.depth_radius,
-                "bias": self.bias,
-                "alpha": self.alpha,
-                "beta": self.beta,
-            }
-        )
-        return config
 
 
 # === Argument checks ===
@@ -317,7 +246,7 @@ def build_alexnet(
     outputs = apply_classifier_head(
         x,
         num_classes,
-        head="flatten",
+        pooling="flatten",
         dense_units=tuple(_scale(units, width) for units in dense_units),
         dropout_rate=dropout_rate,
         kernel_initializer="he_normal",
@@ -338,7 +267,7 @@ def build_vgg(
     width_multiplier: float = 1.0,
     batch_norm: bool = False,
     dense_units=(4096, 4096),
-    head: str = "flatten",
+    pooling: str = "flatten",
     dropout_rate: float = 0.5,
     classifier_activation: str | None = None,
     name: str | None = None,
@@ -364,7 +293,8 @@ def build_vgg(
         batch_norm: Batch normalization after every convolution (VGG-BN).
             Defaults to False.
         dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
-        head: "flatten" (paper) or "gap". Defaults to "flatten".
+        pooling: The head: "flatten" (paper), "avg" or "max" (global pooling).
+            Defaults to "flatten".
         dropout_rate: Dropout before the output layer. Defaults to 0.5.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives the preset name ("vgg16", ...) or "vgg".
@@ -398,8 +328,6 @@ def build_vgg(
         )
     width = _check_multiplier("width_multiplier", width_multiplier)
     dense_units = _check_positive_ints("dense_units", dense_units, allow_empty=True)
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
     dropout_rate = _check_dropout(dropout_rate)
     classifier_units(num_classes, classifier_activation)
     if name is None:
@@ -425,7 +353,7 @@ def build_vgg(
     outputs = apply_classifier_head(
         x,
         num_classes,
-        head=head,
+        pooling=pooling,
         dense_units=tuple(_scale(units, width) for units in dense_units),
         dropout_rate=dropout_rate,
         kernel_initializer="he_normal",
@@ -583,36 +511,6 @@ def build_inception_v1(
             for index, aux_input in enumerate(aux_inputs, start=1)
         ]
     return keras.Model(inputs, outputs, name=name)
-
-
-def strip_auxiliary_heads(model):
-    """The serving model of a multi-output classifier: `predictions` only.
-
-    The returned functional model shares the layers (hence the weights) of
-    `model` up to the `predictions` layer; auxiliary heads such as Inception v1's
-    `aux1_predictions`/`aux2_predictions` are left out. Export, evaluate and
-    serve this model. A single-output model is returned unchanged.
-
-    Args:
-        model: A functional `keras.Model` with a layer named `predictions`.
-
-    Returns:
-        A `keras.Model` with one output, `predictions`.
-
-    Raises:
-        ValueError: If a multi-output model has no `predictions` layer.
-
-    Example:
-        >>> model = build_inception_v1((32, 32, 1), 10, width_multiplier=0.25)
-        >>> len(strip_auxiliary_heads(model).outputs)
-        1
-    """
-    if len(model.outputs) == 1:
-        return model
-    predictions = model.get_layer("predictions").output
-    # `model.input` keeps the input structure (a bare tensor, not a one-item
-    # list), so the exported serving signature takes a plain tensor.
-    return keras.Model(model.input, predictions, name=model.name)
 
 
 # === ResNet ===

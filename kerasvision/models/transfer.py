@@ -10,162 +10,34 @@ you) and `trainability_table` shows the result per block.
 
 from __future__ import annotations
 
-import os
 import re
 
 import keras
 from keras import layers
 
-from kerasvision.models.backbones import BACKBONES, BackboneSpec, get_backbone_spec
-from kerasvision.models.cnn import apply_classifier_head
+from kerasvision._choices import BN_POLICIES
+from kerasvision.models.backbones import (
+    BACKBONES,
+    BackboneSpec,
+    build_backbone,
+    get_backbone_spec,
+    is_backbone_reference,
+)
+from kerasvision.models.heads import apply_classifier_head
 
 __all__ = [
-    "BN_POLICIES",
     "backbone_blocks",
-    "build_backbone",
     "build_transfer_classifier",
     "freeze_backbone",
     "get_backbone",
-    "is_backbone_reference",
-    "load_model_a",
     "parse_unfreeze",
-    "raise_download_error",
+    "resolve_unfreeze",
     "trainability_table",
     "unfreeze",
 ]
 
-BN_POLICIES = ("frozen", "train")
 POOLINGS = ("avg", "max")
 _GENERIC_BLOCKS = r"^([a-z]+\d+[a-z]?)_"  # block1_conv1, c3_conv, stage2_... (Model A)
-_URL = re.compile(r"https?://\S+?/([^/\s:]+\.h5)")
-
-
-def is_backbone_reference(value) -> bool:
-    """True when `value` names a file or run directory (Model A) not a registry key."""
-    text = os.fspath(value)
-    return text.endswith(".keras") or os.sep in text or os.path.exists(text)
-
-
-def _check_weights(weights):
-    if weights is None or weights == "imagenet":
-        return weights
-    path = os.fspath(weights)
-    if path.lower() == "none":
-        return None
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"weights file not found: {path}")
-    if not path.endswith(".h5"):
-        raise ValueError(
-            f"weights must be 'imagenet', None or a .h5/.weights.h5 file: {path}"
-        )
-    return path
-
-
-def build_backbone(name: str, input_shape, *, weights=None):
-    """A keras.applications backbone without its top.
-
-    Args:
-        name: Registry name (`list_backbones()`) or keras.applications name.
-        input_shape: `(height, width, 3)`.
-        weights: "imagenet" (Keras download and cache), None (random) or a path to
-            a local `.h5` / `.weights.h5` file. Defaults to None.
-
-    Returns:
-        The backbone (a functional `keras.Model`).
-
-    Raises:
-        ValueError: On an unknown name, a too-small input, or an input size that
-            the ImageNet weights of this family do not allow.
-        FileNotFoundError: If a weights path does not exist.
-        RuntimeError: If ImageNet weights must be downloaded and cannot be.
-    """
-    key, spec = get_backbone_spec(name)
-    weights = _check_weights(weights)
-    height, width, channels = (int(v) for v in input_shape)
-    if min(height, width) < spec.min_size:
-        raise ValueError(
-            f"image size {height}x{width} is too small for {key}: it needs at least "
-            f"{spec.min_size}x{spec.min_size}"
-        )
-    if channels != 3:
-        raise ValueError(f"{key} takes 3-channel (RGB) images, got {channels} channels")
-    if (
-        weights == "imagenet"
-        and spec.fixed_size_with_weights
-        and (height, width) != (spec.default_size, spec.default_size)
-    ):
-        raise ValueError(
-            f"{key}'s ImageNet weights need {spec.default_size}x{spec.default_size} "
-            f"inputs, got {height}x{width}"
-        )
-    constructor = getattr(keras.applications, spec.constructor)
-    try:
-        return constructor(
-            include_top=False, weights=weights, input_shape=(height, width, 3)
-        )
-    except Exception as error:  # Keras raises a bare Exception for URL failures
-        if weights == "imagenet":
-            raise_download_error(error, f"{key} (ImageNet weights)")
-        raise
-
-
-def raise_download_error(error, what: str, cache: str = "~/.keras/models/"):
-    """Turn Keras's URL-fetch failure into one clear line (RuntimeError)."""
-    message = str(error)
-    if "URL fetch failure" in message or "http" in message:
-        match = _URL.search(message) or re.search(r"https?://\S+?/([^/\s:]+)", message)
-        filename = match.group(1) if match else "a file"
-        raise RuntimeError(
-            f"could not download {filename} for {what} (offline?); pass --weights "
-            f"PATH to a local .h5/.weights.h5 file, or put {filename} in {cache}"
-        ) from None
-
-
-def load_model_a(path):
-    """Model A (a kerasvision classifier) cut at its feature layer, as a backbone.
-
-    Args:
-        path: A `.keras` file or a kerasvision run directory.
-
-    Returns:
-        `(backbone, feature_layer_name)`; the backbone takes raw 0-255 pixels.
-
-    Raises:
-        FileNotFoundError: If the path does not exist.
-        ValueError: If it is not a kerasvision model.
-    """
-    from kerasvision.models import find_feature_layer
-    from kerasvision.saving import load_model
-
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"backbone model not found: {path}")
-    feature = None
-    if os.path.isdir(path):
-        from kerasvision.runs import load_run
-
-        run = load_run(path)
-        if run.info.get("kind") == "autoencoder":
-            from kerasvision.autoencoding import load_encoder
-
-            encoder, info = load_encoder(path)
-            backbone = keras.Model(
-                encoder.inputs[0], encoder.outputs[0], name="model_a"
-            )
-            return backbone, info["feature_layer"]
-        model = run.model
-        feature = run.info.get("model", {}).get("feature_layer")
-    else:
-        try:
-            model = load_model(path)
-        except Exception as error:  # Keras raises ValueError/OSError/TypeError
-            raise ValueError(f"cannot load backbone model {path}: {error}") from None
-    names = {layer.name for layer in model.layers}
-    if feature not in names:
-        feature = find_feature_layer(model)
-    inputs = model.inputs[0] if isinstance(model.inputs, list) else model.inputs
-    backbone = keras.Model(inputs, model.get_layer(feature).output, name="model_a")
-    return backbone, feature
 
 
 def build_transfer_classifier(
@@ -185,14 +57,14 @@ def build_transfer_classifier(
     """A new classifier head on a pretrained backbone (feature extraction / fine-tune).
 
     Args:
-        backbone: Registry name (e.g. "mobilenet_v2"), keras.applications name, a
-            kerasvision `.keras` model / run directory (Model A, cut at its feature
-            layer), or a `keras.Model` used as is.
+        backbone: Registry name (e.g. "mobilenet_v2"), keras.applications name,
+            or a `keras.Model` taking raw pixels, used as is (e.g. Model A from
+            `kerasvision.reuse.load_backbone(path)`, cut at its feature layer).
         num_classes: Number of classes (2 -> one sigmoid unit by default).
         weights: "imagenet", None, or a local `.h5`/`.weights.h5` path (ignored for
-            Model A). Defaults to "imagenet".
+            a `keras.Model`). Defaults to "imagenet".
         input_shape: `(height, width, 3)`. Defaults to None (the family's default
-            size, or Model A's input shape).
+            size, or the given model's input shape).
         pooling: "avg" (`avg_pool`) or "max" (`max_pool`). Defaults to "avg".
         dropout_rate: Dropout before `predictions`. Defaults to 0.2.
         dense_units: Hidden dense layers of the head. Defaults to ().
@@ -210,6 +82,8 @@ def build_transfer_classifier(
 
     Raises:
         ValueError, FileNotFoundError, RuntimeError: see `build_backbone`.
+        TypeError: If `backbone` is a path (load it with
+            `kerasvision.reuse.load_backbone` first).
 
     Example:
         >>> model = build_transfer_classifier(
@@ -224,9 +98,6 @@ def build_transfer_classifier(
     spec: BackboneSpec | None = None
     if isinstance(backbone, keras.Model):
         base, label = backbone, backbone.name
-    elif is_backbone_reference(backbone):
-        base, _ = load_model_a(backbone)
-        label = "model_a"
         if input_shape is not None and tuple(input_shape) != tuple(
             base.input_shape[1:]
         ):
@@ -237,6 +108,12 @@ def build_transfer_classifier(
                 f"{height}x{width}"
             )
     else:
+        if not isinstance(backbone, str) or is_backbone_reference(backbone):
+            raise TypeError(
+                f"backbone must be a registry name or a keras.Model, got "
+                f"{backbone!r}; load a model file or run directory with "
+                f"kerasvision.reuse.load_backbone(path) first"
+            )
         label, spec = get_backbone_spec(backbone)
         if input_shape is None:
             input_shape = (spec.default_size, spec.default_size, 3)
@@ -253,7 +130,7 @@ def build_transfer_classifier(
     outputs = apply_classifier_head(
         x,
         num_classes,
-        head="gap" if pooling == "avg" else "gmp",
+        pooling=pooling,
         dense_units=dense_units,
         dropout_rate=dropout_rate,
         classifier_activation=classifier_activation,
@@ -365,6 +242,54 @@ def backbone_blocks(
     return blocks
 
 
+def resolve_unfreeze(model, spec="all", *, bn: str = "frozen") -> list:
+    """The backbone layers that `unfreeze(model, spec, bn=bn)` would make trainable.
+
+    Changes nothing, so a bad spec is caught before any training.
+
+    Raises:
+        ValueError: On a bad spec, an unknown layer name, or more layers/blocks
+            than the backbone has.
+    """
+    kind, value = parse_unfreeze(spec)
+    if bn not in BN_POLICIES:
+        raise ValueError(f"bn must be one of {BN_POLICIES}, got {bn!r}")
+    backbone = get_backbone(model)
+    body = [
+        layer for layer in backbone.layers if not isinstance(layer, layers.InputLayer)
+    ]
+    if kind == "all":
+        chosen = body
+    elif kind == "top":
+        if value > len(body):
+            raise ValueError(
+                f"--unfreeze top:{value}: backbone {backbone.name} has only "
+                f"{len(body)} layers"
+            )
+        chosen = body[-value:]
+    elif kind == "from":
+        names = [layer.name for layer in body]
+        if value not in names:
+            raise ValueError(
+                f"--unfreeze from:{value}: no layer {value!r} in backbone "
+                f"{backbone.name}"
+            )
+        chosen = body[names.index(value) :]
+    else:
+        blocks = backbone_blocks(backbone)
+        if value > len(blocks):
+            raise ValueError(
+                f"--unfreeze blocks:{value}: backbone {backbone.name} has only "
+                f"{len(blocks)} blocks"
+            )
+        chosen = [layer for _, members in blocks[-value:] for layer in members]
+    return [
+        layer
+        for layer in chosen
+        if not (bn == "frozen" and isinstance(layer, layers.BatchNormalization))
+    ]
+
+
 def unfreeze(model, spec="all", *, bn: str = "frozen") -> list[str]:
     """Make part of the nested backbone trainable; everything else stays frozen.
 
@@ -387,36 +312,15 @@ def unfreeze(model, spec="all", *, bn: str = "frozen") -> list[str]:
         Names of the backbone layers now trainable.
 
     Raises:
-        ValueError: On a bad spec or an unknown layer name.
+        ValueError: On a bad spec, an unknown layer name, or more layers/blocks
+            than the backbone has.
     """
-    kind, value = parse_unfreeze(spec)
+    chosen_ids = {id(layer) for layer in resolve_unfreeze(model, spec, bn=bn)}
     backbone = get_backbone(model)
+    backbone.trainable = True
     body = [
         layer for layer in backbone.layers if not isinstance(layer, layers.InputLayer)
     ]
-    if kind == "all":
-        chosen = body
-    elif kind == "top":
-        chosen = body[-value:]
-    elif kind == "from":
-        names = [layer.name for layer in body]
-        if value not in names:
-            raise ValueError(
-                f"--unfreeze from:{value}: no layer {value!r} in backbone "
-                f"{backbone.name}"
-            )
-        chosen = body[names.index(value) :]
-    else:
-        blocks = backbone_blocks(backbone)
-        chosen = [layer for _, members in blocks[-value:] for layer in members]
-    if bn not in BN_POLICIES:
-        raise ValueError(f"bn must be one of {BN_POLICIES}, got {bn!r}")
-    backbone.trainable = True
-    chosen_ids = {
-        id(layer)
-        for layer in chosen
-        if not (bn == "frozen" and isinstance(layer, layers.BatchNormalization))
-    }
     for layer in body:
         layer.trainable = id(layer) in chosen_ids
     return [layer.name for layer in body if id(layer) in chosen_ids]

@@ -14,14 +14,16 @@ import importlib
 
 _PUBLIC = {
     # plots
-    "calibration_bins": "plots",
-    "expected_calibration_error": "plots",
     "plot_confusion_matrix": "plots",
+    "plot_image_rows": "plots",
+    "plot_latent_scatter": "plots",
+    "plot_segmentation": "plots",
     "plot_per_class_metrics": "plots",
     "plot_reliability_diagram": "plots",
     "plot_top_losses": "plots",
     "plot_training_curves": "plots",
-    "top_losses": "plots",
+    # a run's pictures
+    "visualize_run": "pictures",
     # filters
     "activation_maximization": "filters",
     "first_layer_filters": "filters",

@@ -38,6 +38,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasvision.models.heads import main_output, output_layer
+
 __all__ = [
     "ForwardSplit",
     "as_image_batch",
@@ -242,10 +244,12 @@ def _accepts_training(operation) -> bool:
 def _main_output_index(model) -> int:
     """Index of the `predictions` output (models with auxiliary heads), else 0."""
     outputs = list(getattr(model, "outputs", None) or [])
-    for index, tensor in enumerate(outputs):
-        history = getattr(tensor, "_keras_history", None)
-        if history is not None and history.operation.name == "predictions":
-            return index
+    if len(outputs) > 1:
+        try:
+            main = main_output(model)
+        except ValueError:
+            return 0
+        return next(i for i, tensor in enumerate(outputs) if tensor is main)
     return 0
 
 
@@ -253,8 +257,7 @@ def _output_operation(model, index):
     outputs = list(getattr(model, "outputs", None) or [])
     if not outputs:
         return None
-    history = getattr(outputs[index], "_keras_history", None)
-    return None if history is None else history.operation
+    return output_layer(model, outputs[index])
 
 
 def _activation_name(function) -> str:

@@ -167,7 +167,7 @@ def _image_shape(model, image_size):
         raise ValueError(f"model input must be [H, W, C], got {shape}")
     height, width, channels = shape
     if image_size is not None:
-        from kerasvision.data import parse_image_size
+        from kerasvision.data.images import parse_image_size
 
         size = parse_image_size(image_size)
         if (height, width) not in ((None, None), size):

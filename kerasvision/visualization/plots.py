@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
+from kerasvision.evaluation import (
+    as_labels,
+    as_probability_matrix,
+    calibration_bins,
+    expected_calibration_error,
+)
+
 __all__ = [
-    "calibration_bins",
-    "expected_calibration_error",
     "plot_confusion_matrix",
+    "plot_image_rows",
+    "plot_latent_scatter",
+    "plot_segmentation",
     "plot_image_maps",
     "plot_per_class_metrics",
     "plot_reliability_diagram",
     "plot_top_losses",
     "plot_training_curves",
     "save_figure",
-    "top_losses",
 ]
 
 
@@ -32,20 +36,14 @@ def _pyplot():
 
 def save_figure(figure, path: str) -> str:
     """Save a matplotlib figure to `path` atomically and close it."""
-    plt = _pyplot()
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
-    os.close(handle)
-    try:
-        figure.savefig(temp, dpi=100, bbox_inches="tight")
-        from kerasvision.runs import _UMASK
+    from kerasvision._files import staged_file
 
-        os.chmod(temp, 0o666 & ~_UMASK)
-        os.replace(temp, path)
+    plt = _pyplot()
+    try:
+        with staged_file(path, suffix=".png", prefix=".tmp-") as temp:
+            figure.savefig(temp, dpi=100, bbox_inches="tight")
     finally:
         plt.close(figure)
-        if os.path.exists(temp):
-            os.unlink(temp)
     return path
 
 
@@ -279,56 +277,6 @@ def plot_per_class_metrics(per_class: dict, path: str, *, title: str = "") -> st
 # === Top losses ===
 
 
-def _as_probability_matrix(probabilities) -> np.ndarray:
-    probabilities = np.asarray(probabilities, dtype="float64")
-    if probabilities.ndim == 1:  # P(class 1) of a binary model
-        probabilities = np.stack([1.0 - probabilities, probabilities], axis=1)
-    if probabilities.ndim != 2 or probabilities.shape[1] < 2:
-        raise ValueError(
-            f"probabilities must be [N, K] (K >= 2) or [N], got shape "
-            f"{probabilities.shape}"
-        )
-    return probabilities
-
-
-def _as_labels(labels, count) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or len(labels) != count or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"labels must be {count} integer class indices, got shape {labels.shape}"
-        )
-    return labels.astype("int64")
-
-
-def top_losses(probabilities, labels, k: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` items with the highest cross-entropy loss, worst first.
-
-    Args:
-        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
-        labels: `[N]` integer true labels.
-        k: How many to return (fewer when N < k). Defaults to 8.
-
-    Returns:
-        `(indices, losses)`: positions in the input and their losses
-        `-log(max(p_true, 1e-7))`.
-
-    Raises:
-        ValueError: On mismatched shapes or `k` < 1.
-
-    Example:
-        >>> top_losses([[0.9, 0.1], [0.2, 0.8]], [1, 1], k=1)
-        (array([0]), array([2.30258509]))
-    """
-    if int(k) < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    probabilities = _as_probability_matrix(probabilities)
-    labels = _as_labels(labels, len(probabilities))
-    true = probabilities[np.arange(len(labels)), labels]
-    losses = -np.log(np.clip(true, 1e-7, 1.0))
-    order = np.argsort(-losses, kind="stable")[: int(k)]
-    return order, losses[order]
-
-
 def plot_top_losses(
     images,
     labels,
@@ -365,8 +313,8 @@ def plot_top_losses(
     """
     plt = _pyplot()
     images = np.asarray(images)
-    probabilities = _as_probability_matrix(probabilities)
-    labels = _as_labels(labels, len(probabilities))
+    probabilities = as_probability_matrix(probabilities)
+    labels = as_labels(labels, len(probabilities))
     if len(images) == 0 or len(images) != len(labels):
         raise ValueError(f"got {len(images)} images for {len(labels)} labels")
     if losses is None:
@@ -419,75 +367,6 @@ def plot_top_losses(
         figure.suptitle(title)
     figure.tight_layout()
     return save_figure(figure, path)
-
-
-# === Calibration ===
-
-
-def calibration_bins(probabilities, labels, bins: int = 15) -> dict:
-    """Confidence/accuracy per equal-width confidence bin (Guo et al. 2017).
-
-    Confidence is the top-class probability; bin m holds confidences in
-    `((m - 1) / bins, m / bins]` (a confidence of exactly 0 goes to the first).
-
-    Args:
-        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
-        labels: `[N]` integer true labels.
-        bins: Number of bins. Defaults to 15.
-
-    Returns:
-        `{"edges": [bins + 1], "counts": [bins], "accuracy": [bins],
-        "confidence": [bins]}` (accuracy/confidence are NaN for empty bins).
-
-    Raises:
-        ValueError: On mismatched shapes, no items, or `bins` < 1.
-    """
-    if int(bins) < 1:
-        raise ValueError(f"bins must be >= 1, got {bins}")
-    bins = int(bins)
-    probabilities = _as_probability_matrix(probabilities)
-    labels = _as_labels(labels, len(probabilities))
-    if len(labels) == 0:
-        raise ValueError("no items to calibrate")
-    confidence = probabilities.max(axis=1)
-    correct = probabilities.argmax(axis=1) == labels
-    index = np.clip(np.ceil(confidence * bins).astype("int64") - 1, 0, bins - 1)
-    counts = np.bincount(index, minlength=bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        accuracy = np.bincount(index, weights=correct, minlength=bins) / counts
-        totals = np.bincount(index, weights=confidence, minlength=bins)
-        mean_confidence = totals / counts
-    return {
-        "edges": np.linspace(0.0, 1.0, bins + 1),
-        "counts": counts,
-        "accuracy": accuracy,
-        "confidence": mean_confidence,
-    }
-
-
-def expected_calibration_error(probabilities, labels, bins: int = 15) -> float:
-    """Expected calibration error: sum over bins of (n_b / N) |accuracy_b - conf_b|.
-
-    Args:
-        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
-        labels: `[N]` integer true labels.
-        bins: Equal-width confidence bins (see `calibration_bins`). Defaults to 15.
-
-    Returns:
-        The ECE in [0, 1].
-
-    Raises:
-        ValueError: On mismatched shapes, no items, or `bins` < 1.
-
-    Example:
-        >>> expected_calibration_error([[0.9, 0.1], [0.4, 0.6]], [0, 0], bins=2)
-        0.25
-    """
-    stats = calibration_bins(probabilities, labels, bins)
-    counts = stats["counts"]
-    filled = counts > 0
-    gaps = np.abs(stats["accuracy"][filled] - stats["confidence"][filled])
-    return float(np.sum(counts[filled] / counts.sum() * gaps))
 
 
 def plot_reliability_diagram(
@@ -550,5 +429,98 @@ def plot_reliability_diagram(
     bottom.set_xlim(0, 1)
     bottom.set_xlabel("confidence (top-class probability)")
     bottom.set_ylabel("count")
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+# === Autoencoders and segmentation ===
+
+
+def _show(axis, image, cmap=None):
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+        cmap = cmap or "gray"
+    axis.imshow(np.clip(image, 0, 1), cmap=cmap, vmin=0, vmax=1)
+    axis.set_xticks([])
+    axis.set_yticks([])
+
+
+def plot_image_rows(rows, path: str, *, title: str = "") -> str:
+    """A grid of 0-1 images: `rows` is `[(label, images [n, H, W, C]), ...]`."""
+    plt = _pyplot()
+    columns = max(len(images) for _, images in rows)
+    figure, axes = plt.subplots(
+        len(rows),
+        columns,
+        figsize=(1.3 * columns + 0.8, 1.4 * len(rows) + 0.4),
+        squeeze=False,
+    )
+    for row, (label, images) in enumerate(rows):
+        for column in range(columns):
+            axis = axes[row, column]
+            if column < len(images):
+                _show(axis, images[column])
+            else:
+                axis.axis("off")
+        axes[row, 0].set_ylabel(label)
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_latent_scatter(codes, labels, class_names, path: str, *, title="") -> str:
+    """2-D scatter of codes coloured by label (PCA to 2-D when the code is larger)."""
+    plt = _pyplot()
+    codes = np.asarray(codes, dtype="float64").reshape(len(codes), -1)
+    method = "code"
+    if codes.shape[1] > 2:
+        from sklearn.decomposition import PCA
+
+        codes = PCA(2, random_state=0).fit_transform(codes)
+        method = "PCA of the code"
+    elif codes.shape[1] == 1:
+        codes = np.concatenate([codes, np.zeros_like(codes)], axis=1)
+    figure, axis = plt.subplots(figsize=(6, 5))
+    labels = np.asarray(labels)
+    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    for index, name in enumerate(class_names):
+        chosen = labels == index
+        if np.any(chosen):
+            axis.scatter(
+                codes[chosen, 0],
+                codes[chosen, 1],
+                s=10,
+                alpha=0.7,
+                color=colours(index % colours.N),
+                label=name,
+            )
+    axis.set_xlabel(f"{method} 1")
+    axis.set_ylabel(f"{method} 2")
+    axis.legend(fontsize=7, markerscale=1.5, loc="best")
+    axis.set_title(title or "latent space (held-out images)")
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_segmentation(images, masks, predicted, num_classes, path, title=""):
+    plt = _pyplot()
+    count = len(images)
+    figure, axes = plt.subplots(3, count, figsize=(1.6 * count + 0.8, 5), squeeze=False)
+    cmap = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")
+    for column in range(count):
+        image = images[column] / 255.0
+        for row, mask in enumerate((None, masks[column], predicted[column])):
+            axis = axes[row, column]
+            _show(axis, image)
+            if mask is not None:
+                colour = cmap(np.asarray(mask) % cmap.N)[..., :3]
+                alpha = np.where(np.asarray(mask) > 0, 0.5, 0.0)[..., None]
+                axis.imshow(np.concatenate([colour, alpha], axis=-1))
+    for row, label in enumerate(("image", "true mask", "predicted")):
+        axes[row, 0].set_ylabel(label)
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     return save_figure(figure, path)

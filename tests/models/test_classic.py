@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from kerasvision.layers.normalization import LocalResponseNormalization  # noqa: E402
 from kerasvision.models import (  # noqa: E402
     MODELS,
     build_model,
@@ -34,6 +35,7 @@ from kerasvision.models.blocks import (  # noqa: E402
     apply_residual_block,
     apply_transition,
 )
+from kerasvision.models.heads import strip_auxiliary_heads  # noqa: E402
 
 NAMES = sorted(CLASSIC_MODELS)
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -154,7 +156,7 @@ def test_classic_model_trains_saves_and_exports(name, tmp_path):
     assert loaded.get_layer(spec.feature_layer).name == spec.feature_layer
 
     # SavedModel export of the serving model: predictions only.
-    serving = classic.strip_auxiliary_heads(model)
+    serving = strip_auxiliary_heads(model)
     assert len(serving.outputs) == 1
     assert not [layer.name for layer in serving.layers if layer.name.startswith("aux")]
     serving_expected = serving.predict(images, verbose=0)
@@ -230,7 +232,7 @@ def test_num_classes_is_validated():
 
 
 def test_lrn_config_round_trip_and_matches_tf():
-    layer = classic.LocalResponseNormalization(
+    layer = LocalResponseNormalization(
         depth_radius=3, bias=1.5, alpha=2e-3, beta=0.6, name="lrn"
     )
     config = layer.get_config()
@@ -240,12 +242,12 @@ def test_lrn_config_round_trip_and_matches_tf():
         "alpha": 2e-3,
         "beta": 0.6,
     }
-    clone = classic.LocalResponseNormalization.from_config(config)
+    clone = LocalResponseNormalization.from_config(config)
     assert clone.get_config() == config
     serialized = keras.saving.serialize_keras_object(layer)
     assert serialized["registered_name"] == "kerasvision>LocalResponseNormalization"
     revived = keras.saving.deserialize_keras_object(serialized)
-    assert isinstance(revived, classic.LocalResponseNormalization)
+    assert isinstance(revived, LocalResponseNormalization)
     assert revived.get_config() == config
 
     x = np.random.default_rng(1).normal(size=(2, 5, 5, 11)).astype("float32") * 3
@@ -259,7 +261,7 @@ def test_alexnet_with_lrn_trains_in_graph_mode(tmp_path):
     model = classic.build_alexnet(
         (32, 32, 3), 3, width_multiplier=0.125, local_response_norm=True
     )
-    assert isinstance(model.get_layer("conv1_lrn"), classic.LocalResponseNormalization)
+    assert isinstance(model.get_layer("conv1_lrn"), LocalResponseNormalization)
     images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3))
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     logs = model.train_on_batch(images, np.array([0, 1, 2, 1]), return_dict=True)
@@ -478,13 +480,13 @@ def test_strip_auxiliary_heads_shares_weights():
     model = classic.build_inception_v1((32, 32, 1), 3, width_multiplier=0.125)
     assert [t.shape for t in model.outputs] == [(None, 3)] * 3
     assert model.get_layer("aux1_predictions").dtype_policy.compute_dtype == "float32"
-    serving = classic.strip_auxiliary_heads(model)
+    serving = strip_auxiliary_heads(model)
     assert serving.get_layer("predictions") is model.get_layer("predictions")
     assert serving.count_params() < model.count_params()
     single = classic.build_inception_v1(
         (32, 32, 1), 3, width_multiplier=0.125, aux_classifiers=False
     )
-    assert classic.strip_auxiliary_heads(single) is single
+    assert strip_auxiliary_heads(single) is single
     assert single.count_params() == serving.count_params()
 
 

@@ -47,7 +47,7 @@ def test_bipyramidal_structure_and_names():
         convs_per_block=(1, 2, 2),
         batch_norm=True,
         dense_units=(24,),
-        head="flatten",
+        pooling="flatten",
     )
     names = [layer.name for layer in model.layers]
     for expected in (
@@ -107,7 +107,7 @@ def test_regularizers_and_options_are_applied():
         filters=(4,),
         l2=0.01,
         activation="leaky_relu",
-        pooling="avg",
+        block_pooling="avg",
         kernel_initializer="glorot_normal",
     )
     conv = model.get_layer("block1_conv1")
@@ -123,8 +123,8 @@ def test_regularizers_and_options_are_applied():
         ({"input_shape": (4, 4, 1)}, "too small"),
         ({"filters": ()}, "filters"),
         ({"activation": "relu6x"}, "activation"),
-        ({"pooling": "median"}, "pooling"),
-        ({"head": "attention"}, "head"),
+        ({"block_pooling": "median"}, "block_pooling"),
+        ({"pooling": "attention"}, "pooling"),
         ({"dropout_rate": 1.5}, "dropout_rate"),
         ({"num_classes": 1}, "num_classes"),
         ({"l2": -1.0}, "l2"),

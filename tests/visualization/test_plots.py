@@ -8,14 +8,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerasvision.visualization.plots import (
+from kerasvision.evaluation import (
     calibration_bins,
     expected_calibration_error,
+    top_losses,
+)
+from kerasvision.visualization.plots import (
     plot_image_maps,
     plot_per_class_metrics,
     plot_reliability_diagram,
     plot_top_losses,
-    top_losses,
 )
 
 

@@ -9,12 +9,10 @@ import click
 
 __all__ = [
     "UserError",
-    "_call",
-    "_check_path",
-    "_given",
-    "_import_tensorflow_quietly",
-    "_library",
-    "_warn_bad_file",
+    "call",
+    "check_path",
+    "library",
+    "warn_bad_file",
 ]
 
 
@@ -45,7 +43,7 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
-def _library(module_name, attribute):
+def library(module_name, attribute):
     """A library function, imported after TensorFlow has loaded quietly."""
     import importlib
 
@@ -53,12 +51,7 @@ def _library(module_name, attribute):
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def _given(**options):
-    """Only the options the user set (so library defaults apply)."""
-    return {key: value for key, value in options.items() if value is not None}
-
-
-def _call(function, *args, **kwargs):
+def call(function, *args, **kwargs):
     """Run a library call, mapping expected failures to one-line CLI errors."""
     _import_tensorflow_quietly()
     try:
@@ -67,15 +60,20 @@ def _call(function, *args, **kwargs):
         raise UserError(str(error)) from None
     except PermissionError as error:
         raise UserError(f"permission denied: {error.filename or error}") from None
+    except OSError as error:  # a file system failure the library did not name
+        where = f" {error.filename}" if error.filename else ""
+        raise click.ClickException(
+            f"cannot write{where}: {error.strerror or error}"
+        ) from None
     except RuntimeError as error:  # TrainingError, ExportError, offline downloads
         raise click.ClickException(str(error)) from None
 
 
-def _warn_bad_file(path, reason):
+def warn_bad_file(path, reason):
     click.echo(f"skipping bad file {path}: {reason}", err=True)
 
 
-def _check_path(path, what):
+def check_path(path, what):
     """Fail fast (before TensorFlow loads) when a required folder is missing."""
     if path is not None and not os.path.exists(path):
         from kerasvision.runs import partial_dir

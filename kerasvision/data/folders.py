@@ -1,91 +1,52 @@
-"""Image data: folder-per-class loading, checking, stratified splits, tf.data.
+"""Folder-per-class data: scanning, checking, stratified splits, `ImageData`, tf.data.
 
 The pipeline streams: only file paths are held in memory, images are decoded in
 parallel `tf.data` map calls and cached (as uint8, after resizing) only when the
-cache fits the memory budget. Common files (8-bit JPEG/PNG/GIF/BMP without EXIF
-rotation) decode with TensorFlow's native ops; every other file (CMYK, 16-bit,
-EXIF-rotated, WebP, palette BMP...) decodes with Pillow in the same pipeline.
+cache fits the memory budget.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kerasvision._choices import RESIZE_MODES
+from kerasvision.data.images import (
+    check_image_files,
+    decode_and_resize,
+    parse_image_size,
+    resize_image,
+    to_channels,
+    walk_images,
+)
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
-    "RESIZE_MODES",
+    "DEFAULT_FOLDER_SIZE",
     "ImageData",
     "Split",
-    "check_image_file",
-    "decode_image_file",
     "from_arrays",
     "load_builtin_dataset",
     "load_data",
     "load_image_folder",
-    "parse_image_size",
-    "resize_image",
     "save_image_folder",
     "scan_image_folder",
+    "split_from_record",
     "stratified_split",
+    "write_builtin_dataset",
 ]
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 DEFAULT_FOLDER_SIZE = 128
 # The cache holds uint8 images; above this the pipeline streams from disk.
 DEFAULT_CACHE_BUDGET = 1 << 30
 
-# Formats and Pillow modes that TensorFlow's own decoders turn into the same
-# 8-bit RGB as Pillow's convert("RGB"). Anything else goes through Pillow.
-_NATIVE_MODES = {
-    "JPEG": {"RGB", "L"},
-    "PNG": {"RGB", "RGBA", "L", "LA", "P"},
-    "GIF": {"P", "L", "RGB"},
-    "BMP": {"RGB"},
-}
+
+# === Folder scanning ===
 
 
-# === Small parsers ===
-
-
-def parse_image_size(value) -> tuple[int, int] | None:
-    """`128`, `"128"`, `"96x128"`, `(96, 128)` -> `(height, width)`; None stays None.
-
-    Raises:
-        ValueError: If the value is not one or two positive integers.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        parts = value.lower().replace("×", "x").split("x")
-        try:
-            numbers = [int(p) for p in parts]
-        except ValueError:
-            raise ValueError(
-                f"image size must be N or HxW (e.g. 64 or 96x128), got {value!r}"
-            ) from None
-    elif isinstance(value, int | np.integer):
-        numbers = [int(value)]
-    else:
-        numbers = [int(v) for v in value]
-    if len(numbers) == 1:
-        numbers = numbers * 2
-    if len(numbers) != 2 or min(numbers) < 1:
-        raise ValueError(f"image size must be positive (N or HxW), got {value!r}")
-    return numbers[0], numbers[1]
-
-
-# === Folder scanning and checking ===
-
-
-def scan_image_folder(directory, class_names=None):
+def scan_image_folder(directory, class_names=None, *, on_loop=None):
     """List the images of a folder-per-class directory.
 
     Class folders are the direct sub-folders (hidden ones ignored); images may sit
@@ -96,6 +57,8 @@ def scan_image_folder(directory, class_names=None):
         class_names: Expected classes in label order, or None to use the sorted
             folder names. When given, every class folder must be one of them.
             Defaults to None.
+        on_loop: Called with the path of each symlink loop found (it is not
+            followed, so no file is counted twice). Defaults to None.
 
     Returns:
         `(paths, labels, class_names)` with paths sorted within each class.
@@ -136,238 +99,14 @@ def scan_image_folder(directory, class_names=None):
         class_dir = os.path.join(root, name)
         if not os.path.isdir(class_dir):
             continue
-        found = []
-        for dirpath, dirnames, filenames in os.walk(class_dir, followlinks=True):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-            for filename in filenames:
-                if filename.lower().endswith(
-                    IMAGE_EXTENSIONS
-                ) and not filename.startswith("."):
-                    found.append(os.path.join(dirpath, filename))
+        found = walk_images(class_dir, on_loop=on_loop)
         if not found and len(folders) == len(class_names):
             raise ValueError(f"class folder {class_dir} contains no images")
-        found.sort()
         paths.extend(found)
         labels.extend([index] * len(found))
     if not paths:
         raise ValueError(f"no images found in {root}")
     return paths, np.asarray(labels, dtype="int64"), class_names
-
-
-@dataclass(frozen=True)
-class FileCheck:
-    """Result of checking one file: `error` is None for a good image."""
-
-    path: str
-    error: str | None
-    native: bool
-    digest: str
-
-
-def check_image_file(path: str) -> FileCheck:
-    """Fully decode one file with Pillow and classify it.
-
-    Catches zero-byte, non-image, truncated and undecodable files. `native` tells
-    whether TensorFlow's decoders give the same pixels (no Pillow needed).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with open(path, "rb") as handle:
-            content = handle.read()
-    except OSError as error:
-        return FileCheck(path, f"unreadable ({error.strerror})", False, "")
-    digest = hashlib.sha256(content).hexdigest()
-    if not content:
-        return FileCheck(path, "empty file (0 bytes)", False, digest)
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            image_format, mode = image.format, image.mode
-            orientation = image.getexif().get(0x0112, 1)
-            width, height = image.size
-            if image_format == "JPEG":
-                # Decoding at 1/8 scale still reads every scan: truncation shows.
-                image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
-            image.load()
-    except UnidentifiedImageError:
-        return FileCheck(path, "not an image (unrecognised format)", False, digest)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        return FileCheck(path, f"truncated or corrupt ({error})", False, digest)
-    if width < 1 or height < 1:
-        return FileCheck(path, "image has no pixels", False, digest)
-    native = mode in _NATIVE_MODES.get(image_format, set()) and orientation in (
-        1,
-        None,
-    )
-    return FileCheck(path, None, bool(native), digest)
-
-
-def check_image_files(paths, *, workers: int | None = None) -> list[FileCheck]:
-    """`check_image_file` over many files with a thread pool (Pillow drops the GIL)."""
-    workers = workers or min(8, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(check_image_file, paths, chunksize=16))
-
-
-# === Decoding (shared by training, prediction and export) ===
-
-
-def decode_image_file(path_or_bytes, channels: int = 3) -> np.ndarray:
-    """Decode any supported image with Pillow to uint8 `[H, W, channels]`.
-
-    Applies EXIF orientation; converts grayscale, RGBA (alpha dropped), palette,
-    CMYK and 16-bit images to the requested channels (1, 3 or 4); takes the first
-    frame of animations.
-
-    Raises:
-        ValueError: If the file cannot be decoded.
-    """
-    from PIL import Image, ImageOps
-
-    if isinstance(path_or_bytes, bytes | bytearray):
-        source = io.BytesIO(path_or_bytes)
-        label = "<bytes>"
-    else:
-        source = label = os.fsdecode(path_or_bytes)
-    try:
-        with Image.open(source) as image:
-            image = ImageOps.exif_transpose(image)
-            array = _convert_mode(image, channels)
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ValueError(f"cannot decode image {label}: {error}") from None
-    return array
-
-
-def _convert_mode(image, channels: int) -> np.ndarray:
-    mode = image.mode
-    if mode.startswith("I") or mode == "F":
-        # 16/32-bit grayscale: Pillow's convert("L") clips instead of scaling.
-        values = np.asarray(image, dtype=np.float64)
-        if mode.startswith("I;16") or values.max(initial=0) > 255:
-            values = values / 257.0
-        gray = np.clip(np.round(values), 0, 255).astype(np.uint8)
-        if channels == 1:
-            return gray[..., None]
-        return (
-            np.repeat(gray[..., None], channels, axis=-1)
-            if channels == 3
-            else (
-                np.concatenate(
-                    [
-                        np.repeat(gray[..., None], 3, -1),
-                        np.full_like(gray[..., None], 255),
-                    ],
-                    -1,
-                )
-            )
-        )
-    if mode == "P" and "transparency" in image.info:
-        image = image.convert("RGBA")
-    target = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
-    if image.mode == "L" and channels == 1:
-        return np.asarray(image, dtype=np.uint8)[..., None]
-    if image.mode in ("RGBA", "LA", "PA") and channels != 4:
-        # Drop alpha like TensorFlow's decoders so both paths agree.
-        image = image.convert("RGBA").convert("RGB")
-    array = np.asarray(image.convert(target), dtype=np.uint8)
-    return array[..., None] if array.ndim == 2 else array
-
-
-def resize_image(image, size, mode: str = "stretch"):
-    """Resize a `[H, W, C]` or `[N, H, W, C]` tensor to `size` -> float32 0-255.
-
-    Args:
-        image: Image tensor (any real dtype, 0-255 values).
-        size: `(height, width)`.
-        mode: "stretch" (ignore aspect), "crop" (centre crop to the target aspect,
-            then resize) or "pad" (resize to fit, pad with black). Defaults to
-            "stretch".
-
-    Returns:
-        float32 tensor rounded to integers in [0, 255].
-    """
-    import tensorflow as tf
-
-    if mode not in RESIZE_MODES:
-        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {mode!r}")
-    height, width = int(size[0]), int(size[1])
-    image = tf.cast(image, tf.float32)
-    if mode == "crop":
-        shape = tf.shape(image)
-        in_h, in_w = shape[-3], shape[-2]
-        target_ratio = width / height
-        crop_w = tf.minimum(
-            in_w, tf.cast(tf.round(tf.cast(in_h, tf.float32) * target_ratio), tf.int32)
-        )
-        crop_h = tf.minimum(
-            in_h, tf.cast(tf.round(tf.cast(in_w, tf.float32) / target_ratio), tf.int32)
-        )
-        crop_w = tf.maximum(crop_w, 1)
-        crop_h = tf.maximum(crop_h, 1)
-        top = (in_h - crop_h) // 2
-        left = (in_w - crop_w) // 2
-        image = image[..., top : top + crop_h, left : left + crop_w, :]
-        image = tf.image.resize(image, (height, width), antialias=True)
-    elif mode == "pad":
-        image = tf.image.resize_with_pad(image, height, width, antialias=True)
-    else:
-        image = tf.image.resize(image, (height, width), antialias=True)
-    return tf.clip_by_value(tf.round(image), 0.0, 255.0)
-
-
-def decode_and_resize(path, native, *, image_size, channels, resize):
-    """Graph function: file path -> uint8 `[H, W, channels]` at `image_size`."""
-    import tensorflow as tf
-
-    def native_decode():
-        content = tf.io.read_file(path)
-        image = tf.io.decode_image(content, channels=3, expand_animations=False)
-        return tf.cast(image, tf.uint8)
-
-    def pillow_decode():
-        image = tf.numpy_function(
-            lambda p: decode_image_file(_as_path(p), 3),
-            [path],
-            tf.uint8,
-            stateful=False,
-        )
-        return tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 3]))
-
-    if channels == 4:
-        image = tf.numpy_function(
-            lambda p: decode_image_file(_as_path(p), 4),
-            [path],
-            tf.uint8,
-            stateful=False,
-        )
-        image = tf.reshape(image, tf.stack([tf.shape(image)[0], tf.shape(image)[1], 4]))
-    else:
-        image = tf.cond(native, native_decode, pillow_decode)
-        image.set_shape([None, None, 3])
-        image = to_channels(image, channels)
-    image = resize_image(image, image_size, resize)
-    image = tf.cast(image, tf.uint8)
-    image.set_shape([image_size[0], image_size[1], channels])
-    return image
-
-
-def _as_path(value) -> str:
-    # numpy_function hands over bytes (graph) or a 0-d bytes array (eager).
-    if isinstance(value, np.ndarray):
-        value = value.item()
-    return os.fsdecode(value)
-
-
-def to_channels(image, channels: int):
-    """RGB uint8/float tensor -> `channels` (1: ITU-R 601 luma, like Pillow's "L")."""
-    import tensorflow as tf
-
-    if channels == 3:
-        return image
-    if channels == 1:
-        gray = tf.image.rgb_to_grayscale(tf.cast(image, tf.float32))
-        return tf.cast(tf.clip_by_value(tf.round(gray), 0, 255), image.dtype)
-    raise ValueError(f"channels must be 1, 3 or 4, got {channels}")
 
 
 # === Splits ===
@@ -407,6 +146,26 @@ def stratified_split(labels, val_split: float, test_split: float, seed: int):
         parts["val"].append(members[n_test : n_test + n_val])
         parts["train"].append(members[n_test + n_val :])
     return {name: np.sort(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def split_from_record(record: dict, names: list[str], *, where: str) -> dict:
+    """Indices of a recorded split (`{"train": [name, ...], ...}`) into `names`.
+
+    Raises:
+        FileNotFoundError: If a recorded item is no longer among `names`.
+    """
+    index_of = {name: i for i, name in enumerate(names)}
+    parts = {}
+    for part in ("train", "val", "test"):
+        items = record.get(part, [])
+        missing = [item for item in items if item not in index_of]
+        if missing:
+            raise FileNotFoundError(
+                f"{os.path.join(where, str(missing[0]))} of the recorded {part} split "
+                f"is missing or no longer a valid image"
+            )
+        parts[part] = np.array([index_of[item] for item in items], dtype="int64")
+    return parts
 
 
 # === The data object ===
@@ -571,7 +330,7 @@ class ImageData:
         shuffle = (split == "train") if shuffle is None else shuffle
         seed = self.seed if seed is None else seed
         autotune = tf.data.AUTOTUNE
-        targets = self._targets(part, one_hot)
+        targets = self.targets(part, one_hot)
 
         if part.images is not None:
             images = tf.data.Dataset.from_tensor_slices(part.images)
@@ -628,7 +387,9 @@ class ImageData:
             ds = ds.map(lambda x, y: x)
         return ds.prefetch(autotune)
 
-    def _targets(self, part: Split, one_hot: bool):
+    def targets(self, part: Split, one_hot: bool = False):
+        """A split's training targets: its given one-hot/soft targets, else
+        one-hot (`one_hot`) or integer labels."""
         if part.targets is not None:
             return part.targets.astype("float32")
         if one_hot:
@@ -776,18 +537,8 @@ def load_image_folder(
     labels = labels[good]
 
     if split_record is not None:
-        index_of = {os.path.relpath(p, root): i for i, p in enumerate(paths)}
-        parts = {}
-        for name in ("train", "val", "test"):
-            missing = [r for r in split_record.get(name, []) if r not in index_of]
-            if missing:
-                raise FileNotFoundError(
-                    f"{os.path.join(root, missing[0])} of the recorded {name} split "
-                    f"is missing or no longer a valid image"
-                )
-            parts[name] = np.array(
-                [index_of[r] for r in split_record.get(name, [])], dtype="int64"
-            )
+        relative = [os.path.relpath(p, root) for p in paths]
+        parts = split_from_record(split_record, relative, where=root)
         seed = split_record.get("seed", seed)
     else:
         parts = stratified_split(labels, val_split, test_split, seed)
@@ -939,7 +690,7 @@ def load_builtin_dataset(name: str, **kwargs) -> ImageData:
 
     Keyword arguments are those of `from_arrays`.
     """
-    from kerasvision.datasets import load_builtin
+    from kerasvision.data.datasets import load_builtin
 
     x, y, class_names = load_builtin(name)
     return from_arrays(
@@ -999,6 +750,26 @@ def save_image_folder(
         os.rmdir(directory)
     os.replace(staging, directory)
     return written
+
+
+def write_builtin_dataset(name: str, directory, **kwargs):
+    """Write a built-in dataset as a folder-per-class dataset.
+
+    Args:
+        name: A built-in dataset (`kerasvision.data.list_datasets()`).
+        directory: Destination; must not exist yet or be empty.
+        **kwargs: `save_image_folder`'s `image_size` and `image_format`.
+
+    Returns:
+        `(written paths, class names)`.
+
+    Raises:
+        ValueError: On an unknown name or a non-empty destination.
+    """
+    from kerasvision.data.datasets import load_builtin
+
+    x, y, class_names = load_builtin(name)
+    return save_image_folder(x, y, class_names, directory, **kwargs), class_names
 
 
 def load_data(data=None, *, dataset=None, **kwargs) -> ImageData:

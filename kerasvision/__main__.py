@@ -1,0 +1,5 @@
+"""`python -m kerasvision` runs the `kerasvision` command."""
+
+from kerasvision.cli import main
+
+main()

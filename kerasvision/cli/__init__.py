@@ -1,0 +1,61 @@
+"""The `kerasvision` command: a click group over thin command modules.
+
+Each command parses options (shared decorators in `options`), calls one public
+library function and echoes the result; TensorFlow/Keras load inside the
+commands, so `kerasvision --help` stays fast. Modules: `train` (fit, rerun),
+`inference` (evaluate, predict, export, encode, ensemble), `data` (write-dataset,
+augment, datasets), `catalog` (models, backbones), `visualize` (visualize,
+report).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from kerasvision import __version__
+from kerasvision.cli import catalog, data, inference, train, visualize
+
+__all__ = ["main"]
+
+# TensorFlow's C++ logging (incl. harmless "cuInit failed" on CPU machines);
+# real failures still surface as Python exceptions. Users can override.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+class _Group(click.Group):
+    """Prints every error as one `Error: ...` line (no usage block, no traceback)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, **extra):
+        extra.pop("standalone_mode", None)
+        try:
+            result = super().main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+        except click.ClickException as error:
+            click.echo(f"Error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kerasvision")
+def main():
+    """CNN image classification with Keras 3: fit, evaluate, predict, export."""
+
+
+for _module in (train, inference, data, catalog, visualize):
+    for _name in _module.__all__:
+        main.add_command(getattr(_module, _name))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

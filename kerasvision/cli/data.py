@@ -1,0 +1,92 @@
+"""Data commands: `write-dataset`, `augment --preview`, `datasets`."""
+
+from __future__ import annotations
+
+import click
+
+from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli.options import (
+    data_dir_argument,
+    dataset_option,
+    given,
+    image_size_option,
+    seed_option,
+)
+
+__all__ = ["augment", "datasets_command", "write_dataset"]
+
+
+def _dataset_choice():
+    from kerasvision.data.datasets import list_datasets
+
+    return click.Choice(list_datasets())
+
+
+@click.command("write-dataset")
+@click.argument("name", type=_dataset_choice())
+@click.argument("directory", type=click.Path(path_type=str))
+@click.option("--image-size", help="N or HxW to resize to (default: natural size).")
+@click.option(
+    "--format",
+    "image_format",
+    type=click.Choice(["png", "jpg", "bmp"]),
+    help="Image file format (default: png).",
+)
+def write_dataset(name, directory, image_size, image_format):
+    """Write built-in dataset NAME as image files in DIRECTORY/<class>/."""
+    write = library("kerasvision.data.folders", "write_builtin_dataset")
+    written, class_names = call(
+        write,
+        name,
+        directory,
+        **given(image_size=image_size, image_format=image_format),
+    )
+    click.echo(
+        f"wrote {len(written)} images in {len(class_names)} class folders "
+        f"to {directory}"
+    )
+
+
+@click.command()
+@data_dir_argument
+@dataset_option
+@click.option(
+    "--augment",
+    "spec",
+    metavar="SPEC",
+    default="flip,rotate=0.1,zoom=0.2,cutmix,mixup",
+    show_default=True,
+    help="Augmentation spec (as for fit --augment).",
+)
+@click.option(
+    "--preview",
+    required=True,
+    type=click.Path(path_type=str),
+    help="PNG to write: originals, then augmented versions.",
+)
+@image_size_option
+@click.option("--count", type=click.IntRange(1, 32), help="Images per row (8).")
+@seed_option
+def augment(data_dir, dataset, spec, preview, image_size, count, seed):
+    """Preview an augmentation spec on images of DATA_DIR (or a built-in dataset)."""
+    check_path(data_dir, "data directory")
+    preview_data = library("kerasvision.augmentation", "preview_dataset")
+    path = call(
+        preview_data,
+        data_dir,
+        spec,
+        preview,
+        **given(dataset=dataset, image_size=image_size, count=count, seed=seed),
+    )
+    click.echo(f"preview written to {path}")
+
+
+@click.command("datasets")
+def datasets_command():
+    """List the built-in datasets."""
+    from kerasvision.data.datasets import DATASETS, list_datasets
+
+    for name in list_datasets():
+        spec = DATASETS[name]
+        where = "offline" if spec.offline else "download"
+        click.echo(f"{name:14s} {where:8s} {spec.description}")

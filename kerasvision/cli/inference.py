@@ -1,0 +1,174 @@
+"""Using finished runs: `evaluate`, `predict`, `export`, `encode`, `ensemble`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from kerasvision._choices import PREDICT_FORMATS
+from kerasvision.cli._support import (
+    UserError,
+    call,
+    check_path,
+    library,
+    warn_bad_file,
+)
+from kerasvision.cli.options import (
+    batch_size_option,
+    data_dir_argument,
+    export_format_option,
+    given,
+    output_option,
+    overwrite_option,
+    run_argument,
+)
+
+__all__ = ["encode", "ensemble", "evaluate", "export", "predict"]
+
+
+@click.command()
+@run_argument
+@data_dir_argument
+@batch_size_option
+def evaluate(run, data_dir, batch_size):
+    """Evaluate RUN on its recorded test split, or on DATA_DIR; prints JSON."""
+    check_path(run, "run directory")
+    check_path(data_dir, "data directory")
+    evaluate_run = library("kerasvision.evaluation", "evaluate")
+    metrics = call(evaluate_run, run, data_dir, **given(batch_size=batch_size))
+    click.echo(json.dumps(metrics, indent=2))
+
+
+def _write_predictions(results, output_format) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(results, indent=2))
+        return
+    import csv
+
+    k = len(results[0]["top_k"])
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    header = ["path"]
+    for rank in range(1, k + 1):
+        header += [f"class_{rank}", f"probability_{rank}"]
+    writer.writerow(header)
+    for row in results:
+        cells = [row["path"]]
+        for item in row["top_k"]:
+            cells += [item["class_name"], f"{item['probability']:.6f}"]
+        writer.writerow(cells)
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option(
+    "--top-k",
+    type=click.IntRange(min=1),
+    help="Classes per image (default 1; 5 with --pretrained).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(PREDICT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--pretrained",
+    metavar="BACKBONE",
+    help="Classify with a keras.applications model's own ImageNet head instead of "
+    "a run (all INPUTS are images).",
+)
+@click.option(
+    "--weights", help="With --pretrained: a local full-model .h5 instead of imagenet."
+)
+def predict(inputs, top_k, output_format, pretrained, weights):
+    """Classify images: `predict RUN IMAGE_OR_DIR...` or `predict --pretrained NAME
+    IMAGE...` (ImageNet top-5)."""
+    if pretrained:
+        function = library("kerasvision.evaluation", "predict_pretrained")
+        results = call(
+            function, pretrained, inputs, **given(top_k=top_k, weights=weights)
+        )
+    else:
+        if len(inputs) < 2:
+            raise UserError("give a RUN directory and at least one image or folder")
+        check_path(inputs[0], "run directory")
+        function = library("kerasvision.evaluation", "predict")
+        results = call(
+            function,
+            inputs[0],
+            inputs[1:],
+            on_bad_file=warn_bad_file,
+            **given(top_k=top_k),
+        )
+    _write_predictions(results, output_format)
+
+
+def _export_line(report) -> str:
+    if report.get("format") == "onnx":
+        return (
+            f"exported {report['path']} (ONNX opset {report['opset']}, images -> "
+            f"probabilities; max |delta prob| vs predict in ONNX Runtime "
+            f"{report['max_abs_diff']:.2g})"
+        )
+    return (
+        f"exported {report['path']} (signatures: {', '.join(report['signatures'])}; "
+        f"max |delta prob| vs predict {report['max_abs_diff']:.2g})"
+    )
+
+
+@click.command()
+@run_argument
+@output_option(
+    "Destination (default: RUN/serving, or RUN/model.onnx with --format onnx)."
+)
+@export_format_option
+@overwrite_option
+def export(run, output, export_format, overwrite):
+    """Export RUN as a SavedModel (pixels + image-bytes signatures) or ONNX, checked."""
+    check_path(run, "run directory")
+    export_run = library("kerasvision.export", "export_run")
+    options = given(format=export_format, overwrite=overwrite)
+    click.echo(_export_line(call(export_run, run, output, **options)))
+
+
+@click.command()
+@run_argument
+@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
+@output_option("Write the vectors to a .npy or .csv file.")
+def encode(run, images, output):
+    """Latent vectors of IMAGES (files or folders) from an autoencoder RUN."""
+    check_path(run, "run directory")
+    encode_images = library("kerasvision.reuse", "encode")
+    vectors = call(encode_images, run, list(images), output=output)
+    click.echo(
+        f"{len(vectors)} vectors of {vectors.shape[1]} dims"
+        + (f" written to {output}" if output else "")
+    )
+    if not output:
+        import numpy as np
+
+        np.savetxt(sys.stdout, vectors, fmt="%.6g", delimiter=",")
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=str))
+@output_option("The ensemble's run directory.", required=True)
+@overwrite_option
+def ensemble(runs, output, overwrite):
+    """Average the probabilities of RUNS into one exported model at --output."""
+    for run in runs:
+        check_path(run, "run directory")
+    ensemble_runs = library("kerasvision.ensemble", "ensemble_runs")
+    result = call(ensemble_runs, runs, output, **given(overwrite=overwrite))
+    for member in result["members"]:
+        click.echo(f"member {member['run']}: accuracy {member['accuracy']:.4f}")
+    if result["metrics"] is not None:
+        click.echo(
+            f"ensemble accuracy: {result['metrics']['accuracy']:.4f} "
+            f"({result['metrics']['count']} images)"
+        )
+    click.echo(f"ensemble written to {result['run_dir']}")

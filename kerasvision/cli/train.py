@@ -1,0 +1,49 @@
+"""`fit` and `rerun`: train a run (thin wrappers around `kerasvision.fit`)."""
+
+from __future__ import annotations
+
+import click
+
+from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli.options import (
+    data_dir_argument,
+    fit_kwargs,
+    fit_options,
+    output_option,
+    overwrite_option,
+    run_argument,
+)
+
+__all__ = ["fit", "rerun"]
+
+
+def _echo_result(result) -> None:
+    click.echo(result.summary())
+    if result.run_dir is None:  # a non-chief multiworker process
+        click.echo(
+            f"worker {result.distribution['task']} done; the chief writes the run"
+        )
+    else:
+        click.echo(f"run written to {result.run_dir}")
+
+
+@click.command()
+@data_dir_argument
+@fit_options
+def fit(data_dir, **options):
+    """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
+    check_path(data_dir, "data directory")
+    fit_run = library("kerasvision.training", "fit")
+    _echo_result(call(fit_run, data_dir, **fit_kwargs(options)))
+
+
+@click.command()
+@run_argument
+@output_option("The new run's directory (default: saved_models/<model>-<data>-<time>).")
+@overwrite_option
+def rerun(run, output, overwrite):
+    """Train RUN again from its recorded options (same seed: same result on CPU)."""
+    check_path(run, "run directory")
+    rerun_run = library("kerasvision.training", "rerun")
+    kwargs = {"output": output, "overwrite": overwrite}
+    _echo_result(call(rerun_run, run, **{k: v for k, v in kwargs.items() if v}))

@@ -1,0 +1,60 @@
+"""Looking inside a run: `visualize` (PNG files) and `report` (one HTML page)."""
+
+from __future__ import annotations
+
+import click
+
+from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli.options import given, output_option, run_argument
+from kerasvision.visualization.pictures import VISUALIZATION_KINDS
+
+__all__ = ["report", "visualize"]
+
+
+@click.command()
+@run_argument
+@click.argument("images", nargs=-1, type=click.Path(path_type=str))
+@click.option(
+    "--kind",
+    type=click.Choice(VISUALIZATION_KINDS),
+    required=True,
+    help="What to draw.",
+)
+@click.option(
+    "--layer",
+    metavar="NAME",
+    help="Layer name; 'backbone/layer' or just 'layer' inside a nested backbone "
+    "(default: the run's feature layer).",
+)
+@click.option(
+    "--class",
+    "class_name",
+    metavar="NAME",
+    help="Class to explain (default: each image's predicted class).",
+)
+@output_option("Folder for the PNG files (created if missing).", required=True)
+def visualize(run, images, kind, layer, class_name, output):
+    """Draw filters, feature maps, saliency or Grad-CAM of RUN for IMAGES."""
+    check_path(run, "run directory")
+    visualize_run = library("kerasvision.visualization.pictures", "visualize_run")
+    written = call(
+        visualize_run,
+        run,
+        images,
+        kind=kind,
+        output=output,
+        **given(layer=layer, class_name=class_name),
+    )
+    click.echo(f"wrote {len(written)} file(s) to {output}")
+    for path in written:
+        click.echo(path)
+
+
+@click.command()
+@run_argument
+@output_option("HTML file to write (default: RUN/report.html).")
+def report(run, output):
+    """Write RUN's self-contained HTML report (metrics, plots, Grad-CAM)."""
+    check_path(run, "run directory")
+    write_report = library("kerasvision.report", "write_report")
+    click.echo(f"report written to {call(write_report, run, **given(output=output))}")

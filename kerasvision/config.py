@@ -1,0 +1,505 @@
+"""`FitConfig`: every option of `fit`, validated once; what `run.json` records.
+
+A config is a frozen dataclass. Constructing one normalizes and checks every
+option (one `ValueError` naming the option), including options that mean nothing
+for the chosen task or without a backbone. `resolved()` fills the defaults that
+depend on the task from `TASK_DEFAULTS` (plain data), `to_json()` is the
+`"arguments"` record of `run.json` and `from_json()` reads it back (also from
+runs written by kerasvision 0.1), so `kerasvision rerun RUN` trains the same run
+again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from kerasvision._choices import (
+    AUTOENCODER_TASKS,
+    BN_POLICIES,
+    CACHE_MODES,
+    DISTRIBUTE_MODES,
+    FEATURE_CACHE_MODES,
+    OPTIMIZERS,
+    PRECISIONS,
+    RESIZE_MODES,
+    TASKS,
+    TRANSFER_MODES,
+)
+
+__all__ = [
+    "CLASSIFIER_ONLY",
+    "MAX_BATCH_SIZE",
+    "MAX_IMAGE_SIDE",
+    "TASK_DEFAULTS",
+    "TRANSFER_ONLY",
+    "FitConfig",
+    "parse_class_weight",
+]
+
+#: Defaults that depend on the task (None in the dataclass = "from this table").
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "classification": {"epochs": 15, "model": "bipyramidal_cnn"},
+    "autoencoder": {"epochs": 10},
+    "denoising": {"epochs": 10, "noise": "gaussian=0.3"},
+    "sparse": {"epochs": 10},
+    "vae": {"epochs": 10, "latent_dim": 2},
+    "segmentation": {"epochs": 10},
+}
+
+#: Options that only a classifier takes (an autoencoder task refuses them).
+CLASSIFIER_ONLY = (
+    "model",
+    "backbone",
+    "mode",
+    "weights",
+    "unfreeze",
+    "warmup_epochs",
+    "fine_tune_lr",
+    "bn",
+    "feature_cache",
+    "augment",
+    "label_smoothing",
+    "class_weight",
+    "weight_decay",
+    "kernel_initializer",
+    "early_stopping",
+    "optimizer",
+    "resize",
+    "cache",
+    "tensorboard",
+    "precision",
+    "jit_compile",
+    "distribute",
+)
+#: Options that only mean something with a backbone (transfer learning).
+TRANSFER_ONLY = (
+    "mode",
+    "weights",
+    "unfreeze",
+    "warmup_epochs",
+    "fine_tune_lr",
+    "bn",
+    "feature_cache",
+)
+#: Options of the autoencoder tasks only.
+AUTOENCODER_ONLY = ("latent_dim", "noise")
+
+#: Largest image side accepted (a 4096x4096x3 float32 batch of 32 is 6 GiB).
+MAX_IMAGE_SIDE = 4096
+MAX_BATCH_SIZE = 65536
+
+
+def _option(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
+
+
+def parse_class_weight(value):
+    """ "balanced", "1,2.5,1" (per class, in label order), a list or a dict."""
+    if value is None or isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        if value.strip() == "balanced":
+            return "balanced"
+        try:
+            return [float(v) for v in value.split(",")]
+        except ValueError:
+            raise ValueError(
+                f"--class-weight must be 'balanced' or comma-separated numbers, got "
+                f"{value!r}"
+            ) from None
+    try:
+        return [float(v) for v in value]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"class_weight must be 'balanced', numbers or a dict, got {value!r}"
+        ) from None
+
+
+def _positive_int(name, value, *, maximum=None, allow_none=False, minimum=1):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(
+            f"{name} must be an integer >= {minimum}, got {value!r}"
+            if minimum != 1
+            else f"{name} must be a positive integer, got {value!r}"
+        )
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value}")
+    return value
+
+
+def _positive_float(name, value, *, allow_none=False, allow_zero=False):
+    if value is None and allow_none:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    low_ok = number >= 0 if allow_zero else number > 0
+    if not math.isfinite(number) or not low_ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return number
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {tuple(choices)}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Every option of `kerasvision.fit`; see `fit` for what each one does.
+
+    Fields left at None take the task's default from `TASK_DEFAULTS` in
+    `resolved()`. Constructing a config validates it.
+
+    Example:
+        >>> config = FitConfig(dataset="digits", epochs=5, seed=0)
+        >>> config.resolved().model
+        'bipyramidal_cnn'
+    """
+
+    # === Data ===
+    data: str | None = None
+    dataset: str | None = None
+    image_size: Any = None
+    channels: int | None = None
+    resize: str = "stretch"
+    val_split: float = 0.1
+    test_split: float = 0.1
+    cache: str = "auto"
+    # === Task and model ===
+    task: str = "classification"
+    model: str | None = None
+    model_kwargs: dict = field(default_factory=dict)
+    backbone: str | None = None
+    mode: str = "feature-extraction"
+    weights: str | None = "imagenet"
+    unfreeze: str = "all"
+    warmup_epochs: int | None = None
+    fine_tune_lr: float | None = None
+    bn: str = "frozen"
+    feature_cache: str = "auto"
+    kernel_initializer: str | None = None
+    latent_dim: int | None = None
+    noise: str | None = None
+    # === Training ===
+    epochs: int | None = None
+    batch_size: int = 32
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float | None = None
+    label_smoothing: float = 0.0
+    class_weight: Any = None
+    augment: str | None = None
+    early_stopping: int | None = None
+    seed: int | None = None
+    precision: str = "float32"
+    jit_compile: bool | None = None
+    distribute: str = "none"
+    tensorboard: bool = False
+
+    def __post_init__(self):
+        normalized = _normalize(self)
+        for name, value in normalized.items():
+            object.__setattr__(self, name, value)
+        _validate(self)
+
+    # --- construction ---
+
+    @classmethod
+    def from_options(cls, **options) -> FitConfig:
+        """A config from keyword options; an unknown name is a `ValueError`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise ValueError(
+                f"unknown fit option(s) {', '.join(unknown)}; see "
+                f"kerasvision.FitConfig for the options"
+            )
+        return cls(**options)
+
+    def replace(self, **changes) -> FitConfig:
+        """A copy with `changes` applied (and validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def resolved(self) -> FitConfig:
+        """The config with the task's defaults filled in (`TASK_DEFAULTS`)."""
+        changes = {
+            name: value
+            for name, value in TASK_DEFAULTS[self.task].items()
+            if getattr(self, name) is None
+        }
+        if self.backbone is not None:
+            changes.pop("model", None)
+        return self.replace(**changes) if changes else self
+
+    def with_seed(self) -> FitConfig:
+        """This config, with a freshly drawn seed when it has none."""
+        if self.seed is not None:
+            return self
+        import numpy as np
+
+        seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+        return self.replace(seed=seed)
+
+    def given(self) -> list[str]:
+        """Names of the options that differ from their defaults."""
+        given = []
+        for item in dataclasses.fields(self):
+            default_value = (
+                item.default_factory()
+                if item.default_factory is not dataclasses.MISSING
+                else item.default
+            )
+            if getattr(self, item.name) != default_value:
+                given.append(item.name)
+        return given
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.backbone is not None
+
+    @property
+    def model_label(self) -> str:
+        """What run names and records call the model."""
+        if self.task != "classification":
+            return self.task
+        return "transfer" if self.is_transfer else (self.model or "bipyramidal_cnn")
+
+    # --- run.json ---
+
+    def to_json(self) -> dict:
+        """The JSON-able record of `run.json` ("arguments")."""
+        record = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, tuple):
+                value = list(value)
+            record[item.name] = value
+        record["model"] = self.model_label if self.task == "classification" else None
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict) -> FitConfig:
+        """Read `run.json`'s "arguments" back (also those of kerasvision 0.1)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        options = {k: v for k, v in record.items() if k in names}
+        if options.get("model") == "transfer" or options.get("task") not in (
+            None,
+            "classification",
+        ):
+            options["model"] = None
+        options["model_kwargs"] = _upgrade_model_kwargs(
+            dict(options.get("model_kwargs") or {}), options
+        )
+        return cls(**options)
+
+
+def _upgrade_model_kwargs(kwargs: dict, options: dict) -> dict:
+    """kerasvision 0.1's scratch-CNN vocabulary -> Keras's (see `build_*`)."""
+    scratch = options.get("backbone") is None and (
+        options.get("task") in (None, "classification")
+    )
+    if not scratch:
+        return kwargs
+    if "head" in kwargs:
+        head = kwargs.pop("head")
+        kwargs["pooling"] = {"gap": "avg", "gmp": "max"}.get(head, head)
+    elif kwargs.get("pooling") in ("max", "avg") and "block_pooling" not in kwargs:
+        kwargs["block_pooling"] = kwargs.pop("pooling")
+    return kwargs
+
+
+def _normalize(config: FitConfig) -> dict:
+    """Canonical forms: paths as str, sizes as lists, "none" weights as None."""
+    changes = {}
+    for name in ("data", "backbone"):
+        value = getattr(config, name)
+        if isinstance(value, os.PathLike):
+            changes[name] = os.fspath(value)
+    weights = config.weights
+    if isinstance(weights, os.PathLike):
+        weights = os.fspath(weights)
+    if isinstance(weights, str) and weights.lower() == "none":
+        weights = None
+    changes["weights"] = weights
+    if isinstance(config.image_size, tuple | list):
+        changes["image_size"] = [int(v) for v in config.image_size]
+    if isinstance(config.channels, str) and config.channels.isdigit():
+        changes["channels"] = int(config.channels)
+    changes["model_kwargs"] = dict(config.model_kwargs or {})
+    changes["class_weight"] = parse_class_weight(config.class_weight)
+    if config.noise is not None:
+        changes["noise"] = str(config.noise)
+    return changes
+
+
+def _validate(config: FitConfig) -> None:
+    _choice("task", config.task, TASKS)
+    _validate_task_options(config)
+    _validate_data(config)
+    _validate_training(config)
+    if config.task == "classification":
+        _validate_classifier(config)
+    else:
+        _validate_autoencoder(config)
+
+
+def _validate_task_options(config: FitConfig) -> None:
+    given = set(config.given())
+    if config.task != "classification":
+        wrong = [name for name in CLASSIFIER_ONLY if name in given]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(_option(n) for n in wrong)} only apply to --task "
+                f"classification (got --task {config.task})"
+            )
+    else:
+        wrong = [name for name in AUTOENCODER_ONLY if name in given]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(_option(n) for n in wrong)} are for the autoencoder tasks "
+                f"(--task {'|'.join(AUTOENCODER_TASKS)})"
+            )
+        if config.backbone is None:
+            wrong = [name for name in TRANSFER_ONLY if name in given]
+            if wrong:
+                raise ValueError(
+                    f"{', '.join(_option(n) for n in wrong)} only apply with "
+                    f"--backbone (transfer learning)"
+                )
+    if config.noise is not None and config.task != "denoising":
+        raise ValueError(
+            f"--noise is for the denoising task (got --task {config.task}); use "
+            f"--task denoising"
+        )
+
+
+def _validate_data(config: FitConfig) -> None:
+    if config.data is not None and config.dataset is not None:
+        raise ValueError("give either a data directory or --dataset, not both")
+    if config.image_size is not None:
+        from kerasvision.data.images import parse_image_size
+
+        size = parse_image_size(config.image_size)
+        if max(size) > MAX_IMAGE_SIDE:
+            raise ValueError(
+                f"--image-size {size[0]}x{size[1]} is too large: at most "
+                f"{MAX_IMAGE_SIDE} pixels per side"
+            )
+    if config.channels is not None:
+        _choice("channels", config.channels, (1, 3, 4))
+    _choice("resize", config.resize, RESIZE_MODES)
+    _choice("cache", config.cache, CACHE_MODES)
+    for name in ("val_split", "test_split"):
+        value = getattr(config, name)
+        if not isinstance(value, int | float) or not 0.0 <= value < 1.0:
+            raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    if config.val_split + config.test_split >= 1.0:
+        raise ValueError(
+            f"val_split + test_split must be < 1, got {config.val_split} + "
+            f"{config.test_split}"
+        )
+
+
+def _validate_training(config: FitConfig) -> None:
+    _positive_int("epochs", config.epochs, allow_none=True, maximum=100_000)
+    _positive_int("batch_size", config.batch_size, maximum=MAX_BATCH_SIZE)
+    _positive_float("lr", config.lr)
+    if config.seed is not None:
+        if not isinstance(config.seed, int) or isinstance(config.seed, bool):
+            raise ValueError(f"seed must be an integer, got {config.seed!r}")
+    _choice("optimizer", config.optimizer, OPTIMIZERS)
+    _choice("precision", config.precision, PRECISIONS)
+    _choice("distribute", config.distribute, DISTRIBUTE_MODES)
+    _positive_int("early_stopping", config.early_stopping, allow_none=True)
+
+
+def _validate_classifier(config: FitConfig) -> None:
+    if config.backbone is None:
+        from kerasvision.models import get_model_spec
+
+        get_model_spec(config.model or TASK_DEFAULTS["classification"]["model"])
+    else:
+        _validate_transfer(config)
+    if config.augment:
+        from kerasvision.augmentation import parse_augment_spec
+
+        parse_augment_spec(config.augment)
+    if not 0.0 <= float(config.label_smoothing) < 1.0:
+        raise ValueError(
+            f"label_smoothing must be in [0, 1), got {config.label_smoothing}"
+        )
+    decay = _positive_float(
+        "weight_decay", config.weight_decay, allow_none=True, allow_zero=True
+    )
+    if decay and config.optimizer != "adamw":
+        raise ValueError("--weight-decay needs --optimizer adamw (decoupled decay)")
+    if config.kernel_initializer:
+        if config.backbone is not None:
+            raise ValueError(
+                "--kernel-initializer is for scratch models, not a backbone"
+            )
+        from kerasvision.regularization import get_initializer
+
+        get_initializer(config.kernel_initializer)
+
+
+def _validate_transfer(config: FitConfig) -> None:
+    from kerasvision.models.backbones import get_backbone_spec, is_backbone_reference
+    from kerasvision.models.transfer import parse_unfreeze
+
+    if config.model is not None:
+        raise ValueError("give either --model (scratch) or --backbone, not both")
+    if not is_backbone_reference(config.backbone):
+        get_backbone_spec(config.backbone)
+    elif not os.path.exists(config.backbone):
+        raise FileNotFoundError(f"backbone model not found: {config.backbone}")
+    _choice("mode", config.mode, TRANSFER_MODES)
+    _choice("bn", config.bn, BN_POLICIES)
+    _choice("feature_cache", config.feature_cache, FEATURE_CACHE_MODES)
+    parse_unfreeze(config.unfreeze)
+    if config.mode == "feature-extraction":
+        given = set(config.given())
+        wrong = [n for n in ("unfreeze", "warmup_epochs", "fine_tune_lr") if n in given]
+        if wrong:
+            raise ValueError(
+                f"{', '.join(_option(n) for n in wrong)} only apply with --mode "
+                f"fine-tune"
+            )
+    _positive_int("warmup_epochs", config.warmup_epochs, allow_none=True, minimum=0)
+    _positive_float("fine_tune_lr", config.fine_tune_lr, allow_none=True)
+    weights = config.weights
+    if weights not in (None, "imagenet"):
+        if not os.path.isfile(weights):
+            raise FileNotFoundError(f"weights file not found: {weights}")
+        if not weights.endswith(".h5"):
+            raise ValueError(
+                f"--weights must be imagenet, none or a .h5/.weights.h5 file: {weights}"
+            )
+
+
+def _validate_autoencoder(config: FitConfig) -> None:
+    from kerasvision._choices import AUTOENCODER_ARCHITECTURES
+
+    _positive_int("latent_dim", config.latent_dim, allow_none=True)
+    if config.latent_dim is not None and config.task == "segmentation":
+        raise ValueError("--latent-dim is not an option of the segmentation task")
+    if config.noise is not None:
+        from kerasvision.layers.noise import parse_noise
+
+        parse_noise(config.noise)
+    if config.task == "segmentation" and config.dataset is not None:
+        raise ValueError("segmentation needs a data folder, not a built-in dataset")
+    architecture = config.model_kwargs.get("architecture", "conv")
+    _choice("architecture", architecture, AUTOENCODER_ARCHITECTURES)
+    if architecture == "dense" and config.task in ("vae", "segmentation"):
+        raise ValueError(f"the {config.task} task has no dense architecture")

@@ -1,0 +1,63 @@
+"""Image data: files (`images`), folder-per-class data (`folders`), segmentation
+data (`segmentation`) and the built-in datasets (`datasets`).
+
+Data flows images -> folders -> segmentation; `datasets` is a leaf registry. The
+public names of all four are available here, imported on first use (so the CLI's
+`--help` does not load NumPy or TensorFlow).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_PUBLIC = {
+    "DATASETS": "kerasvision.data.datasets",
+    "DEFAULT_FOLDER_SIZE": "kerasvision.data.folders",
+    "DatasetSpec": "kerasvision.data.datasets",
+    "FileCheck": "kerasvision.data.images",
+    "IMAGE_EXTENSIONS": "kerasvision.data.images",
+    "ImageData": "kerasvision.data.folders",
+    "SegmentationData": "kerasvision.data.segmentation",
+    "Split": "kerasvision.data.folders",
+    "check_image_file": "kerasvision.data.images",
+    "check_image_files": "kerasvision.data.images",
+    "check_inputs": "kerasvision.data.images",
+    "decode_and_resize": "kerasvision.data.images",
+    "decode_image_file": "kerasvision.data.images",
+    "find_images": "kerasvision.data.images",
+    "from_arrays": "kerasvision.data.folders",
+    "images_dataset": "kerasvision.data.images",
+    "is_image_name": "kerasvision.data.images",
+    "list_datasets": "kerasvision.data.datasets",
+    "load_builtin": "kerasvision.data.datasets",
+    "load_builtin_dataset": "kerasvision.data.folders",
+    "load_data": "kerasvision.data.folders",
+    "load_image_folder": "kerasvision.data.folders",
+    "load_images": "kerasvision.data.images",
+    "load_segmentation_data": "kerasvision.data.segmentation",
+    "load_segmentation_folder": "kerasvision.data.segmentation",
+    "parse_image_size": "kerasvision.data.images",
+    "resize_image": "kerasvision.data.images",
+    "save_image_folder": "kerasvision.data.folders",
+    "scan_image_folder": "kerasvision.data.folders",
+    "split_from_record": "kerasvision.data.folders",
+    "stratified_split": "kerasvision.data.folders",
+    "to_channels": "kerasvision.data.images",
+    "walk_images": "kerasvision.data.images",
+    "write_builtin_dataset": "kerasvision.data.folders",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    module_name = _PUBLIC.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'kerasvision.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_PUBLIC))

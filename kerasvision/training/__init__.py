@@ -1,0 +1,31 @@
+"""Training: `fit` and its steps.
+
+- `fit` (one call), `rerun`, `resume_run`: `kerasvision.training.fit`.
+- Classifier steps (load data, build, record, train, evaluate, export):
+  `kerasvision.training.classifier`; autoencoder steps:
+  `kerasvision.training.autoencoder`.
+- `compile` (optimizers, losses), `callbacks` (progress, NaN guard, checkpoints),
+  `phases` (transfer schedule, feature cache), `results` (`FitResult`...).
+"""
+
+from kerasvision.training.autoencoder import fit_autoencoder
+from kerasvision.training.compile import (
+    compile_autoencoder,
+    compile_classifier,
+    make_optimizer,
+)
+from kerasvision.training.fit import fit, rerun, resume_run
+from kerasvision.training.results import AutoencoderResult, FitResult, TrainingError
+
+__all__ = [
+    "AutoencoderResult",
+    "FitResult",
+    "TrainingError",
+    "compile_autoencoder",
+    "compile_classifier",
+    "fit",
+    "fit_autoencoder",
+    "make_optimizer",
+    "rerun",
+    "resume_run",
+]

@@ -1,0 +1,158 @@
+"""Callbacks of every training run: progress, NaN guard, best and last checkpoints."""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import keras
+
+from kerasvision._files import save_model
+
+__all__ = [
+    "BestCheckpoint",
+    "EpochLogger",
+    "LastCheckpoint",
+    "NaNGuard",
+    "progress_modes",
+    "restore_callback_state",
+]
+
+
+def progress_modes(verbose) -> tuple[int, bool]:
+    """`(keras_verbose, quiet_logger)` for `verbose` ("auto", 0, 1 or 2).
+
+    "auto": Keras's progress bar on a terminal, one line per epoch otherwise.
+    Keras draws the bar (1); `EpochLogger` prints the lines (2).
+    """
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    return (1 if verbose == 1 else 0), verbose != 2
+
+
+class EpochLogger(keras.callbacks.Callback):
+    """One line per epoch (when not quiet) + the timing of each epoch."""
+
+    def __init__(self, epochs, log, quiet):
+        super().__init__()
+        self.epochs = epochs
+        self.log = log
+        self.quiet = quiet
+        self.seconds = []
+        self.train_seconds = []  # the training pass alone, without validation
+        self._start = 0.0
+        self._in_epoch = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._in_epoch = True
+
+    def on_test_begin(self, logs=None):
+        if self._in_epoch:  # validation of this epoch starts: training pass done
+            self.train_seconds.append(time.perf_counter() - self._start)
+            self._in_epoch = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        elapsed = time.perf_counter() - self._start
+        self.seconds.append(elapsed)
+        if self._in_epoch:
+            self.train_seconds.append(elapsed)
+            self._in_epoch = False
+        if not self.quiet:
+            values = " - ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+            self.log(f"epoch {epoch + 1}/{self.epochs} - {elapsed:.1f}s - {values}")
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops at the first NaN/inf loss and remembers where it happened."""
+
+    def __init__(self):
+        super().__init__()
+        self.where = None
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.where = (self._epoch + 1, batch + 1)
+            self.model.stop_training = True
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Saves the run's model at the best `monitor` value so far.
+
+    One instance lives through all phases of a run; `target` is the full model
+    when only its head is being fitted (feature cache), else the fitted model.
+    """
+
+    def __init__(self, path, monitor):
+        super().__init__()
+        self.path = path
+        self.monitor = monitor
+        self.target = None
+        self.best = math.inf
+        self.best_epoch = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is not None and math.isfinite(float(value)) and value < self.best:
+            self.best = float(value)
+            self.best_epoch = epoch + 1
+            save_model(self.target or self.model, self.path)
+
+
+class LastCheckpoint(keras.callbacks.Callback):
+    """After each epoch: model + optimizer and the resume state, atomically.
+
+    `tracked` maps names to callbacks whose `best`/`wait`/`best_epoch` must
+    survive a resume; `target` is the full model when only its head is fitted.
+    """
+
+    def __init__(self, writer, monitor, tracked, target=None):
+        super().__init__()
+        self.writer = writer
+        self.monitor = monitor
+        self.tracked = tracked
+        self.target = target
+
+    def on_epoch_end(self, epoch, logs=None):
+        state = {"epoch": epoch + 1, "monitor": self.monitor}
+        for name, callback in self.tracked.items():
+            state[name] = {
+                "best": _finite_or_none(getattr(callback, "best", None)),
+                "wait": int(getattr(callback, "wait", 0)),
+                "best_epoch": int(getattr(callback, "best_epoch", 0)),
+            }
+        self.writer.save_checkpoint(self.target or self.model, state)
+
+
+def _finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def restore_callback_state(state, tracked, checkpoint_dir) -> None:
+    """Give the tracked callbacks the `best`/`wait` of the checkpointed epoch."""
+    for name, callback in tracked.items():
+        saved = state.get(name) or {}
+        if saved.get("best") is not None:
+            callback.best = saved["best"]
+        if hasattr(callback, "wait"):
+            callback.wait = saved.get("wait", 0)
+        if hasattr(callback, "best_epoch"):
+            callback.best_epoch = saved.get("best_epoch", 0)
+        if name == "early_stopping":
+            best_path = os.path.join(checkpoint_dir, "best.keras")
+            if os.path.isfile(best_path):
+                from kerasvision.saving import load_model
+
+                callback.best_weights = load_model(
+                    best_path, compile=False
+                ).get_weights()

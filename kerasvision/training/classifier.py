@@ -1,0 +1,862 @@
+"""Training a classifier as short public steps over a `RunWriter`.
+
+`fit_classifier` is the one-call composition; the steps can also be called one by
+one (see the README's "Step by step")::
+
+    config = FitConfig(dataset="digits", epochs=5, seed=1).resolved()
+    data = load_data(None, config)
+    model = build_model(config, data)
+    with RunWriter.create("saved_models/digits-steps") as run:
+        record(run, config, data, model)
+        outcome = train(model, data, config, run)
+        metrics = evaluate(outcome.model, data, run)
+        save_and_export(outcome.model, data, run)
+        run.publish()
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kerasvision import __version__
+from kerasvision.runs import software_versions
+
+__all__ = [
+    "Backbone",
+    "TrainingOutcome",
+    "build_model",
+    "compile_model",
+    "evaluate",
+    "fit_classifier",
+    "load_data",
+    "pipelines",
+    "record",
+    "resolve_backbone",
+    "save_and_export",
+    "train",
+]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+# === Backbone and input size ===
+
+
+@dataclass
+class Backbone:
+    """What `--backbone` names, resolved once (a registry entry or a loaded model).
+
+    Attributes:
+        name: The registry key, or the path of Model A / the encoder run.
+        min_size: Smallest input side.
+        default_size: Input side used when the data has no natural size.
+        exact_size: `(height, width)` a loaded model takes, else None.
+        channels: Channels the backbone takes.
+        model: The loaded Model A / encoder (None for a registry entry).
+        feature_layer: The loaded model's feature layer (None for a registry
+            entry: its spec names it).
+    """
+
+    name: str
+    min_size: int
+    default_size: int
+    exact_size: tuple | None = None
+    channels: int = 3
+    model: object = None
+    feature_layer: str | None = None
+
+
+def resolve_backbone(config) -> Backbone | None:
+    """The run's backbone (loading Model A / an encoder run once), or None."""
+    if config.backbone is None:
+        return None
+    from kerasvision.models.backbones import get_backbone_spec, is_backbone_reference
+
+    if is_backbone_reference(config.backbone):
+        from kerasvision.reuse import load_backbone
+
+        model, feature = load_backbone(config.backbone)
+        height, width, channels = (int(v) for v in model.input_shape[1:])
+        return Backbone(
+            config.backbone, 1, height, (height, width), channels, model, feature
+        )
+    key, spec = get_backbone_spec(config.backbone)
+    return Backbone(key, spec.min_size, spec.default_size)
+
+
+def _size_rules(config, backbone):
+    """`(label, min_size, default_size, exact_size, channels or None)`."""
+    if backbone is not None:
+        label = "the backbone model" if backbone.model is not None else backbone.name
+        return (
+            label,
+            backbone.min_size,
+            backbone.default_size,
+            backbone.exact_size,
+            backbone.channels,
+        )
+    from kerasvision.models import get_model_spec
+
+    spec = get_model_spec(config.model)
+    return config.model, spec.min_size, spec.default_size, None, None
+
+
+def _resolve_image_size(data, image_size, rules):
+    from kerasvision.data.images import parse_image_size
+
+    label, min_size, default_size, exact, _ = rules
+    requested = parse_image_size(image_size)
+    if exact is not None:
+        if requested is not None and tuple(requested) != tuple(exact):
+            raise ValueError(
+                f"{label} takes {exact[0]}x{exact[1]} images; drop --image-size "
+                f"or pass --image-size {exact[0]}x{exact[1]}"
+            )
+        return data.with_image_size(exact)
+    if requested is not None:
+        if min(requested) < min_size:
+            raise ValueError(
+                f"--image-size {requested[0]}x{requested[1]} is too small for "
+                f"{label}: it needs at least {min_size}x{min_size}"
+            )
+        return data.with_image_size(requested)
+    if data.size_source == "default":
+        # A folder without an explicit size: the model's preferred size.
+        return data.with_image_size(max(default_size, min_size))
+    height, width = data.image_size
+    if min(height, width) < min_size and data.size_source == "explicit":
+        raise ValueError(
+            f"image size {height}x{width} is too small for {label}: it needs at "
+            f"least {min_size}x{min_size}"
+        )
+    if min(height, width) < min_size:
+        scale = math.ceil(min_size / min(height, width))
+        return data.with_image_size((height * scale, width * scale))
+    return data
+
+
+def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=None):
+    """The run's `ImageData`, at the size and channels the model takes.
+
+    Args:
+        data: A folder, `(x, y)` arrays, an `ImageData`, or None (the built-in
+            `config.dataset`, default "digits").
+        config: A resolved `FitConfig`.
+        backbone: `resolve_backbone(config)`. Defaults to None (resolved here).
+        split_record: A recorded split to rebuild (resume). Defaults to None.
+        on_bad_file: Called as `on_bad_file(path, reason)`. Defaults to None.
+
+    Returns:
+        An `ImageData`.
+
+    Raises:
+        ValueError, FileNotFoundError: On bad data or sizes.
+    """
+    from kerasvision.data.folders import load_data as load_any
+
+    if backbone is None and config.backbone is not None:
+        backbone = resolve_backbone(config)
+    rules = _size_rules(config, backbone)
+    channels = config.channels
+    if rules[4] is not None:
+        if channels not in (None, rules[4]):
+            raise ValueError(
+                f"the backbone takes {rules[4]}-channel images; drop --channels"
+            )
+        channels = rules[4]
+    kwargs = {
+        "channels": channels,
+        "resize": config.resize,
+        "val_split": config.val_split,
+        "test_split": config.test_split,
+        "seed": config.seed,
+        "split_record": split_record,
+    }
+    if isinstance(data, str | os.PathLike):
+        kwargs["on_bad_file"] = on_bad_file
+    image_data = load_any(data, dataset=config.dataset, **kwargs)
+    return _resolve_image_size(image_data, config.image_size, rules)
+
+
+# === Model ===
+
+
+def _build_checked(builder, *args, **kwargs):
+    """Call a builder; an option it does not take becomes a clear ValueError."""
+    try:
+        return builder(*args, **kwargs)
+    except TypeError as error:
+        text = str(error)
+        if "unexpected keyword argument" in text:
+            option = text.split("argument")[-1].strip(" '\"")
+            raise ValueError(
+                f"this model does not take the option {option!r} "
+                f"(check --model-arg / the regularization options)"
+            ) from None
+        raise
+
+
+def build_model(config, data, *, backbone=None, distribution=None):
+    """The run's uncompiled classifier (scratch model or transfer classifier).
+
+    Args:
+        config: A resolved `FitConfig`.
+        data: The run's `ImageData` (its input shape and classes).
+        backbone: `resolve_backbone(config)`. Defaults to None (resolved here).
+        distribution: A `Distribution` whose scope holds the variables.
+            Defaults to None.
+
+    Returns:
+        A functional `keras.Model` taking raw 0-255 pixels.
+    """
+    import contextlib
+
+    scope = distribution.scope() if distribution else contextlib.nullcontext()
+    if config.backbone is not None:
+        from kerasvision.models.transfer import build_transfer_classifier
+
+        backbone = backbone or resolve_backbone(config)
+        with scope:
+            return _build_checked(
+                build_transfer_classifier,
+                backbone.model if backbone.model is not None else backbone.name,
+                data.num_classes,
+                weights=config.weights,
+                input_shape=data.input_shape,
+                bn=config.bn,
+                **config.model_kwargs,
+            )
+    from kerasvision.models import build_model as build_registered
+
+    kwargs = dict(config.model_kwargs)
+    if config.kernel_initializer:
+        from kerasvision.regularization import get_initializer
+
+        kwargs["kernel_initializer"] = get_initializer(
+            config.kernel_initializer, seed=config.seed
+        )
+    with scope:
+        return _build_checked(
+            build_registered, config.model, data.input_shape, data.num_classes, **kwargs
+        )
+
+
+def uses_categorical_labels(config, data) -> bool:
+    """One-hot targets: given so, mixed (CutMix/MixUp) or label-smoothed."""
+    if data.label_mode == "categorical" or config.label_smoothing:
+        return True
+    if not config.augment:
+        return False
+    from kerasvision.augmentation import parse_augment_spec
+
+    return any(step.is_mixer for step in parse_augment_spec(config.augment))
+
+
+def compile_model(model, config, data, lr, *, distribution=None):
+    """Compile for the run (optimizer at `lr`, loss matching head and labels)."""
+    import contextlib
+
+    from kerasvision.models import get_model_spec
+    from kerasvision.training.compile import compile_classifier, make_optimizer
+
+    aux_weight = 0.3
+    if config.backbone is None:
+        aux_weight = get_model_spec(config.model).aux_loss_weight or aux_weight
+    scope = distribution.scope() if distribution else contextlib.nullcontext()
+    with scope:  # the optimizer's variables are mirrored too
+        return compile_classifier(
+            model,
+            make_optimizer(config.optimizer, lr, weight_decay=config.weight_decay),
+            label_mode="categorical"
+            if uses_categorical_labels(config, data)
+            else "int",
+            num_classes=data.num_classes,
+            label_smoothing=float(config.label_smoothing or 0.0),
+            aux_loss_weight=aux_weight,
+            jit_compile="auto" if config.jit_compile is None else config.jit_compile,
+        )
+
+
+def _feature_layer(config, model, backbone) -> str:
+    from kerasvision.models import feature_layer_name
+
+    if config.backbone is None:
+        return feature_layer_name(model, config.model)
+    if backbone is not None and backbone.feature_layer is not None:
+        return backbone.feature_layer
+    from kerasvision.models.backbones import get_backbone_spec
+    from kerasvision.models.transfer import get_backbone
+
+    inner = get_backbone(model)
+    return get_backbone_spec(backbone.name)[1].feature_layer or inner.layers[-1].name
+
+
+# === Record ===
+
+
+def record(run, config, data, model, *, backbone=None, distribution=None) -> dict:
+    """Write `run.json` (status "running"), labels, splits and bad files."""
+    from kerasvision.training.phases import plan_phases
+
+    model_info = {}
+    if config.backbone is not None:
+        from kerasvision.models.transfer import get_backbone
+
+        backbone = backbone or resolve_backbone(config)
+        model_info = {
+            "backbone": config.backbone,
+            "backbone_layer": get_backbone(model).name,
+            "weights": config.weights,
+            "mode": config.mode,
+            "bn": config.bn,
+            "phases": [phase.to_json() for phase in plan_phases(config)],
+        }
+    info = {
+        "kerasvision_version": __version__,
+        "kind": "classifier",
+        "status": "running",
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        "arguments": config.to_json(),
+        "seed": config.seed,
+        "versions": software_versions(),
+        "model": {
+            "name": config.model_label,
+            "keras_name": model.name,
+            "input_shape": list(data.input_shape),
+            "num_classes": data.num_classes,
+            "params": int(model.count_params()),
+            "feature_layer": _feature_layer(config, model, backbone),
+            "binary_head": bool(model.outputs[0].shape[-1] == 1),
+            **model_info,
+        },
+        "data": data.summary(),
+        "split": data.split_record(),
+    }
+    if distribution is not None and distribution.strategy is not None:
+        info["distribution"] = distribution.summary()
+    if run.state is not None:  # resuming: keep the history of the record
+        previous = run.info
+        info["created"] = previous.get("created", info["created"])
+        info["resumed"] = previous.get("resumed", []) + [
+            {
+                "at": datetime.datetime.now().isoformat(timespec="seconds"),
+                "epoch": int(run.state["epoch"]),
+            }
+        ]
+    run.info = {}
+    run.record(info)
+    run.write_data(data)
+    return info
+
+
+# === Train ===
+
+
+def _targets_for_head(dataset, binary):
+    """One-sigmoid-unit heads take float `[B, 1]` targets (P(class 1))."""
+    if not binary:
+        return dataset
+    import tensorflow as tf
+
+    def to_binary(images, labels, *weights):
+        labels = tf.cast(labels, tf.float32)
+        labels = labels[:, 1:2] if labels.shape.rank == 2 else labels[:, None]
+        return (images, labels, *weights)
+
+    return dataset.map(to_binary)
+
+
+def class_weights_of(config, data, log=None):
+    """The per-class weights of `config.class_weight` (None when not set)."""
+    if config.class_weight is None:
+        return None
+    from kerasvision.regularization import compute_class_weights
+
+    weights = compute_class_weights(
+        data.splits["train"].labels,
+        data.num_classes,
+        config.class_weight,
+        class_names=data.class_names,
+    )
+    if log is not None:
+        log(
+            "class weights: "
+            + ", ".join(
+                f"{n} {w:.3f}" for n, w in zip(data.class_names, weights, strict=True)
+            )
+        )
+    return weights
+
+
+def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
+    """`(train, val or None)` tf.data pipelines of the run (augmented train)."""
+    seed = config.seed
+    binary = model.outputs[0].shape[-1] == 1
+    categorical = uses_categorical_labels(config, data)
+    one_hot = data.label_mode == "categorical"
+    train = data.dataset(
+        "train",
+        batch_size=config.batch_size,
+        cache=config.cache,
+        seed=seed + initial_epoch,
+        one_hot=one_hot,
+    )
+    if config.augment or (categorical and not one_hot):
+        from kerasvision.augmentation import apply_augmentation
+
+        # Training split only: validation, test and export never see it.
+        train, _ = apply_augmentation(
+            train,
+            config.augment or [],
+            num_classes=data.num_classes,
+            seed=seed + initial_epoch,
+            one_hot=categorical,
+        )
+    if class_weights is not None:
+        from kerasvision.regularization import add_sample_weights
+
+        train = add_sample_weights(train, class_weights)
+    train = _targets_for_head(train, binary)
+    val = None
+    if len(data.splits["val"]):
+        val = _targets_for_head(
+            data.dataset(
+                "val",
+                batch_size=config.batch_size,
+                cache=config.cache,
+                one_hot=categorical,
+            ),
+            binary,
+        )
+    if len(model.outputs) > 1:
+        count = len(model.outputs)
+        train = train.map(lambda x, y, *w: (x, tuple([y] * count), *w))
+        if val is not None:
+            val = val.map(lambda x, y: (x, tuple([y] * count)))
+    return train, val
+
+
+@dataclass
+class TrainingOutcome:
+    """What `train` did: the trained model, timings, and the history."""
+
+    model: object
+    history: dict
+    epoch_seconds: list = field(default_factory=list)
+    train_epoch_seconds: list = field(default_factory=list)
+    train_seconds: float = 0.0
+    feature_cache_seconds: float = 0.0
+
+
+class _PhaseRunner:
+    """The state shared by the phases of one `train` call."""
+
+    def __init__(self, model, data, config, run, distribution, log, verbose):
+        import keras
+
+        from kerasvision.distribute import Distribution
+        from kerasvision.training.callbacks import (
+            BestCheckpoint,
+            EpochLogger,
+            NaNGuard,
+            progress_modes,
+        )
+        from kerasvision.training.phases import plan_phases
+
+        self.model, self.data, self.config, self.run = model, data, config, run
+        self.distribution = distribution or Distribution()
+        self.log = log
+        self.initial_epoch = int(run.state["epoch"]) if run.state else 0
+        self.phases = plan_phases(config)
+        self.keras_verbose, quiet = progress_modes(verbose)
+        self.monitor = "val_loss" if len(data.splits["val"]) else "loss"
+        self.logger = EpochLogger(self.phases[-1].end, log, quiet=quiet)
+        self.nan_guard = NaNGuard()
+        self.best = BestCheckpoint(run.file("checkpoints", "best.keras"), self.monitor)
+        if run.state is not None:
+            run.truncate_history(self.initial_epoch)
+        self.csv_logger = keras.callbacks.CSVLogger(run.history_file, append=True)
+        self.tensorboard = (
+            keras.callbacks.TensorBoard(run.file("logs"))
+            if config.tensorboard
+            else None
+        )
+        self.class_weights = class_weights_of(config, data, log)
+        self.binary = model.outputs[0].shape[-1] == 1
+        self.datasets = None
+        self.cache_seconds = 0.0
+
+    def fit_phase(self, phase) -> None:
+        from kerasvision.training.phases import use_feature_cache
+
+        start = max(phase.start, self.initial_epoch)
+        continuing = self.run.state is not None and start == self.initial_epoch > (
+            phase.start
+        )
+        if self.config.is_transfer:
+            self._prepare_transfer_phase(phase, start, continuing)
+        tracked, stopper = self._tracked_callbacks()
+        if self.run.state is not None and start == self.initial_epoch:
+            from kerasvision.training.callbacks import restore_callback_state
+
+            restore_callback_state(self.run.state, tracked, self.run.checkpoint_dir)
+        if use_feature_cache(self.config, phase):
+            fit_model, train_ds, val_ds = self._cached_phase(phase)
+            target = self.model
+        else:
+            self.datasets = self.datasets or pipelines(
+                self.model,
+                self.data,
+                self.config,
+                initial_epoch=self.initial_epoch,
+                class_weights=self.class_weights,
+            )
+            fit_model, target = self.model, None
+            train_ds, val_ds = (self.distribution.shard(d) for d in self.datasets)
+        self.best.target = target
+        self._fit(fit_model, phase, start, train_ds, val_ds, tracked, stopper, target)
+
+    def _prepare_transfer_phase(self, phase, start, continuing) -> None:
+        from kerasvision.models.transfer import trainability_table
+        from kerasvision.training.phases import enter_phase
+
+        if not continuing:
+            enter_phase(self.model, phase, bn=self.config.bn)
+            compile_model(
+                self.model,
+                self.config,
+                self.data,
+                phase.lr,
+                distribution=self.distribution,
+            )
+        table = trainability_table(self.model, lr=phase.lr, bn=self.config.bn)
+        self.log(f"phase {phase.name} (epochs {start + 1}-{phase.end}):\n{table}")
+        with open(self.run.file("trainability.txt"), "a", encoding="utf-8") as stream:
+            stream.write(f"phase {phase.name}\n{table}\n\n")
+
+    def _tracked_callbacks(self):
+        import keras
+
+        tracked = {"best_checkpoint": self.best}
+        stopper = None
+        if self.config.early_stopping:
+            # A fresh EarlyStopping per phase: fine-tuning starts its own patience.
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=self.monitor,
+                patience=self.config.early_stopping,
+                restore_best_weights=True,
+            )
+            tracked["early_stopping"] = stopper
+        return tracked, stopper
+
+    def _cached_phase(self, phase):
+        from kerasvision.training.phases import cached_head
+
+        tick = time.perf_counter()
+        with self.distribution.scope():
+            head, train_ds, val_ds = cached_head(
+                self.model,
+                self.data,
+                self.config,
+                binary=self.binary,
+                one_hot=uses_categorical_labels(self.config, self.data),
+                seed=self.config.seed,
+                class_weights=self.class_weights,
+            )
+        compile_model(
+            head, self.config, self.data, phase.lr, distribution=self.distribution
+        )
+        self.cache_seconds += time.perf_counter() - tick
+        shard = self.distribution.shard
+        return head, shard(train_ds), None if val_ds is None else shard(val_ds)
+
+    def _fit(self, fit_model, phase, start, train_ds, val_ds, tracked, stopper, target):
+        from kerasvision.training.callbacks import LastCheckpoint
+        from kerasvision.training.results import TrainingError
+
+        callbacks = [self.nan_guard, self.logger, self.csv_logger, self.best]
+        callbacks += [c for c in (stopper, self.tensorboard) if c is not None]
+        callbacks.append(LastCheckpoint(self.run, self.monitor, tracked, target))
+        with self.distribution.scope():
+            self.distribution.prepare_fit(fit_model, train_ds)
+            fit_model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=phase.end,
+                initial_epoch=start,
+                callbacks=callbacks,
+                verbose=self.keras_verbose,
+                shuffle=False,  # the tf.data pipeline shuffles (seeded)
+            )
+        if self.nan_guard.where is not None:
+            epoch, batch = self.nan_guard.where
+            raise TrainingError(
+                f"loss became NaN/inf at epoch {epoch}, batch {batch}; try a lower "
+                f"--lr (was {phase.lr}); partial run kept at {self.run.path}"
+            )
+
+
+def train(model, data, config, run, *, distribution=None, log=None, verbose="auto"):
+    """Train `model` phase by phase, checkpointing every epoch into `run`.
+
+    A scratch model that is not compiled yet is compiled at `config.lr`; a
+    transfer classifier is frozen/unfrozen and recompiled at each phase. With
+    `run.state` set (a resumed run) training continues from its epoch.
+
+    Args:
+        model: The classifier (`build_model`, or the resumed checkpoint).
+        data: The run's `ImageData`.
+        config: A resolved `FitConfig` with a seed.
+        run: The open `RunWriter`.
+        distribution: A `Distribution`. Defaults to None (none).
+        log: Receives progress lines. Defaults to None (stderr).
+        verbose: "auto", 0, 1 or 2 (see `fit`). Defaults to "auto".
+
+    Returns:
+        A `TrainingOutcome` (its model is local, outside any strategy).
+
+    Raises:
+        TrainingError: If the loss becomes NaN/inf.
+    """
+    log = log or _stderr
+    runner = _PhaseRunner(model, data, config, run, distribution, log, verbose)
+    if not config.is_transfer and not model.compiled:
+        compile_model(model, config, data, config.lr, distribution=distribution)
+    tick = time.perf_counter()
+    for phase in runner.phases:
+        if phase.end > runner.initial_epoch:
+            runner.fit_phase(phase)
+    train_seconds = time.perf_counter() - tick
+    if runner.distribution.strategy is not None:
+        model = _without_strategy(model, run.path)
+    return TrainingOutcome(
+        model=model,
+        history=run.read_history(),
+        epoch_seconds=runner.logger.seconds,
+        train_epoch_seconds=runner.logger.train_seconds,
+        train_seconds=train_seconds,
+        feature_cache_seconds=runner.cache_seconds,
+    )
+
+
+def _without_strategy(network, folder):
+    """The trained model, reloaded outside the distribution strategy.
+
+    Evaluation, plots and export are local work: on a model built under a
+    strategy every `predict` would be distributed (under MultiWorkerMirrored-
+    Strategy, a cross-worker gather per batch).
+    """
+    from kerasvision.saving import load_model
+
+    path = os.path.join(folder, ".distributed.tmp.keras")
+    network.save(path)
+    try:
+        return load_model(path, compile=False)
+    finally:
+        os.remove(path)
+
+
+# === Evaluate and export ===
+
+
+def evaluation_split(data) -> str:
+    """The split a run is scored on: test, else val, else train."""
+    if len(data.splits["test"]):
+        return "test"
+    return "val" if len(data.splits["val"]) else "train"
+
+
+def evaluate(model, data, run, *, batch_size: int = 64) -> dict:
+    """Score the model on the evaluation split: `metrics.json` and the plots."""
+    from kerasvision.evaluation import evaluate_model
+    from kerasvision.visualization.plots import (
+        plot_confusion_matrix,
+        plot_training_curves,
+    )
+
+    split = evaluation_split(data)
+    metrics = evaluate_model(model, data, split, batch_size=batch_size)
+    run.write_json("metrics.json", metrics)
+    name = run.info.get("model", {}).get("name", model.name)
+    plot_confusion_matrix(
+        metrics["confusion_matrix"],
+        data.class_names,
+        run.file("confusion_matrix.png"),
+        title=f"{name} - {split} split ({metrics['count']} images)",
+    )
+    plot_training_curves(run.read_history(), run.file("curves.png"))
+    return metrics
+
+
+def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
+    """`model.keras`, and the checked SavedModel `serving/` (unless `export`
+    is False). Returns the export report."""
+    run.save_model(model)
+    if not export:
+        return None
+    from kerasvision.export import export_saved_model
+
+    samples = next(
+        iter(
+            data.dataset(
+                evaluation_split(data),
+                batch_size=16,
+                shuffle=False,
+                include_labels=False,
+            )
+        )
+    )
+    report = export_saved_model(
+        model,
+        run.file("serving"),
+        class_names=data.class_names,
+        resize=data.resize,
+        sample_images=np.asarray(samples),
+    )
+    report["path"] = os.path.join(run.final_dir, "serving")
+    return report
+
+
+# === One call ===
+
+
+def fit_classifier(
+    data,
+    config,
+    *,
+    output=None,
+    overwrite: bool = False,
+    export: bool = True,
+    verbose="auto",
+    log=None,
+    resume=None,
+    distribution=None,
+):
+    """Load, build, record, train, evaluate, export and publish one classifier run.
+
+    Args:
+        data: See `load_data`.
+        config: A resolved `FitConfig` with a seed.
+        output: Run directory. Defaults to None (`saved_models/<model>-<data>-
+            <time>`).
+        overwrite: Replace a finished run at `output`. Defaults to False.
+        export: Write the checked SavedModel. Defaults to True.
+        verbose: See `fit`. Defaults to "auto".
+        log: Receives progress lines. Defaults to None (stderr).
+        resume: A `RunWriter.resume(...)` to continue. Defaults to None.
+        distribution: A `Distribution`. Defaults to None (none).
+
+    Returns:
+        A `FitResult`.
+    """
+    import keras
+
+    from kerasvision._keras_internals import op_determinism
+    from kerasvision.training.results import FitResult
+
+    log = log or _stderr
+    if distribution is not None and distribution.strategy is not None:
+        log(distribution.describe(config.batch_size))
+    with op_determinism(not config.jit_compile):
+        keras.utils.set_random_seed(config.seed)
+        run, model, image_data, backbone = _start(
+            data, config, output, overwrite, resume, distribution, log
+        )
+        with run:
+            record(run, config, image_data, model, backbone=backbone,
+                   distribution=distribution)  # fmt: skip
+            outcome = train(
+                model, image_data, config, run,
+                distribution=distribution, log=log, verbose=verbose,
+            )  # fmt: skip
+            metrics = evaluate(
+                outcome.model, image_data, run, batch_size=max(64, config.batch_size)
+            )
+            report = save_and_export(outcome.model, image_data, run, export=export)
+            _finish_record(run, outcome, metrics, report)
+            run.publish()
+    return FitResult(
+        run_dir=run.final_dir,
+        metrics=metrics,
+        history=outcome.history,
+        epoch_seconds=outcome.epoch_seconds,
+        train_epoch_seconds=outcome.train_epoch_seconds,
+        model=outcome.model,
+        data=image_data,
+        export=report,
+        distribution=run.info.get("distribution"),
+        config=config,
+    )
+
+
+def _start(data, config, output, overwrite, resume, distribution, log):
+    """Data, the writer (checked, then opened once the model is built) and model."""
+    from kerasvision.runs import DEFAULT_RUNS_DIR, RunWriter, default_run_name
+
+    backbone = resolve_backbone(config)
+
+    def on_bad_file(path, reason):
+        log(f"skipping bad file {path}: {reason}")
+
+    split_record = resume.info["split"] if resume is not None else None
+    image_data = load_data(
+        data, config, backbone=backbone, split_record=split_record,
+        on_bad_file=on_bad_file,
+    )  # fmt: skip
+    if resume is not None:
+        model = _load_checkpoint(resume, distribution)
+        log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")
+        return resume, model, image_data, backbone
+    output = output or os.path.join(
+        DEFAULT_RUNS_DIR, default_run_name(config.model_label, image_data.source)
+    )
+    data_dir = image_data.source.get("path")
+    run = RunWriter.plan(output, overwrite=overwrite, data_dir=data_dir)
+    model = build_model(
+        config, image_data, backbone=backbone, distribution=distribution
+    )
+    _check_unfreeze(config, model)
+    run.open()  # created only now: a model that fails to build leaves nothing
+    log(f"run directory: {run.final_dir} (in progress at {run.path})")
+    return run, model, image_data, backbone
+
+
+def _check_unfreeze(config, model) -> None:
+    """Resolve the fine-tuning spec on the built model before any training."""
+    if config.backbone is None or config.mode != "fine-tune":
+        return
+    from kerasvision.models.transfer import resolve_unfreeze
+
+    resolve_unfreeze(model, config.unfreeze, bn=config.bn)
+
+
+def _load_checkpoint(run, distribution):
+    import contextlib
+
+    from kerasvision.saving import load_model
+
+    scope = distribution.scope() if distribution else contextlib.nullcontext()
+    with scope:
+        return load_model(run.file("checkpoints", "last.keras"))
+
+
+def _finish_record(run, outcome, metrics, report) -> None:
+    run.record(
+        status="complete",
+        finished=datetime.datetime.now().isoformat(timespec="seconds"),
+        epochs_trained=len(outcome.history.get("loss", [])),
+        train_seconds=round(outcome.train_seconds, 3),
+        epoch_seconds=[round(s, 3) for s in outcome.epoch_seconds],
+        feature_cache_seconds=round(outcome.feature_cache_seconds, 3),
+        metrics={k: v for k, v in metrics.items() if not isinstance(v, dict | list)},
+        export=report,
+    )

@@ -1,0 +1,143 @@
+"""Optimizers, losses and metrics: compiling classifiers and autoencoders."""
+
+from __future__ import annotations
+
+from kerasvision._choices import OPTIMIZERS
+
+__all__ = ["compile_autoencoder", "compile_classifier", "make_optimizer"]
+
+
+def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
+    """A Keras optimizer by name ("adam", "sgd" with momentum 0.9, "adamw", "rmsprop").
+
+    Args:
+        name: One of `OPTIMIZERS`. Defaults to "adam".
+        lr: Learning rate (a float or a Keras schedule). Defaults to 1e-3.
+        weight_decay: AdamW's decoupled decay. Defaults to None (1e-4 for
+            "adamw").
+
+    Returns:
+        The optimizer.
+
+    Raises:
+        ValueError: On an unknown name or a non-positive learning rate.
+
+    Example:
+        >>> optimizer = make_optimizer("sgd", 0.01)
+    """
+    import keras
+
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
+    if isinstance(lr, int | float) and not lr > 0:
+        raise ValueError(f"learning rate must be > 0, got {lr}")
+    if name == "adam":
+        return keras.optimizers.Adam(lr)
+    if name == "sgd":
+        return keras.optimizers.SGD(lr, momentum=0.9)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(lr)
+    return keras.optimizers.AdamW(
+        lr, weight_decay=1e-4 if weight_decay is None else weight_decay
+    )
+
+
+def _classifier_loss(units, label_mode, num_classes, label_smoothing):
+    import keras
+
+    if units == 1:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+        return loss, [keras.metrics.BinaryAccuracy(name="accuracy")]
+    if label_mode == "categorical":
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
+        if num_classes >= 10:
+            metrics.append(
+                keras.metrics.TopKCategoricalAccuracy(5, name="top5_accuracy")
+            )
+        return loss, metrics
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+    if num_classes >= 10:
+        metrics.append(
+            keras.metrics.SparseTopKCategoricalAccuracy(5, name="top5_accuracy")
+        )
+    return loss, metrics
+
+
+def compile_classifier(
+    model,
+    optimizer,
+    *,
+    label_mode: str = "int",
+    num_classes=None,
+    label_smoothing: float = 0.0,
+    aux_loss_weight: float = 0.3,
+    jit_compile="auto",
+):
+    """Compile with the loss and metrics that match the head and the labels.
+
+    One sigmoid unit -> binary cross-entropy; K softmax units -> sparse
+    categorical cross-entropy for integer labels, categorical for one-hot/soft
+    labels (also needed for label smoothing, applied here once: the mixers never
+    smooth). Accuracy always; top-5 accuracy when there are >= 10 classes.
+    Auxiliary outputs (Inception) get the same loss, weighted by `aux_loss_weight`.
+    Under the "mixed_float16" policy Keras wraps the optimizer in a
+    `LossScaleOptimizer`.
+
+    Args:
+        model: A classifier.
+        optimizer: A Keras optimizer (`make_optimizer`).
+        label_mode: "int" or "categorical" (one-hot/soft targets). Defaults to
+            "int".
+        num_classes: Number of classes. Defaults to None (from the output).
+        label_smoothing: Label smoothing of the loss. Defaults to 0.0.
+        aux_loss_weight: Weight of each auxiliary output's loss. Defaults to 0.3.
+        jit_compile: Keras's `jit_compile` (True: XLA, False, or "auto").
+            Defaults to "auto".
+
+    Returns:
+        The compiled model.
+
+    Raises:
+        ValueError: If label smoothing is asked with integer labels of a softmax
+            head.
+    """
+    units = model.outputs[0].shape[-1]
+    num_classes = num_classes or (2 if units == 1 else units)
+    if label_smoothing and label_mode != "categorical" and units != 1:
+        raise ValueError("label smoothing needs one-hot (categorical) labels")
+    loss, metrics = _classifier_loss(units, label_mode, num_classes, label_smoothing)
+    if len(model.outputs) > 1:
+        count = len(model.outputs)
+        model.compile(
+            optimizer=optimizer,
+            loss=[loss] * count,
+            loss_weights=[1.0] + [aux_loss_weight] * (count - 1),
+            metrics=[metrics] + [[]] * (count - 1),
+            jit_compile=jit_compile,
+        )
+    else:
+        model.compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, jit_compile=jit_compile
+        )
+    return model
+
+
+def compile_autoencoder(model, task: str, lr: float):
+    """Adam at `lr`; MSE on 0-1 pixels, the VAE's own loss, or per-pixel
+    cross-entropy with pixel accuracy for segmentation."""
+    import keras
+
+    optimizer = keras.optimizers.Adam(lr)
+    if task == "vae":
+        model.compile(optimizer=optimizer)
+    elif task == "segmentation":
+        model.compile(
+            optimizer=optimizer,
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="pixel_accuracy")],
+        )
+    else:
+        model.compile(optimizer=optimizer, loss="mse")
+    return model
