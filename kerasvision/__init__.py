@@ -6,7 +6,7 @@ Public names are loaded lazily so that `import kerasvision` (and the CLI's
 
 from __future__ import annotations
 
-import importlib
+from kerasvision._lazy import lazy_names
 
 __version__ = "0.1.0"
 
@@ -73,14 +73,4 @@ _PUBLIC = {
 __all__ = ["__version__", *sorted(_PUBLIC)]
 
 
-def __getattr__(name: str):
-    module_name = _PUBLIC.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'kerasvision' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())

@@ -84,20 +84,9 @@ def write_text(path, text: str) -> None:
     Raises:
         WriteError: On a full disk, a read-only or unwritable folder.
     """
-    path = os.fspath(path)
-    folder = os.path.dirname(path) or "."
-    temp = None
-    with _translated(path):
-        try:
-            temp = _temp_name(folder, ".tmp-")
-            with open(temp, "w", encoding="utf-8", newline="") as stream:
-                stream.write(text)
-            os.chmod(temp, 0o666 & ~_UMASK)  # mkstemp creates 0600 files
-            os.replace(temp, path)
-        except BaseException:
-            if temp is not None:
-                _remove(temp)
-            raise
+    with staged_file(path, prefix=".tmp-") as temp:
+        with open(temp, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
 
 
 def json_default(value):
@@ -163,6 +152,29 @@ def replace_path(source: str, destination: str) -> None:
 
 
 @contextlib.contextmanager
+def _staged(destination, prefix: str, make, finish):
+    """Yield `make(parent, prefix)` beside `destination`; `finish` it on success."""
+    destination = os.path.abspath(os.fspath(destination))
+    parent = os.path.dirname(destination)
+    staging = None
+    with _translated(destination):
+        try:
+            os.makedirs(parent, exist_ok=True)
+            staging = make(parent, prefix)
+            yield staging
+            finish(staging, destination)
+        except BaseException:
+            if staging is not None:
+                _remove(staging)
+            raise
+
+
+def _publish_file(staging: str, destination: str) -> None:
+    if os.path.isfile(staging):
+        os.chmod(staging, 0o666 & ~_UMASK)  # mkstemp creates 0600 files
+    os.replace(staging, destination)
+
+
 def staged_dir(destination, *, prefix: str = ".export-"):
     """Yield a temporary folder beside `destination`; move it there on success.
 
@@ -173,36 +185,17 @@ def staged_dir(destination, *, prefix: str = ".export-"):
         >>> with staged_dir("RUN/serving") as staging:
         ...     write_everything_into(staging)
     """
-    destination = os.path.abspath(os.fspath(destination))
-    parent = os.path.dirname(destination)
-    staging = None
-    with _translated(destination):
-        try:
-            os.makedirs(parent, exist_ok=True)
-            staging = tempfile.mkdtemp(prefix=prefix, dir=parent)
-            yield staging
-            replace_path(staging, destination)
-        except BaseException:
-            if staging is not None:
-                _remove(staging)
-            raise
+
+    def make(parent, prefix):
+        return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+    return _staged(destination, prefix, make, replace_path)
 
 
-@contextlib.contextmanager
 def staged_file(destination, *, suffix: str = "", prefix: str = ".export-"):
     """Yield a temporary file path beside `destination`; move it there on success."""
-    destination = os.path.abspath(os.fspath(destination))
-    parent = os.path.dirname(destination)
-    staging = None
-    with _translated(destination):
-        try:
-            os.makedirs(parent, exist_ok=True)
-            staging = _temp_name(parent, prefix, suffix)
-            yield staging
-            if os.path.isfile(staging):
-                os.chmod(staging, 0o666 & ~_UMASK)  # mkstemp creates 0600 files
-            os.replace(staging, destination)
-        except BaseException:
-            if staging is not None:
-                _remove(staging)
-            raise
+
+    def make(parent, prefix):
+        return _temp_name(parent, prefix, suffix)
+
+    return _staged(destination, prefix, make, _publish_file)

@@ -50,10 +50,8 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "segmentation": {"epochs": 10},
 }
 
-#: Options that only a classifier takes (an autoencoder task refuses them).
-CLASSIFIER_ONLY = (
-    "model",
-    "backbone",
+#: Options that only mean something with a backbone (transfer learning).
+TRANSFER_ONLY = (
     "mode",
     "weights",
     "unfreeze",
@@ -61,6 +59,12 @@ CLASSIFIER_ONLY = (
     "fine_tune_lr",
     "bn",
     "feature_cache",
+)
+#: Options that only a classifier takes (an autoencoder task refuses them).
+CLASSIFIER_ONLY = (
+    "model",
+    "backbone",
+    *TRANSFER_ONLY,
     "augment",
     "label_smoothing",
     "class_weight",
@@ -74,16 +78,6 @@ CLASSIFIER_ONLY = (
     "precision",
     "jit_compile",
     "distribute",
-)
-#: Options that only mean something with a backbone (transfer learning).
-TRANSFER_ONLY = (
-    "mode",
-    "weights",
-    "unfreeze",
-    "warmup_epochs",
-    "fine_tune_lr",
-    "bn",
-    "feature_cache",
 )
 #: Options of the autoencoder tasks only.
 AUTOENCODER_ONLY = ("latent_dim", "noise")
@@ -285,6 +279,7 @@ class FitConfig:
                 value = list(value)
             record[item.name] = value
         record["model"] = self.model_label if self.task == "classification" else None
+        record["config_version"] = CONFIG_VERSION
         return record
 
     @classmethod
@@ -297,25 +292,43 @@ class FitConfig:
             "classification",
         ):
             options["model"] = None
-        options["model_kwargs"] = _upgrade_model_kwargs(
-            dict(options.get("model_kwargs") or {}), options
-        )
+        if record.get("config_version", 1) < CONFIG_VERSION:
+            options["model_kwargs"] = _upgrade_model_kwargs(
+                dict(options.get("model_kwargs") or {}), options
+            )
         return cls(**options)
 
 
+#: `run.json` "arguments" carry this; a record without it is kerasvision 0.1's.
+CONFIG_VERSION = 2
+
+
 def _upgrade_model_kwargs(kwargs: dict, options: dict) -> dict:
-    """kerasvision 0.1's scratch-CNN vocabulary -> Keras's (see `build_*`)."""
+    """kerasvision 0.1's scratch-CNN vocabulary -> Keras's (see `build_*`).
+
+    0.1 called block pooling `pooling` and the head `head="gap"|"gmp"`; now
+    blocks take `block_pooling` and the head `pooling="avg"|"max"|"flatten"`.
+    """
     scratch = options.get("backbone") is None and (
         options.get("task") in (None, "classification")
     )
     if not scratch:
         return kwargs
+    if "pooling" in kwargs and "block_pooling" not in kwargs:
+        kwargs["block_pooling"] = kwargs.pop("pooling")
     if "head" in kwargs:
         head = kwargs.pop("head")
         kwargs["pooling"] = {"gap": "avg", "gmp": "max"}.get(head, head)
-    elif kwargs.get("pooling") in ("max", "avg") and "block_pooling" not in kwargs:
-        kwargs["block_pooling"] = kwargs.pop("pooling")
     return kwargs
+
+
+def _as_lists(value):
+    """Tuples (also nested in dicts and lists) as lists, as JSON reads them back."""
+    if isinstance(value, dict):
+        return {key: _as_lists(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_as_lists(item) for item in value]
+    return value
 
 
 def _normalize(config: FitConfig) -> dict:
@@ -335,7 +348,7 @@ def _normalize(config: FitConfig) -> dict:
         changes["image_size"] = [int(v) for v in config.image_size]
     if isinstance(config.channels, str) and config.channels.isdigit():
         changes["channels"] = int(config.channels)
-    changes["model_kwargs"] = dict(config.model_kwargs or {})
+    changes["model_kwargs"] = _as_lists(dict(config.model_kwargs or {}))
     changes["class_weight"] = parse_class_weight(config.class_weight)
     if config.noise is not None:
         changes["noise"] = str(config.noise)

@@ -106,6 +106,61 @@ def _archive(model, endpoints):
     return archive
 
 
+def _header_pixels(content):
+    """Width x height from a JPEG/PNG/GIF/BMP header, not decoding (0: unknown)."""
+    import tensorflow as tf
+
+    padded = tf.strings.join([content, tf.constant(b"\0" * 32)])
+    head = tf.cast(
+        tf.io.decode_raw(tf.strings.substr(padded, 0, 32), tf.uint8), tf.int64
+    )
+
+    def big(offset):
+        return (
+            head[offset] * 2**24
+            + head[offset + 1] * 2**16
+            + (head[offset + 2] * 2**8 + head[offset + 3])
+        )
+
+    def little(offset, count):
+        return sum(head[offset + i] * 2 ** (8 * i) for i in range(count))
+
+    def jpeg():
+        return tf.reduce_prod(
+            tf.cast(tf.image.extract_jpeg_shape(content)[:2], tf.int64)
+        )
+
+    def signed(value):  # BMP heights are negative for top-down rows
+        return tf.abs(tf.where(value >= 2**31, value - 2**32, value))
+
+    magic = tf.strings.substr(padded, 0, 4)
+    return tf.case(
+        [
+            (tf.io.is_jpeg(content), jpeg),
+            (tf.equal(magic, b"\x89PNG"), lambda: big(16) * big(20)),
+            (tf.equal(magic, b"GIF8"), lambda: little(6, 2) * little(8, 2)),
+            (
+                tf.equal(tf.strings.substr(padded, 0, 2), b"BM"),
+                lambda: signed(little(18, 4)) * signed(little(22, 4)),
+            ),
+        ],
+        default=lambda: tf.constant(0, tf.int64),
+    )
+
+
+def _check_header_pixels(content) -> None:
+    """Refuse a decompression bomb before decoding it (the loader's limit)."""
+    import tensorflow as tf
+
+    from kerasvision.data.images import MAX_PIXELS
+
+    tf.debugging.assert_less_equal(
+        _header_pixels(content),
+        tf.constant(MAX_PIXELS, tf.int64),
+        message=f"image has more than {MAX_PIXELS} pixels (a decompression bomb?)",
+    )
+
+
 def _pixels_spec(shape):
     import tensorflow as tf
 
@@ -186,9 +241,15 @@ def export_saved_model(
 
     @tf.function
     def serve(images):
+        tf.debugging.assert_equal(
+            tf.shape(images)[1:],
+            tf.constant(shape),
+            message=f"images must be [N, {height}, {width}, {channels}]",
+        )
         return {"probabilities": serving_probabilities(model(images, training=False))}
 
     def decode_one(content):
+        _check_header_pixels(content)
         image = tf.io.decode_image(content, channels=3, expand_animations=False)
         image = to_channels(tf.cast(image, tf.float32), 1) if channels == 1 else image
         image.set_shape([None, None, channels])

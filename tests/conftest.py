@@ -13,6 +13,16 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_configure(config):
+    # Under pytest-xdist each worker gets one core's worth of TensorFlow threads,
+    # so two workers on two cores do not oversubscribe them.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(2)
+
+
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--run-slow"):
         return
@@ -30,3 +40,35 @@ def _seed_and_clear_keras():
     keras.utils.set_random_seed(1234)
     yield
     keras.backend.clear_session()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One finished classifier run shared by the tests that only read it.
+
+    3 classes (ant, bee, cow) x 8 images of 16x16 plus one corrupt file, 1 epoch,
+    no export: a few seconds, built once per test process. Returns
+    `(run_dir, image_paths)`. A test that changes the run copies it first.
+    """
+    from helpers import write_image_folder
+
+    from kerasvision.training import fit
+
+    root = tmp_path_factory.mktemp("tiny-run")
+    data = root / "data"
+    paths = write_image_folder(
+        data, classes=("ant", "bee", "cow"), per_class=8, size=(16, 16)
+    )
+    (data / "bee" / "broken.png").write_bytes(b"\x89PNG not really")
+    fit(
+        str(data),
+        model_kwargs={"filters": (4, 8), "dense_units": ()},
+        image_size=16,
+        epochs=1,
+        seed=0,
+        export=False,
+        output=str(root / "run"),
+        verbose=0,
+        log=lambda line: None,
+    )
+    return root / "run", paths

@@ -122,3 +122,63 @@ def test_augmentation_layers_never_reach_the_exported_graph(tmp_path):
     assert random_layers == []
     report = export_saved_model(model, tmp_path / "s", class_names=["a", "b", "c"])
     assert report["deterministic"]
+
+
+def _bomb_headers():
+    """Headers of 20000x20000 images (the payload after them is never decoded)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + b"IHDR"
+        + ihdr
+        + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+        + b"\0" * 64
+    )
+    gif = b"GIF89a" + struct.pack("<HH", 20000, 20000) + b"\0" * 64
+    bmp = b"BM" + b"\0" * 16 + struct.pack("<ii", 20000, -20000) + b"\0" * 64
+    return {"png": png, "gif": gif, "bmp": bmp}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    import tensorflow as tf
+
+    path = tmp_path_factory.mktemp("served") / "serving"
+    export_saved_model(_model(), path, class_names=["a", "b", "c"])
+    return tf.saved_model.load(str(path)).signatures
+
+
+@pytest.mark.parametrize("fmt", ["png", "gif", "bmp", "jpeg"])
+def test_bytes_signature_refuses_decompression_bombs_before_decoding(served, fmt):
+    import tensorflow as tf
+
+    from kerasvision.data.images import MAX_PIXELS
+    from kerasvision.export import _header_pixels
+
+    if fmt == "jpeg":
+        small = _encode(_images(1, size=8)[0], "JPEG")
+        start = small.index(b"\xff\xc0") + 5  # SOF0: precision, height, width
+        payload = small[:start] + (20000).to_bytes(2, "big") * 2 + small[start + 4 :]
+    else:
+        payload = _bomb_headers()[fmt]
+    assert int(_header_pixels(tf.constant(payload))) == 20000 * 20000 > MAX_PIXELS
+    with pytest.raises(tf.errors.InvalidArgumentError, match="decompression bomb"):
+        served["serving_bytes"](image_bytes=tf.constant([payload]))
+    normal = _encode(_images(1, size=40)[0], fmt.upper())
+    assert int(_header_pixels(tf.constant(normal))) == 40 * 40
+    out = served["serving_bytes"](image_bytes=tf.constant([normal]))
+    assert out["probabilities"].shape == (1, 3)
+
+
+def test_pixel_signature_enforces_its_declared_shape(served):
+    import tensorflow as tf
+
+    with pytest.raises((tf.errors.InvalidArgumentError, ValueError, TypeError)):
+        served["serving_default"](images=tf.zeros([1, 32, 32, 3]))
+    assert served["serving_default"](images=tf.zeros([2, 16, 16, 3]))[
+        "probabilities"
+    ].shape == (2, 3)

@@ -12,33 +12,15 @@ import subprocess
 
 import numpy as np
 import pytest
-from helpers import write_image_folder
 from PIL import Image
 
 from kerasvision.report import write_report
 
 
 @pytest.fixture(scope="module")
-def report_run(tmp_path_factory):
-    """A finished run on a tiny folder dataset with one corrupt file (3 classes,
-    8 images each, 16x16, 1 epoch, no export: a few seconds)."""
-    from kerasvision.training import fit
-
-    root = tmp_path_factory.mktemp("report")
-    data = root / "data"
-    write_image_folder(data, classes=("ant", "bee", "cow"), per_class=8, size=(16, 16))
-    (data / "bee" / "broken.png").write_bytes(b"\x89PNG not really")
-    fit(
-        str(data),
-        model_kwargs={"filters": (4, 8), "dense_units": ()},
-        image_size=16,
-        epochs=1,
-        seed=0,
-        export=False,
-        output=str(root / "run"),
-        verbose=0,
-    )
-    return root / "run"
+def report_run(tiny_run):
+    """The shared tiny run (3 classes, one corrupt file, 1 epoch, no export)."""
+    return tiny_run[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ public names of all four are available here, imported on first use (so the CLI's
 
 from __future__ import annotations
 
-import importlib
+from kerasvision._lazy import lazy_names
 
 _PUBLIC = {
     "DATASETS": "kerasvision.data.datasets",
@@ -50,14 +50,4 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    module_name = _PUBLIC.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'kerasvision.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())

@@ -46,6 +46,21 @@ DEFAULT_CACHE_BUDGET = 1 << 30
 # === Folder scanning ===
 
 
+def _check_name(path: str, name: str, what: str) -> None:
+    """Refuse names that labels.txt / splits/*.txt (one name per line) cannot hold.
+
+    A class or file name with a line break or another control character, or a
+    class name of only spaces, would change the number of lines of those files.
+    """
+    if any(ord(c) < 32 or ord(c) == 127 for c in name) or (
+        what == "class folder" and not name.strip()
+    ):
+        raise ValueError(
+            f"{what} name {path!r} has a line break, a control character or only "
+            f"spaces; rename it"
+        )
+
+
 def scan_image_folder(directory, class_names=None, *, on_loop=None):
     """List the images of a folder-per-class directory.
 
@@ -78,6 +93,8 @@ def scan_image_folder(directory, class_names=None, *, on_loop=None):
         for entry in os.scandir(root)
         if entry.is_dir() and not entry.name.startswith(".")
     )
+    for name in folders:
+        _check_name(os.path.join(root, name), name, "class folder")
     if class_names is None:
         if len(folders) < 2:
             found = f"only {folders[0]!r}" if folders else "none"
@@ -102,6 +119,8 @@ def scan_image_folder(directory, class_names=None, *, on_loop=None):
         found = walk_images(class_dir, on_loop=on_loop)
         if not found and len(folders) == len(class_names):
             raise ValueError(f"class folder {class_dir} contains no images")
+        for path in found:
+            _check_name(path, os.path.relpath(path, root), "file")
         paths.extend(found)
         labels.extend([index] * len(found))
     if not paths:
@@ -536,12 +555,13 @@ def load_image_folder(
     native = np.array([c.native for c in checks if c.error is None], dtype=bool)
     labels = labels[good]
 
-    if split_record is not None:
+    def from_record(record):
         relative = [os.path.relpath(p, root) for p in paths]
-        parts = split_from_record(split_record, relative, where=root)
-        seed = split_record.get("seed", seed)
-    else:
-        parts = stratified_split(labels, val_split, test_split, seed)
+        return split_from_record(record, relative, where=root)
+
+    parts, seed = _choose_split(
+        labels, val_split, test_split, seed, split_record, from_record
+    )
     splits = {
         name: Split(
             labels=labels[idx],
@@ -562,6 +582,65 @@ def load_image_folder(
         seed=seed,
         size_source=size_source,
     )
+
+
+def _choose_split(labels, val_split, test_split, seed, split_record, from_record):
+    """`(parts, seed)`: the recorded split when there is one, else a new one."""
+    if split_record is None:
+        return stratified_split(labels, val_split, test_split, seed), seed
+    return from_record(split_record), split_record.get("seed", seed)
+
+
+def _recorded_indices(split_record: dict) -> dict[str, np.ndarray]:
+    return {
+        k: np.asarray(split_record.get(k, []), dtype="int64")
+        for k in ("train", "val", "test")
+    }
+
+
+def _array_labels(y: np.ndarray, class_names):
+    """`(int64 labels, float32 soft targets or None, class names)` of `y`."""
+    targets = None
+    if y.ndim == 2:
+        if y.shape[1] < 2:
+            y = y.reshape(-1)
+        else:
+            targets = y.astype("float32")
+            labels = np.argmax(y, axis=1).astype("int64")
+            num_classes = y.shape[1]
+    if y.ndim == 1:
+        if y.dtype.kind in "USO":
+            names = sorted({str(v) for v in y})
+            class_names = class_names or names
+            lookup = {name: i for i, name in enumerate(class_names)}
+            labels = np.array([lookup[str(v)] for v in y], dtype="int64")
+        else:
+            if y.dtype.kind == "f" and not np.all(np.equal(np.mod(y, 1), 0)):
+                raise ValueError("y must hold integer class labels")
+            labels = y.astype("int64")
+            if labels.min(initial=0) < 0:
+                raise ValueError("y must hold labels >= 0")
+        num_classes = int(labels.max(initial=0)) + 1
+        if class_names is not None:
+            num_classes = max(num_classes, len(class_names))
+    elif y.ndim != 2:
+        raise ValueError(f"y must be [N] or [N, K], got shape {y.shape}")
+    class_names = (
+        list(class_names) if class_names else [str(i) for i in range(num_classes)]
+    )
+    return labels, targets, class_names
+
+
+def _as_pixels(x: np.ndarray) -> np.ndarray:
+    """uint8, or float32 scaled to 0-255 (floats with max <= 1 are taken as 0-1)."""
+    if x.dtype.kind == "f":
+        x = x.astype("float32")
+        if x.max(initial=0) <= 1.0:
+            x = x * 255.0
+        return np.clip(x, 0, 255)
+    if x.dtype != np.uint8:
+        return np.clip(x, 0, 255).astype("uint8")
+    return x
 
 
 def from_arrays(
@@ -612,55 +691,17 @@ def from_arrays(
     y = np.asarray(y)
     if len(y) != len(x):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-    targets = None
-    if y.ndim == 2:
-        if y.shape[1] < 2:
-            y = y.reshape(-1)
-        else:
-            targets = y.astype("float32")
-            labels = np.argmax(y, axis=1).astype("int64")
-            num_classes = y.shape[1]
-    if y.ndim == 1:
-        if y.dtype.kind in "USO":
-            names = sorted({str(v) for v in y})
-            class_names = class_names or names
-            lookup = {name: i for i, name in enumerate(class_names)}
-            labels = np.array([lookup[str(v)] for v in y], dtype="int64")
-        else:
-            if y.dtype.kind == "f" and not np.all(np.equal(np.mod(y, 1), 0)):
-                raise ValueError("y must hold integer class labels")
-            labels = y.astype("int64")
-            if labels.min(initial=0) < 0:
-                raise ValueError("y must hold labels >= 0")
-        num_classes = int(labels.max(initial=0)) + 1
-        if class_names is not None:
-            num_classes = max(num_classes, len(class_names))
-    elif y.ndim != 2:
-        raise ValueError(f"y must be [N] or [N, K], got shape {y.shape}")
-    class_names = (
-        list(class_names) if class_names else [str(i) for i in range(num_classes)]
-    )
+    labels, targets, class_names = _array_labels(y, class_names)
     if len(class_names) < 2 or len(np.unique(labels)) < 2:
         raise ValueError("need at least 2 classes")
-    if x.dtype.kind == "f":
-        x = x.astype("float32")
-        if x.max(initial=0) <= 1.0:
-            x = x * 255.0
-        x = np.clip(x, 0, 255)
-    elif x.dtype != np.uint8:
-        x = np.clip(x, 0, 255).astype("uint8")
+    x = _as_pixels(x)
     channels = channels or x.shape[-1]
     size = parse_image_size(image_size)
     size_source = "natural" if size is None else "explicit"
     size = size or (int(x.shape[1]), int(x.shape[2]))
-    if split_record is not None:
-        parts = {
-            k: np.asarray(split_record.get(k, []), dtype="int64")
-            for k in ("train", "val", "test")
-        }
-        seed = split_record.get("seed", seed)
-    else:
-        parts = stratified_split(labels, val_split, test_split, seed)
+    parts, seed = _choose_split(
+        labels, val_split, test_split, seed, split_record, _recorded_indices
+    )
     splits = {
         name: Split(
             labels=labels[idx],

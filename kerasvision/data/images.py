@@ -37,6 +37,10 @@ __all__ = [
     "walk_images",
 ]
 
+#: The most pixels an image may have, in training and in serving: Pillow's own
+#: decompression-bomb limit (twice `Image.MAX_IMAGE_PIXELS`, ~179 megapixels).
+MAX_PIXELS = 2 * 89_478_485
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp")
 
 # Formats and Pillow modes that TensorFlow's own decoders turn into the same

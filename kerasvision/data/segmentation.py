@@ -86,16 +86,8 @@ class SegmentationData:
     ):
         """A batched `tf.data.Dataset` of `(float32 images 0-255, int32 masks)`.
 
-        Args:
-            split: "train", "val" or "test".
-            batch_size: Batch size. Defaults to 32.
-            shuffle: Reshuffle every epoch; defaults to True for "train" only.
-            seed: Shuffle seed. Defaults to None (the split seed).
-            include_labels: Yield `(images, masks)`; False yields images only.
-                Defaults to True.
-
-        Returns:
-            The `tf.data.Dataset`.
+        The arguments mean what they mean in `ImageData.dataset`; with
+        `include_labels=False` it yields images only.
         """
         import tensorflow as tf
 

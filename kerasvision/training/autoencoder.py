@@ -45,31 +45,23 @@ def load_data(data, config):
     """An `ImageData` (labels only colour the plots), or `SegmentationData`."""
     from kerasvision.data.images import parse_image_size
 
+    common = {
+        "image_size": config.image_size,
+        "channels": config.channels,
+        "val_split": config.val_split,
+        "test_split": config.test_split,
+        "seed": config.seed,
+    }
     if config.task == "segmentation":
         from kerasvision.data.segmentation import load_segmentation_data
 
-        image_data = load_segmentation_data(
-            data,
-            image_size=config.image_size,
-            channels=config.channels,
-            val_split=config.val_split,
-            test_split=config.test_split,
-            seed=config.seed,
-        )
+        image_data = load_segmentation_data(data, **common)
         if len(image_data.splits["train"]) == 0:
             raise ValueError("the train split is empty; lower val_split/test_split")
         return image_data
     from kerasvision.data.folders import load_data as load_any
 
-    image_data = load_any(
-        data,
-        dataset=config.dataset,
-        image_size=config.image_size,
-        channels=config.channels,
-        val_split=config.val_split,
-        test_split=config.test_split,
-        seed=config.seed,
-    )
+    image_data = load_any(data, dataset=config.dataset, **common)
     size = parse_image_size(config.image_size)
     if size is not None and tuple(image_data.image_size) != tuple(size):
         image_data = image_data.with_image_size(size)

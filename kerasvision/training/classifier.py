@@ -16,6 +16,7 @@ one (see the README's "Step by step")::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import math
 import os
@@ -729,6 +730,23 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
 # === One call ===
 
 
+@contextlib.contextmanager
+def seeded(config):
+    """Seed Keras, NumPy and TensorFlow from `config.seed`, with op determinism.
+
+    Inside the block a seeded CPU run is bit-reproducible; determinism is
+    switched off for `jit_compile=True` (Keras refuses XLA with it on) and
+    restored afterwards.
+    """
+    import keras
+
+    from kerasvision._keras_internals import op_determinism
+
+    with op_determinism(not config.jit_compile):
+        keras.utils.set_random_seed(config.seed)
+        yield
+
+
 def fit_classifier(
     data,
     config,
@@ -758,16 +776,13 @@ def fit_classifier(
     Returns:
         A `FitResult`.
     """
-    import keras
 
-    from kerasvision._keras_internals import op_determinism
     from kerasvision.training.results import FitResult
 
     log = log or _stderr
     if distribution is not None and distribution.strategy is not None:
         log(distribution.describe(config.batch_size))
-    with op_determinism(not config.jit_compile):
-        keras.utils.set_random_seed(config.seed)
+    with seeded(config):
         run, model, image_data, backbone = _start(
             data, config, output, overwrite, resume, distribution, log
         )
@@ -782,7 +797,7 @@ def fit_classifier(
                 outcome.model, image_data, run, batch_size=max(64, config.batch_size)
             )
             report = save_and_export(outcome.model, image_data, run, export=export)
-            _finish_record(run, outcome, metrics, report)
+            finish_record(run, outcome, metrics, report)
             run.publish()
     return FitResult(
         run_dir=run.final_dir,
@@ -849,7 +864,8 @@ def _load_checkpoint(run, distribution):
         return load_model(run.file("checkpoints", "last.keras"))
 
 
-def _finish_record(run, outcome, metrics, report) -> None:
+def finish_record(run, outcome, metrics, report) -> None:
+    """Complete `run.json`: status, timings, headline metrics and the export check."""
     run.record(
         status="complete",
         finished=datetime.datetime.now().isoformat(timespec="seconds"),

@@ -10,60 +10,47 @@ you need other names of it.
 
 from __future__ import annotations
 
-import importlib
+from kerasvision._lazy import lazy_names
 
 _PUBLIC = {
     # plots
-    "plot_confusion_matrix": "plots",
-    "plot_image_rows": "plots",
-    "plot_latent_scatter": "plots",
-    "plot_segmentation": "plots",
-    "plot_per_class_metrics": "plots",
-    "plot_reliability_diagram": "plots",
-    "plot_top_losses": "plots",
-    "plot_training_curves": "plots",
+    "plot_confusion_matrix": ".plots",
+    "plot_image_rows": ".plots",
+    "plot_latent_scatter": ".plots",
+    "plot_segmentation": ".plots",
+    "plot_per_class_metrics": ".plots",
+    "plot_reliability_diagram": ".plots",
+    "plot_top_losses": ".plots",
+    "plot_training_curves": ".plots",
     # a run's pictures
-    "visualize_run": "pictures",
+    "visualize_run": ".pictures",
     # filters
-    "activation_maximization": "filters",
-    "first_layer_filters": "filters",
-    "layer_kernels": "filters",
-    "plot_activation_maximization": "filters",
-    "plot_filters": "filters",
+    "activation_maximization": ".filters",
+    "first_layer_filters": ".filters",
+    "layer_kernels": ".filters",
+    "plot_activation_maximization": ".filters",
+    "plot_filters": ".filters",
     # feature maps
-    "feature_maps": "feature_maps",
-    "plot_feature_maps": "feature_maps",
+    "feature_maps": ".feature_maps",
+    "plot_feature_maps": ".feature_maps",
     # saliency
-    "gradient_x_input": "saliency",
-    "plot_saliency": "saliency",
-    "smoothgrad": "saliency",
-    "vanilla_saliency": "saliency",
+    "gradient_x_input": ".saliency",
+    "plot_saliency": ".saliency",
+    "smoothgrad": ".saliency",
+    "vanilla_saliency": ".saliency",
     # Grad-CAM
-    "gradcam": "gradcam",
-    "gradcam_plus_plus": "gradcam",
-    "overlay_heatmap": "gradcam",
-    "plot_gradcam": "gradcam",
-    "target_layer": "gradcam",
+    "gradcam": ".gradcam",
+    "gradcam_plus_plus": ".gradcam",
+    "overlay_heatmap": ".gradcam",
+    "plot_gradcam": ".gradcam",
+    "target_layer": ".gradcam",
     # layer lookup and the split forward pass
-    "find_layer": "_gradients",
-    "list_layer_names": "_gradients",
-    "split_at_layer": "_gradients",
+    "find_layer": "._gradients",
+    "list_layer_names": "._gradients",
+    "split_at_layer": "._gradients",
 }
 
 __all__ = sorted(_PUBLIC)
 
 
-def __getattr__(name: str):
-    module_name = _PUBLIC.get(name)
-    if module_name is None:
-        raise AttributeError(
-            f"module 'kerasvision.visualization' has no attribute {name!r}"
-        )
-    module = importlib.import_module(f"kerasvision.visualization.{module_name}")
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_PUBLIC))
+__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())

@@ -69,8 +69,8 @@ def plot_feature_maps(
     """
     from kerasvision.visualization.plots import (
         _hide_axes,
-        _pyplot,
         display_image,
+        panel_grid,
         save_figure,
     )
 
@@ -88,15 +88,7 @@ def plot_feature_maps(
         channels = np.argsort(-maps.mean(axis=(0, 1)), kind="stable")
     channels = channels[: max(1, int(max_channels))]
     panels = len(channels) + (image is not None)
-    columns = max(1, min(int(columns), panels))
-    rows = int(np.ceil(panels / columns))
-    plt = _pyplot()
-    figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(1.6 * columns, 1.75 * rows + (0.4 if title else 0)),
-        squeeze=False,
-    )
+    figure, axes, columns = panel_grid(panels, columns, height=1.75, title=title)
     for axis in axes.ravel():
         _hide_axes(axis)
         axis.set_visible(False)

@@ -401,8 +401,8 @@ def plot_activation_maximization(
     """
     from kerasvision.visualization.plots import (
         _hide_axes,
-        _pyplot,
         display_image,
+        panel_grid,
         save_figure,
     )
 
@@ -412,15 +412,7 @@ def plot_activation_maximization(
     labels = list(range(len(images))) if labels is None else list(labels)
     if len(labels) != len(images):
         raise ValueError(f"got {len(labels)} labels for {len(images)} images")
-    columns = max(1, min(int(columns), len(images)))
-    rows = int(np.ceil(len(images) / columns))
-    plt = _pyplot()
-    figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(1.6 * columns, 1.8 * rows + (0.4 if title else 0)),
-        squeeze=False,
-    )
+    figure, axes, columns = panel_grid(len(images), columns, height=1.8, title=title)
     for index, axis in enumerate(axes.ravel()):
         _hide_axes(axis)
         if index >= len(images):

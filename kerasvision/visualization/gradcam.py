@@ -19,6 +19,7 @@ from kerasvision.visualization._gradients import (
     normalize_max,
     resize_maps,
 )
+from kerasvision.visualization.plots import map_plotter
 
 __all__ = [
     "gradcam",
@@ -127,20 +128,7 @@ def gradcam_plus_plus(model, images, *, layer=None, class_index=None) -> np.ndar
     paper's `exp(score)` factor scales every weight of an image equally, so it is
     left out (it overflows for large logits) and the normalization removes it.
 
-    Args:
-        model: A Keras classifier taking raw 0-255 pixels.
-        images: `[N, H, W, C]` (or one `[H, W, C]`) raw pixels.
-        layer: Target layer name (plain or `"outer/inner"`) or instance.
-            Defaults to None (see `target_layer`).
-        class_index: An int, one int per image, or None for each image's
-            predicted class. Defaults to None.
-
-    Returns:
-        `[N, H, W]` float32 heatmaps in [0, 1].
-
-    Raises:
-        ValueError: If the layer is unknown or not spatial, or on a bad class
-            index or image array.
+    Arguments, return value and errors are those of `gradcam`.
 
     Example:
         >>> heatmaps = gradcam_plus_plus(model, images[:4])
@@ -209,40 +197,4 @@ def overlay_heatmap(image, heatmap, alpha: float = 0.4, *, cmap: str = "jet"):
     return np.clip(np.round(blended), 0, 255).astype("uint8")
 
 
-def plot_gradcam(
-    images,
-    heatmaps,
-    path: str,
-    *,
-    titles=None,
-    alpha: float = 0.4,
-    title: str = "",
-) -> str:
-    """One row per image: the image, its heatmap, and the heatmap over the image.
-
-    Args:
-        images: `[N, H, W, C]` raw 0-255 pixels.
-        heatmaps: `[N, H, W]` heatmaps in [0, 1] (`gradcam`, `gradcam_plus_plus`).
-        path: Output PNG path.
-        titles: One caption per image. Defaults to None (none).
-        alpha: Opacity of the heatmap in the overlay. Defaults to 0.4.
-        title: Figure title. Defaults to "".
-
-    Returns:
-        The path written.
-
-    Example:
-        >>> plot_gradcam(images, gradcam(model, images), "gradcam.png")
-    """
-    from kerasvision.visualization.plots import plot_image_maps
-
-    return plot_image_maps(
-        images,
-        heatmaps,
-        path,
-        map_label="heatmap",
-        cmap="jet",
-        titles=titles,
-        alpha=alpha,
-        title=title,
-    )
+plot_gradcam = map_plotter("plot_gradcam", "heatmap", "jet", 0.4, "Grad-CAM heatmap")

@@ -34,6 +34,22 @@ def _pyplot():
     return plt
 
 
+def panel_grid(panels: int, columns: int, *, height: float, title: str = ""):
+    """`(figure, axes, columns)`: a grid of `panels` small pictures, `columns` wide.
+
+    Each panel is 1.6 inches wide and `height` inches tall; a title adds room.
+    """
+    columns = max(1, min(int(columns), panels))
+    rows = int(np.ceil(panels / columns))
+    figure, axes = _pyplot().subplots(
+        rows,
+        columns,
+        figsize=(1.6 * columns, height * rows + (0.4 if title else 0)),
+        squeeze=False,
+    )
+    return figure, axes, columns
+
+
 def save_figure(figure, path: str) -> str:
     """Save a matplotlib figure to `path` atomically and close it."""
     from kerasvision._files import staged_file
@@ -224,6 +240,22 @@ def plot_image_maps(
 
 
 # === Per-class metrics ===
+
+
+def map_plotter(name: str, label: str, cmap: str, alpha: float, what: str):
+    """A `plot_image_maps` with fixed map column `label`, colours and opacity."""
+
+    def plot(images, maps, path: str, **options) -> str:
+        options = {"map_label": label, "cmap": cmap, "alpha": alpha, **options}
+        return plot_image_maps(images, maps, path, **options)
+
+    plot.__name__ = plot.__qualname__ = name
+    plot.__doc__ = (
+        f"One row per image: the image, its {what}, and the map over the image.\n\n"
+        f"`plot_image_maps` with a {label!r} column in {cmap} at alpha {alpha};\n"
+        f"`options` (`titles`, `alpha`, `title`) go to it. Returns the path."
+    )
+    return plot
 
 
 def plot_per_class_metrics(per_class: dict, path: str, *, title: str = "") -> str:

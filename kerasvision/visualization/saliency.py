@@ -18,6 +18,7 @@ from kerasvision.visualization._gradients import (
     predict_scores,
     predicted_classes,
 )
+from kerasvision.visualization.plots import map_plotter
 
 __all__ = ["gradient_x_input", "plot_saliency", "smoothgrad", "vanilla_saliency"]
 
@@ -132,40 +133,4 @@ def gradient_x_input(model, images, *, class_index=None) -> np.ndarray:
     return normalize_min_max(np.abs((gradients * images).sum(axis=-1)))
 
 
-def plot_saliency(
-    images,
-    maps,
-    path: str,
-    *,
-    titles=None,
-    alpha: float = 0.5,
-    title: str = "",
-) -> str:
-    """One row per image: the image, its saliency map, and the map over the image.
-
-    Args:
-        images: `[N, H, W, C]` raw 0-255 pixels.
-        maps: `[N, H, W]` maps in [0, 1] (from the functions above).
-        path: Output PNG path.
-        titles: One caption per image. Defaults to None (none).
-        alpha: Opacity of the map in the overlay. Defaults to 0.5.
-        title: Figure title. Defaults to "".
-
-    Returns:
-        The path written.
-
-    Example:
-        >>> plot_saliency(images, smoothgrad(model, images), "saliency.png")
-    """
-    from kerasvision.visualization.plots import plot_image_maps
-
-    return plot_image_maps(
-        images,
-        maps,
-        path,
-        map_label="saliency",
-        cmap="inferno",
-        titles=titles,
-        alpha=alpha,
-        title=title,
-    )
+plot_saliency = map_plotter("plot_saliency", "saliency", "inferno", 0.5, "saliency map")

@@ -40,7 +40,7 @@ def _is_bn_statistic(path):
 
 def test_feature_extraction_leaves_backbone_bit_identical():
     model = build_transfer_classifier(
-        "densenet121", 3, weights=None, input_shape=(32, 32, 3)
+        "mobilenet_v2", 3, weights=None, input_shape=(32, 32, 3)
     )
     backbone = get_backbone(model)
     before = _snapshot(backbone)
@@ -164,7 +164,7 @@ def test_unknown_layer_in_from():
 def _fit_transfer(tmp_path, name, **kwargs):
     x, y, names = small_digits(per_class=8)
     options = dict(
-        backbone="densenet121",
+        backbone="mobilenet_v2",  # the smallest registry backbone at 32 px
         weights=None,
         image_size=32,
         epochs=2,
@@ -191,8 +191,8 @@ def test_feature_cache_gives_the_same_model_as_the_slow_path(tmp_path):
     assert fast.metrics["loss"] == pytest.approx(slow.metrics["loss"], abs=1e-3)
     info = json.loads((tmp_path / "fast" / "run.json").read_text())
     assert info["feature_cache_seconds"] > 0
-    assert info["model"]["backbone"] == "densenet121"
-    assert info["model"]["feature_layer"] == "relu"
+    assert info["model"]["backbone"] == "mobilenet_v2"
+    assert info["model"]["feature_layer"] == "out_relu"
 
 
 def test_two_phase_fine_tuning_in_one_call(tmp_path):
@@ -216,8 +216,8 @@ def test_two_phase_fine_tuning_in_one_call(tmp_path):
     assert "phase warm-up" in table and "phase fine-tune" in table
     assert info["export"]["max_abs_diff"] <= 1e-5
     backbone = get_backbone(result.model)
-    assert backbone.get_layer("conv5_block16_2_conv").trainable
-    assert not backbone.get_layer("conv2_block1_1_conv").trainable
+    assert backbone.get_layer("block_16_project").trainable
+    assert not backbone.get_layer("block_1_expand").trainable
 
 
 def test_model_a_to_b_runs_offline(tmp_path):

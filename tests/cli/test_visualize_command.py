@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from helpers import write_image_folder
 from PIL import Image
 
 from kerasvision.cli.visualize import report, visualize
@@ -31,24 +30,9 @@ def _invoke(*args):
 
 
 @pytest.fixture(scope="module")
-def cli_run(tmp_path_factory):
-    from kerasvision.training import fit
-
-    root = tmp_path_factory.mktemp("visualize")
-    paths = write_image_folder(
-        root / "data", classes=("ant", "bee"), per_class=6, size=(16, 16)
-    )
-    fit(
-        str(root / "data"),
-        model_kwargs={"filters": (4, 8), "dense_units": ()},
-        image_size=16,
-        epochs=1,
-        seed=0,
-        export=False,
-        output=str(root / "run"),
-        verbose=0,
-    )
-    return root / "run", paths[:2]
+def cli_run(tiny_run):
+    run, paths = tiny_run
+    return run, paths[:2]
 
 
 @pytest.mark.parametrize("kind", VISUALIZATION_KINDS)
