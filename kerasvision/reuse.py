@@ -135,7 +135,25 @@ def predict_in_batches(model, images, batch_size: int = 256) -> np.ndarray:
     return np.concatenate(outputs)
 
 
-def encode(run_dir, images, *, output=None, batch_size: int = 64) -> np.ndarray:
+def _dataset_pixels(name: str, run) -> tuple[list[str], np.ndarray]:
+    """Every image of a built-in dataset, at the run's size and channels."""
+    from kerasvision.data.folders import load_builtin_dataset
+
+    data = load_builtin_dataset(
+        name, image_size=run.image_size, channels=run.channels, val_split=0.0,
+        test_split=0.0,
+    )  # fmt: skip
+    pixels = np.concatenate(
+        [np.asarray(b) for b in data.dataset("train", shuffle=False,
+                                              include_labels=False)]
+    )  # fmt: skip
+    order = data.splits["train"].indices
+    return [f"{name}:{i}" for i in order], pixels
+
+
+def encode(
+    run_dir, images=None, *, dataset=None, output=None, batch_size: int = 64
+) -> np.ndarray:
     """Latent vectors of images with a run's encoder.
 
     Files are decoded and resized like the run's training data. Spatial codes are
@@ -144,7 +162,9 @@ def encode(run_dir, images, *, output=None, batch_size: int = 64) -> np.ndarray:
     Args:
         run_dir: A finished autoencoder run directory.
         images: Image file(s) and/or folder(s) (searched recursively), or raw
-            0-255 pixels `[N, H, W, C]` at the run's size.
+            0-255 pixels `[N, H, W, C]` at the run's size. Defaults to None.
+        dataset: A built-in dataset name: encode all its images (in dataset
+            order; their `path` is "NAME:INDEX"). Defaults to None.
         output: Write the vectors to a `.npy` file (the array) or a `.csv` file
             (a `path` column, then `z0..z{D-1}`). Defaults to None (no file).
         batch_size: Prediction batch size. Defaults to 64.
@@ -167,7 +187,11 @@ def encode(run_dir, images, *, output=None, batch_size: int = 64) -> np.ndarray:
     run = load_run(run_dir)
     encoder, info = load_encoder(run, spatial=False)
     shape = tuple(info["input_shape"])
-    if isinstance(images, np.ndarray):
+    if (images is None) == (dataset is None):
+        raise ValueError("give images to encode or --dataset NAME (one of them)")
+    if dataset is not None:
+        paths, pixels = _dataset_pixels(dataset, run)
+    elif isinstance(images, np.ndarray):
         pixels = images.astype("float32")
         if pixels.ndim == 3:
             pixels = pixels[None]

@@ -154,6 +154,11 @@ def test_legacy_autoencoder_run_encodes_and_exports(tmp_path):
 
     codes = encode(str(run_dir), np.zeros((2, *run.image_size, run.channels)))
     assert codes.shape[0] == 2 and np.all(np.isfinite(codes))
+    every = encode(str(run_dir), dataset="digits", output=str(tmp_path / "z.csv"))
+    assert every.shape == (1797, codes.shape[1])
+    assert (tmp_path / "z.csv").read_text().splitlines()[1].startswith('"digits:0"')
+    with pytest.raises(ValueError, match="one of them"):
+        encode(str(run_dir))
 
 
 def test_rerun_reproduces_a_0_1_run(tmp_path):

@@ -18,6 +18,7 @@ from kerasvision.cli._support import (
 from kerasvision.cli.options import (
     batch_size_option,
     data_dir_argument,
+    dataset_option,
     export_format_option,
     given,
     output_option,
@@ -137,13 +138,16 @@ def export(run, output, export_format, overwrite):
 
 @click.command()
 @run_argument
-@click.argument("images", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.argument("images", nargs=-1, type=click.Path(path_type=str))
+@dataset_option
 @output_option("Write the vectors to a .npy or .csv file.")
-def encode(run, images, output):
-    """Latent vectors of IMAGES (files or folders) from an autoencoder RUN."""
+def encode(run, images, dataset, output):
+    """Latent vectors of IMAGES (files or folders), or of every image of a
+    built-in --dataset, from an autoencoder RUN."""
     check_path(run, "run directory")
     encode_images = library("kerasvision.reuse", "encode")
-    vectors = call(encode_images, run, list(images), output=output)
+    inputs = list(images) or None
+    vectors = call(encode_images, run, inputs, dataset=dataset, output=output)
     click.echo(
         f"{len(vectors)} vectors of {vectors.shape[1]} dims"
         + (f" written to {output}" if output else "")
