@@ -1,0 +1,54 @@
+"""Data-quality commands: `doctor` (check a dataset), `review` (suspected label
+errors of a run), `clean` (apply or undo a reviewed csv)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli.options import given, output_option
+
+__all__ = ["doctor_command"]
+
+
+@click.command("doctor")
+@click.argument("data", type=click.Path(path_type=str))
+@output_option(
+    "Folder for doctor.html/doctor.json (default: ./doctor-<DATA name>, "
+    "numbered so nothing existing is touched)."
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    default=None,
+    help="Exit 1 on duplicates across classes, bad files or empty classes.",
+)
+@click.option(
+    "--backbone",
+    metavar="NAME|PATH",
+    help="Confirm near-duplicates with this backbone's pooled features "
+    "(keras.applications name, or a kerasvision run / .keras file).",
+)
+@click.option(
+    "--weights", help="Weights of a named --backbone: imagenet (default), none, PATH."
+)
+@click.pass_context
+def doctor_command(context, data, output, strict, backbone, weights):
+    """Check DATA (one folder per class): bad files, duplicates, sizes, balance."""
+    check_path(data, "data directory")
+    doctor = library("kerasvision.doctor", "doctor")
+    options = given(output=output, strict=strict, backbone=backbone, weights=weights)
+    result = call(doctor, data, **options)
+    s = result.summary()
+    click.echo(
+        f"{s['valid_images']} images in {s['classes']} classes, "
+        f"{s['bad_files']} bad file(s); duplicate groups: {s['exact_groups']} exact, "
+        f"{s['near_groups']} near, {s['cross_class_groups']} across classes"
+    )
+    for line in result.warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(f"report written to {os.path.join(result.output, 'doctor.html')}")
+    if result.failed:
+        context.exit(1)
