@@ -7,10 +7,10 @@ import os
 
 import click
 
-from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli._support import UserError, call, check_path, library
 from kerasvision.cli.options import given, output_option
 
-__all__ = ["doctor_command"]
+__all__ = ["clean_command", "doctor_command"]
 
 
 @click.command("doctor")
@@ -52,3 +52,31 @@ def doctor_command(context, data, output, strict, backbone, weights):
     click.echo(f"report written to {os.path.join(result.output, 'doctor.html')}")
     if result.failed:
         context.exit(1)
+
+
+@click.command("clean")
+@click.argument("data", type=click.Path(path_type=str))
+@click.option(
+    "--apply",
+    "csv_path",
+    type=click.Path(path_type=str),
+    help="Reviewed csv (path, given_label, action: keep|relabel:CLASS|remove).",
+)
+@click.option("--undo", is_flag=True, default=None, help="Restore every move made.")
+def clean_command(data, csv_path, undo):
+    """Apply a reviewed csv to DATA (moves only, logged), or --undo it."""
+    check_path(data, "data directory")
+    if (csv_path is None) == (undo is None):
+        raise UserError("give exactly one of --apply CSV and --undo")
+    if undo:
+        result = call(library("kerasvision.cleaning", "undo_clean"), data)
+        click.echo(f"restored {len(result.moved)} file(s) in {data}")
+    else:
+        result = call(library("kerasvision.cleaning", "apply_review"), data, csv_path)
+        click.echo(
+            f"relabelled {result.count('relabel')}, quarantined "
+            f"{result.count('remove')}, kept {result.kept}; undo with "
+            f"`kerasvision clean {data} --undo`"
+        )
+    for where, reason in result.skipped:
+        click.echo(f"skipped {where}: {reason}", err=True)
