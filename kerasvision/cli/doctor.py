@@ -8,9 +8,9 @@ import os
 import click
 
 from kerasvision.cli._support import UserError, call, check_path, library
-from kerasvision.cli.options import given, output_option
+from kerasvision.cli.options import given, output_option, run_argument
 
-__all__ = ["clean_command", "doctor_command"]
+__all__ = ["clean_command", "doctor_command", "review_command"]
 
 
 @click.command("doctor")
@@ -80,3 +80,23 @@ def clean_command(data, csv_path, undo):
         )
     for where, reason in result.skipped:
         click.echo(f"skipped {where}: {reason}", err=True)
+
+
+@click.command("review")
+@run_argument
+@click.argument("data", required=False, type=click.Path(path_type=str))
+@output_option("Folder for review.html/review.csv (default: RUN).")
+@click.option("--folds", type=click.IntRange(min=2), help="k of the k-fold (5).")
+def review_command(run, data, output, folds):
+    """Rank suspected label errors of RUN's images (or of DATA) for `clean`."""
+    check_path(run, "run directory")
+    check_path(data, "data directory")
+    review = library("kerasvision.review", "review")
+    result = call(review, run, data, **given(output=output, folds=folds))
+    click.echo(
+        f"{len(result.issues)} suspected label error(s) among "
+        f"{len(result.paths)} images"
+    )
+    for given_name, predicted, count in result.confused_pairs(3):
+        click.echo(f"  {count} labelled {given_name} look like {predicted}")
+    click.echo(f"wrote {os.path.join(result.output, 'review.html')} and review.csv")
