@@ -55,23 +55,29 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from kerasvision.data.duplicates import (
+    NEAR_DISTANCE,
+    PIXEL_CORRELATION,
+    THUMB_SIZE,
+    UnionFind,
+    confirm_by_pixels,
+    fingerprint,
+    near_pairs,
+)
+
 __all__ = [
     "DoctorResult",
     "DuplicateGroup",
     "ImageInfo",
     "doctor",
     "duplicate_groups",
-    "near_pairs",
     "require_extra",
 ]
 
-NEAR_DISTANCE = 8
-PIXEL_CORRELATION = 0.98
 BACKBONE_DISTANCE = 12
 BACKBONE_COSINE = 0.95
 TINY_SIDE = 32
 HUGE_SIDE = 4096
-THUMB_SIZE = 16
 MAX_GROUPS_SHOWN = 100
 
 
@@ -310,7 +316,7 @@ def _inspect(path: str, root: str, label: str):
     """`(ImageInfo, phash bytes, 16x16 thumbnail)` of one file."""
     from PIL import Image
 
-    from kerasvision.data.images import check_image_file, decode_image_file
+    from kerasvision.data.images import check_image_file
 
     relative = os.path.relpath(path, root)
     check = check_image_file(path)
@@ -320,13 +326,9 @@ def _inspect(path: str, root: str, label: str):
         with Image.open(path) as image:
             fmt, mode, (width, height) = image.format, image.mode, image.size
             orientation = image.getexif().get(0x0112, 1)
-        gray = Image.fromarray(decode_image_file(path, 1)[..., 0])
+        code, thumb = fingerprint(path)
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         return ImageInfo(relative, label, f"unreadable ({error})"), None, None
-    import imagehash
-
-    code = np.packbits(imagehash.phash(gray).hash.flatten())
-    thumb = gray.resize((THUMB_SIZE, THUMB_SIZE), Image.Resampling.BOX)
     info = ImageInfo(
         relative,
         label,
@@ -339,7 +341,7 @@ def _inspect(path: str, root: str, label: str):
         orientation not in (1, None),
         check.native,
     )
-    return info, code, np.asarray(thumb, dtype=np.uint8).ravel()
+    return info, code, thumb
 
 
 class _Progress:
@@ -383,59 +385,6 @@ def _read_folder(root: str, *, workers=None, progress=None):
 # === Duplicates ===
 
 
-def _popcount(values: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):  # NumPy >= 2.0
-        return np.bitwise_count(values)
-    table = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-    return table[values.view(np.uint8)].reshape(*values.shape, -1).sum(-1)
-
-
-def near_pairs(codes: np.ndarray, max_distance: int):
-    """Index pairs `(i, j)`, i < j, of 64-bit hashes within a Hamming distance.
-
-    Args:
-        codes: uint8 `[N, 8]` packed hashes.
-        max_distance: Largest Hamming distance kept.
-
-    Returns:
-        int64 `[P, 2]` pairs (compared block by block: memory stays bounded).
-    """
-    words = np.ascontiguousarray(codes, dtype=np.uint8).view(np.uint64).ravel()
-    count = len(words)
-    block = max(1, (1 << 22) // max(count, 1))
-    found = []
-    for start in range(0, count, block):
-        distances = _popcount(words[start : start + block, None] ^ words[None, :])
-        rows, cols = np.nonzero(distances <= max_distance)
-        rows = rows + start
-        keep = cols > rows
-        found.append(np.stack([rows[keep], cols[keep]], axis=1))
-    return np.concatenate(found) if found else np.zeros((0, 2), dtype=np.int64)
-
-
-def _correlations(thumbs: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-    values = thumbs.astype(np.float32)
-    values -= values.mean(axis=1, keepdims=True)
-    values /= np.linalg.norm(values, axis=1, keepdims=True) + 1e-6
-    return np.einsum("ij,ij->i", values[pairs[:, 0]], values[pairs[:, 1]])
-
-
-class _UnionFind:
-    def __init__(self, size: int):
-        self.parent = list(range(size))
-
-    def find(self, item: int) -> int:
-        while self.parent[item] != item:
-            self.parent[item] = self.parent[self.parent[item]]
-            item = self.parent[item]
-        return item
-
-    def union(self, a: int, b: int) -> None:
-        a, b = self.find(a), self.find(b)
-        if a != b:
-            self.parent[max(a, b)] = min(a, b)
-
-
 def duplicate_groups(infos, pairs) -> list[DuplicateGroup]:
     """Groups (union-find) of files joined by equal bytes or by the near `pairs`.
 
@@ -446,7 +395,7 @@ def duplicate_groups(infos, pairs) -> list[DuplicateGroup]:
     Returns:
         Groups of >= 2 files, cross-class first, then larger first.
     """
-    sets = _UnionFind(len(infos))
+    sets = UnionFind(len(infos))
     first_of: dict[str, int] = {}
     for index, info in enumerate(infos):
         if info.error is None:
@@ -483,7 +432,7 @@ def _confirmed_near_pairs(root, infos, codes, thumbs, backbone, weights):
     pairs = pairs.reshape(-1, 2)
     method = {"hash": "phash (imagehash, 64 bit)", "max_hamming": limit}
     if backbone is None:
-        keep = _correlations(thumbs, pairs) >= PIXEL_CORRELATION
+        keep = confirm_by_pixels(thumbs, pairs)
         method["confirm"] = f"16x16 thumbnail correlation >= {PIXEL_CORRELATION}"
     else:
         cosines, bar = _cosine_similarities(root, infos, pairs, backbone, weights)

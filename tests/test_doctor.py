@@ -14,7 +14,8 @@ from helpers import write_image_folder, write_planted_digits
 from PIL import Image
 
 from kerasvision.cli import main
-from kerasvision.doctor import doctor, duplicate_groups, near_pairs
+from kerasvision.data.duplicates import near_pairs
+from kerasvision.doctor import doctor, duplicate_groups
 
 
 @pytest.fixture(scope="module")
