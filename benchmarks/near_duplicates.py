@@ -38,8 +38,10 @@ def variants(image):
     dx, dy = max(1, round(width * 0.04)), max(1, round(height * 0.04))
     tint = Image.merge(
         "RGB",
-        [band.point(lambda v, f=f: min(255, int(v * f))) for band, f in
-         zip(image.split(), (1.1, 1.0, 0.85), strict=True)],
+        [
+            band.point(lambda v, f=f: min(255, int(v * f)))
+            for band, f in zip(image.split(), (1.1, 1.0, 0.85), strict=True)
+        ],
     )
     return {
         "jpeg": jpeg,

@@ -651,6 +651,7 @@ def _histograms(result: DoctorResult, folder: str) -> list[tuple[str, str]]:
         heights = [row[key] for row in per_class.values()]
         axes[5].bar(list(per_class), heights, bottom=bottom, label=key)
         bottom += heights
+    axes[5].set_ylim(0, max(1.0, float(bottom.max(initial=0)) * 1.1))
     axes[5].set_title("odd files per class")
     axes[5].legend()
     axes[5].tick_params(axis="x", rotation=45)

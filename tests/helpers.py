@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -127,3 +128,17 @@ def write_planted_digits(root, per_class=30, seed=0, flip_fraction=0.05):
         "flipped": flipped,
         "names": names,
     }
+
+
+def tree_hash(root):
+    """sha256 over every file's relative path and content (hidden ones too),
+    and every folder's relative path."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        digest.update(os.path.relpath(folder, root).encode() + b"/\0")
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, root).encode() + b"\0")
+            digest.update(open(path, "rb").read())
+    return digest.hexdigest()

@@ -1,30 +1,15 @@
 """clean --apply / --undo: moves only, refused overwrites, byte-identical undo."""
 
 import csv
-import hashlib
 import os
 
 import pytest
 from click.testing import CliRunner
-from helpers import write_image_folder
+from helpers import tree_hash, write_image_folder
 
 from kerasvision.cleaning import QUARANTINE, apply_review, undo_clean
 from kerasvision.cli import main
 from kerasvision.data.folders import scan_image_folder
-
-
-def _tree_hash(root):
-    """sha256 over every file's relative path and content (hidden ones too),
-    and every folder's relative path."""
-    digest = hashlib.sha256()
-    for folder, dirs, files in sorted(os.walk(root)):
-        dirs.sort()
-        digest.update(os.path.relpath(folder, root).encode() + b"/\0")
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            digest.update(os.path.relpath(path, root).encode() + b"\0")
-            digest.update(open(path, "rb").read())
-    return digest.hexdigest()
 
 
 def _write_csv(path, rows):
@@ -49,7 +34,7 @@ def data(tmp_path):
 
 
 def test_apply_then_undo_is_byte_identical(data, tmp_path):
-    before = _tree_hash(data)
+    before = tree_hash(data)
     review = str(tmp_path / "review.csv")
     _write_csv(
         review,
@@ -89,11 +74,11 @@ def test_apply_then_undo_is_byte_identical(data, tmp_path):
     assert len(paths) == 12 + 1 - 1
     undone = undo_clean(data)
     assert len(undone.moved) == 3 and not undone.skipped
-    assert _tree_hash(data) == before
+    assert tree_hash(data) == before
 
 
 def test_two_sessions_and_interrupted_move(data, tmp_path):
-    before = _tree_hash(data)
+    before = tree_hash(data)
     first, second = str(tmp_path / "a.csv"), str(tmp_path / "b.csv")
     _write_csv(first, [["cats/cats_0.png", "cats", "dogs", "relabel:dogs"]])
     _write_csv(second, [["dogs/cats_0.png", "dogs", "fox", "relabel:fox"]])
@@ -106,13 +91,13 @@ def test_two_sessions_and_interrupted_move(data, tmp_path):
         os.path.join(data, "dogs", "cats_0.png"),
     )
     assert len(undo_clean(data).moved) == 2
-    assert _tree_hash(data) == before
+    assert tree_hash(data) == before
     with pytest.raises(ValueError, match="nothing to undo"):
         undo_clean(data)
 
 
 def test_cli_clean(data, tmp_path):
-    before = _tree_hash(data)
+    before = tree_hash(data)
     review = str(tmp_path / "review.csv")
     _write_csv(
         review,
@@ -128,7 +113,7 @@ def test_cli_clean(data, tmp_path):
     assert "skipped line 3: unknown file" in result.output
     result = runner.invoke(main, ["clean", data, "--undo"])
     assert result.exit_code == 0 and "restored 1 file(s)" in result.output
-    assert _tree_hash(data) == before
+    assert tree_hash(data) == before
     result = runner.invoke(main, ["clean", data])
     assert result.exit_code == 2
     assert "exactly one of --apply CSV and --undo" in result.output

@@ -199,3 +199,12 @@ def test_backbone_confirmation(planted, tmp_path):
     false = [p for p in reported if len({truth["family"][f] for f in p}) > 1]
     print(f"backbone: found {found:.1%}, false {len(false)}/{len(reported)}")
     assert found >= 0.9
+
+
+def test_progress_only_when_asked_or_on_a_terminal(tmp_path, capsys):
+    root = str(tmp_path / "data")
+    write_image_folder(root, per_class=3)
+    doctor(root, write=False, progress=True)
+    assert "checking images 6/6" in capsys.readouterr().err
+    doctor(root, write=False)  # pytest's stderr is not a terminal
+    assert "checking images" not in capsys.readouterr().err
