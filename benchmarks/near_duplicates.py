@@ -83,6 +83,37 @@ def measure(name, originals):
         print(f"    95th percentile distance per copy kind: {worst}")
 
 
+def thumbnail(image, size=16):
+    values = np.asarray(
+        ImageOps.grayscale(image).resize((size, size), Image.Resampling.BOX),
+        dtype=np.float32,
+    ).ravel()
+    values -= values.mean()
+    return values / (np.linalg.norm(values) + 1e-6)
+
+
+def measure_confirmed(name, originals, distance=8, correlation=0.98):
+    """phash <= distance AND 16x16 thumbnail correlation >= correlation."""
+    codes = np.stack([bits(imagehash.phash(ImageOps.grayscale(o))) for o in originals])
+    thumbs = np.stack([thumbnail(o) for o in originals])
+    found, kinds = [], []
+    for original, code, thumb in zip(originals, codes, thumbs, strict=True):
+        for kind, copy in variants(original).items():
+            near = hamming(code, bits(imagehash.phash(ImageOps.grayscale(copy))))
+            found.append(near <= distance and thumb @ thumbnail(copy) >= correlation)
+            kinds.append(kind)
+    found, kinds = np.array(found), np.array(kinds)
+    upper = np.triu_indices(len(codes), 1)
+    negative = (hamming(codes[:, None], codes[None]) <= distance) & (
+        thumbs @ thumbs.T >= correlation
+    )
+    print(
+        f"  {name}: phash<={distance} & corr>={correlation}: recall "
+        f"{found.mean():.3f} (without crops {found[kinds != 'crop'].mean():.3f}), "
+        f"false {negative[upper].mean():.6f} ({negative[upper].sum()} pairs)"
+    )
+
+
 def main():
     from sklearn.datasets import load_digits
 
@@ -92,6 +123,7 @@ def main():
         for d in digits
     ]
     measure("digits 32x32", originals)
+    measure_confirmed("digits 32x32", originals)
     photos = sys.argv[1] if len(sys.argv) > 1 else "/work/shared/data/flowers5"
     if os.path.isdir(photos):
         paths = []
@@ -100,6 +132,7 @@ def main():
             paths += [os.path.join(folder, n) for n in names][:60]
         images = [Image.open(p).convert("RGB") for p in paths[:300]]
         measure(f"photos {photos}", images)
+        measure_confirmed(f"photos {photos}", images)
 
 
 if __name__ == "__main__":
