@@ -37,11 +37,17 @@ JPEG/resize/recolour copies with 0.013% false pairs (6 of 44,850; photos: 99.8%,
 4 pairs, the real duplicates); slight crops are mostly missed (the correlation
 is not shift-tolerant: 93.7% / 83.3% of all copies with crops). With
 `backbone=...` the pixel check is replaced: pairs up to a phash distance of 12
-are kept when the cosine similarity of the backbone's
-average-pooled features is >= 0.95 and above the 99.9th percentile of the
-cosines of 256 random images (an untrained backbone finds everything similar:
-with a random-weight CNN on the planted digits a fixed 0.95 let 1,458 false
-pairs through, the percentile bar none), which can also catch slight crops.
+are kept when the cosine similarity of the backbone's average-pooled features
+is >= 0.95 and above the 99.9th percentile of the cosines of 256 random images
+(an untrained backbone finds everything similar: with a random-weight CNN on
+the planted digits of the tests a fixed 0.95 let 1,458 false pairs through, the
+percentile bar 6 of 50 reported pairs; a random-weight mobilenet_v2 confirmed
+none). Use trained weights (ImageNet, or a run), which can also catch crops.
+
+Measured in `tests/test_doctor.py` (300 digits with 44 planted copies: 8 exact
+into another class, 8 exact in the same class, 12 JPEG re-encodes, 8 upscaled,
+8 downscaled): 100% of the planted pairs found, 0 false pairs, all 8
+cross-class groups listed.
 """
 
 from __future__ import annotations
