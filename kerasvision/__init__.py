@@ -68,6 +68,11 @@ _PUBLIC = {
     # looking inside
     "visualize_run": "kerasvision.visualization.pictures",
     "write_report": "kerasvision.report",
+    # data quality (kerasvision.doctor.doctor, kerasvision.review.review)
+    "DoctorResult": "kerasvision.doctor",
+    "ReviewResult": "kerasvision.review",
+    "apply_review": "kerasvision.cleaning",
+    "undo_clean": "kerasvision.cleaning",
 }
 
 __all__ = ["__version__", *sorted(_PUBLIC)]

@@ -168,6 +168,7 @@ class FitConfig:
     resize: str = "stretch"
     val_split: float = 0.1
     test_split: float = 0.1
+    group_by: str | None = None
     cache: str = "auto"
     # === Task and model ===
     task: str = "classification"
@@ -421,6 +422,13 @@ def _validate_data(config: FitConfig) -> None:
             f"val_split + test_split must be < 1, got {config.val_split} + "
             f"{config.test_split}"
         )
+    if config.group_by is not None:
+        import re
+
+        try:
+            re.compile(config.group_by)
+        except (re.error, TypeError) as error:
+            raise ValueError(f"--group-by {config.group_by!r}: {error}") from None
 
 
 def _validate_training(config: FitConfig) -> None:

@@ -59,6 +59,13 @@ figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 code { background: var(--band); padding: 1px 5px; border-radius: 4px;
        font-size: 12.5px; word-break: break-all; }
 .warn { color: #9a6700; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 14px;
+          padding: 8px; background: var(--band); border-radius: 8px; }
+.thumb { width: 112px; font-size: 11px; line-height: 1.3; color: var(--muted);
+         word-break: break-all; }
+.thumb img { display: block; max-width: 104px; max-height: 104px;
+             border: 1px solid var(--line); background: #fff; }
+.thumb b { color: var(--ink); }
 """
 
 
@@ -120,6 +127,46 @@ def _key_values(mapping: dict) -> str:
 
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{_escape(title)}</h2>{body}</section>'
+
+
+def _thumbnail_uri(path: str, size: int = 96) -> str:
+    """A PNG data URI of an image file shrunk to fit `size` px (EXIF applied)."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            image.thumbnail((size, size))
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, "PNG")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return ""
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f"data:image/png;base64,{encoded}"
+
+
+def _page(title: str, heading: str, subtitle: str, kpis, sections) -> str:
+    """One self-contained HTML page: header with KPIs, a nav bar, the sections.
+
+    `kpis` are `(label, value)` pairs; `sections` are `(anchor, title, html)`.
+    """
+    nav = "".join(f'<a href="#{anchor}">{_escape(t)}</a>' for anchor, t, _ in sections)
+    body = "".join(_section(anchor, t, content) for anchor, t, content in sections)
+    kpi_html = "".join(
+        f'<div class="kpi"><b>{_escape(v)}</b><span>{_escape(k)}</span></div>'
+        for k, v in kpis
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body><main>"
+        f"<header><h1>{_escape(heading)}</h1><p>{subtitle}</p>"
+        f'<div class="kpis">{kpi_html}</div></header>'
+        f"<nav>{nav}</nav>{body}</main></body></html>\n"
+    )
 
 
 # === Report ===
@@ -206,8 +253,6 @@ def _render(run, scratch: str, top_count: int) -> str:
         ),
         ("run", "Run arguments and versions", _run_section(info)),
     ]
-    nav = "".join(f'<a href="#{anchor}">{_escape(t)}</a>' for anchor, t, _ in sections)
-    body = "".join(_section(anchor, t, content) for anchor, t, content in sections)
     name = os.path.basename(run.path.rstrip(os.sep))
     model = info.get("model", {})
     kpis = [
@@ -219,22 +264,10 @@ def _render(run, scratch: str, top_count: int) -> str:
     ]
     if predictions is not None:
         kpis.append(("ECE", _fixed(predictions["ece"])))
-    kpi_html = "".join(
-        f'<div class="kpi"><b>{_escape(v)}</b><span>{_escape(k)}</span></div>'
-        for k, v in kpis
-    )
     subtitle = (
         f"{_escape(info.get('created', ''))} &rarr; {_escape(info.get('finished', ''))}"
     )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>kerasvision report: {_escape(name)}</title>"
-        f"<style>{_CSS}</style></head><body><main>"
-        f"<header><h1>{_escape(name)}</h1><p>{subtitle}</p>"
-        f'<div class="kpis">{kpi_html}</div></header>'
-        f"<nav>{nav}</nav>{body}</main></body></html>\n"
-    )
+    return _page(f"kerasvision report: {name}", name, subtitle, kpis, sections)
 
 
 def _percent(value) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import numpy as np
@@ -61,3 +62,83 @@ def small_digits(per_class=12, seed=0):
     )
     keep.sort()
     return x[keep], y[keep], names
+
+
+def write_planted_digits(root, per_class=30, seed=0, flip_fraction=0.05):
+    """Digits as 32x32 PNGs in `root/<digit>/` with planted problems.
+
+    Planted: exact copies into another class (label conflicts), exact copies in
+    the same class, JPEG re-encodes (quality 75), resized copies (64x64 and
+    24x24), and `flip_fraction` of the originals moved to a wrong class.
+
+    Returns:
+        dict with `pairs` (set of frozensets of two relative paths: original and
+        copy), `family` (relative path -> id of the original it shows),
+        `cross_class` (pairs across classes), `flipped` ({relative path: true
+        class}) and `names`.
+    """
+    x, y, names = small_digits(per_class=per_class, seed=seed)
+    rng = np.random.default_rng(seed)
+    count = len(x)
+    flipped_index = set(
+        rng.choice(count, int(round(flip_fraction * count)), replace=False).tolist()
+    )
+    family, placed, flipped = {}, {}, {}
+    for index in range(count):
+        label = int(y[index])
+        if index in flipped_index:
+            label = int(rng.choice([c for c in range(10) if c != y[index]]))
+        relative = os.path.join(names[label], f"{index:04d}.png")
+        os.makedirs(os.path.join(root, names[label]), exist_ok=True)
+        image = Image.fromarray(x[index][..., 0]).resize((32, 32))
+        image.save(os.path.join(root, relative))
+        family[relative], placed[index] = index, (relative, label, image)
+        if index in flipped_index:
+            flipped[relative] = names[int(y[index])]
+    clean = [i for i in range(count) if i not in flipped_index]
+    chosen = rng.choice(clean, 44, replace=False).tolist()
+    pairs, cross = set(), set()
+    plans = [("cross", chosen[:8]), ("exact", chosen[8:16]), ("jpeg", chosen[16:28])]
+    plans += [("large", chosen[28:36]), ("small", chosen[36:44])]
+    for kind, indices in plans:
+        for index in indices:
+            relative, label, image = placed[index]
+            if kind == "cross":
+                label = (label + 1 + int(rng.integers(9))) % 10
+            suffix = "jpg" if kind == "jpeg" else "png"
+            copy = os.path.join(names[label], f"{index:04d}_{kind}.{suffix}")
+            target = os.path.join(root, copy)
+            if kind in ("cross", "exact"):
+                with open(os.path.join(root, relative), "rb") as source:
+                    content = source.read()
+                with open(target, "wb") as stream:
+                    stream.write(content)
+            elif kind == "jpeg":
+                image.convert("RGB").save(target, "JPEG", quality=75)
+            else:
+                image.resize((64, 64) if kind == "large" else (24, 24)).save(target)
+            family[copy] = index
+            pairs.add(frozenset((relative, copy)))
+            if kind == "cross":
+                cross.add(frozenset((relative, copy)))
+    return {
+        "pairs": pairs,
+        "family": family,
+        "cross_class": cross,
+        "flipped": flipped,
+        "names": names,
+    }
+
+
+def tree_hash(root):
+    """sha256 over every file's relative path and content (hidden ones too),
+    and every folder's relative path."""
+    digest = hashlib.sha256()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        digest.update(os.path.relpath(folder, root).encode() + b"/\0")
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            digest.update(os.path.relpath(path, root).encode() + b"\0")
+            digest.update(open(path, "rb").read())
+    return digest.hexdigest()

@@ -5,7 +5,7 @@ library function and echoes the result; TensorFlow/Keras load inside the
 commands, so `kerasvision --help` stays fast. Modules: `train` (fit, rerun),
 `inference` (evaluate, predict, export, encode, ensemble), `data` (write-dataset,
 augment, datasets), `catalog` (models, backbones), `visualize` (visualize,
-report).
+report), `doctor` (doctor, review, clean).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import click
 
 from kerasvision import __version__
-from kerasvision.cli import catalog, data, inference, train, visualize
+from kerasvision.cli import catalog, data, doctor, inference, train, visualize
 
 __all__ = ["main"]
 
@@ -52,7 +52,7 @@ def main():
     """CNN image classification with Keras 3: fit, evaluate, predict, export."""
 
 
-for _module in (train, inference, data, catalog, visualize):
+for _module in (train, inference, data, catalog, visualize, doctor):
     for _name in _module.__all__:
         main.add_command(getattr(_module, _name))
 

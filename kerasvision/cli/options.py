@@ -152,6 +152,12 @@ _FIT_OPTIONS = [
     click.option("--lr", type=float, help="Learning rate."),
     click.option("--val-split", type=float, help="Validation fraction."),
     click.option("--test-split", type=float, help="Test fraction."),
+    click.option(
+        "--group-by",
+        metavar="REGEX",
+        help="Keep files whose paths share the regex's key (first group) in one "
+        "split; duplicates always are.",
+    ),
     seed_option,
     click.option(
         "--early-stopping",

@@ -177,7 +177,9 @@ class FileCheck:
 def check_image_file(path: str) -> FileCheck:
     """Fully decode one file with Pillow and classify it.
 
-    Catches zero-byte, non-image, truncated and undecodable files. `native` tells
+    Catches zero-byte, non-image, truncated and undecodable files and
+    decompression bombs (more pixels than Pillow's `MAX_IMAGE_PIXELS` allows
+    twice over). `native` tells
     whether TensorFlow's decoders give the same pixels (no Pillow needed).
     """
     from PIL import Image, UnidentifiedImageError
@@ -201,7 +203,9 @@ def check_image_file(path: str) -> FileCheck:
             image.load()
     except UnidentifiedImageError:
         return FileCheck(path, "not an image (unrecognised format)", False, digest)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError as error:
+        return FileCheck(path, f"decompression bomb ({error})", False, digest)
+    except (OSError, SyntaxError, ValueError) as error:
         return FileCheck(path, f"truncated or corrupt ({error})", False, digest)
     if width < 1 or height < 1:
         return FileCheck(path, "image has no pixels", False, digest)

@@ -184,6 +184,9 @@ def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=Non
     }
     if isinstance(data, str | os.PathLike):
         kwargs["on_bad_file"] = on_bad_file
+        kwargs["group_by"] = config.group_by
+    elif config.group_by is not None:
+        raise ValueError("--group-by needs a data folder (file paths to group)")
     image_data = load_any(data, dataset=config.dataset, **kwargs)
     return _resolve_image_size(image_data, config.image_size, rules)
 

@@ -1,0 +1,342 @@
+"""Label review of a trained run: suspected label errors, top losses, confusions.
+
+`review(RUN)` gives every image of the run's data (all of train, val and test,
+or of another folder DATA) an out-of-sample predicted probability per class and
+ranks suspected label errors with `cleanlab.filter.find_label_issues` (the
+optional extra `kerasvision[review]`). The probabilities come from k-fold
+logistic regression (scikit-learn, standardized features, `folds` folds
+stratified by the given label), each image predicted by the folds it was not
+fitted on, on features of the run's model:
+
+- a feature-extraction transfer run: the frozen backbone's pooled features (the
+  output of the head's `avg_pool` / `max_pool` layer). The backbone never saw
+  the labels, so the probabilities are truly out-of-sample, and the cost is one
+  pass over the images plus a few small regressions;
+- every other run (scratch, fine-tuned): the input of the model's last layer
+  (the penultimate features). They were trained on the given labels, noisy ones
+  included, so a model that memorised a wrong label can hide it; the k-fold
+  regression still predicts each image from the others only. (Retraining the
+  network k times would be cleaner and k times the training cost.)
+
+It writes `review.csv` (one row per image, suspected errors first in cleanlab's
+order, then by loss: path, given label, suggested label, confidence, ... and an
+`action` column, `keep` everywhere, to edit into `relabel:CLASS` or `remove`
+for `kerasvision clean DATA --apply review.csv`) and a self-contained
+`review.html` (thumbnails with given label, suggestion and confidence; top
+losses; most-confused class pairs).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["ReviewResult", "out_of_sample_probabilities", "review"]
+
+MAX_SHOWN = 60
+
+
+@dataclass
+class ReviewResult:
+    """Out-of-sample probabilities and what they suggest.
+
+    Attributes:
+        data_dir: The data folder reviewed.
+        class_names: Labels in output order.
+        paths: Image paths relative to `data_dir`.
+        labels: Given labels (indices).
+        probabilities: Out-of-sample probabilities `[N, K]`.
+        issues: Indices of suspected label errors, most suspicious first.
+        method: How the probabilities were made.
+        output: Folder written (review.html, review.csv), or None.
+    """
+
+    data_dir: str
+    class_names: list[str]
+    paths: list[str]
+    labels: np.ndarray
+    probabilities: np.ndarray
+    issues: np.ndarray
+    method: dict = field(default_factory=dict)
+    output: str | None = None
+
+    @property
+    def losses(self) -> np.ndarray:
+        """Cross-entropy of each given label under the out-of-sample probabilities."""
+        given = self.probabilities[np.arange(len(self.labels)), self.labels]
+        return -np.log(np.clip(given, 1e-12, 1.0))
+
+    @property
+    def suggested(self) -> np.ndarray:
+        return np.argmax(self.probabilities, axis=1)
+
+    def top_losses(self, count: int = 20) -> np.ndarray:
+        return np.argsort(-self.losses, kind="stable")[:count]
+
+    def ranking(self) -> np.ndarray:
+        """Every index: suspected errors first (cleanlab's order), then by loss."""
+        flagged = set(self.issues.tolist())
+        rest = [i for i in np.argsort(-self.losses, kind="stable") if i not in flagged]
+        return np.array([*self.issues.tolist(), *rest], dtype=np.int64)
+
+    def confused_pairs(self, count: int = 10) -> list[tuple[str, str, int]]:
+        """`(given, predicted, images)` for the most frequent disagreements."""
+        pairs: dict[tuple[int, int], int] = {}
+        for given, predicted in zip(self.labels, self.suggested, strict=True):
+            if given != predicted:
+                pairs[(int(given), int(predicted))] = (
+                    pairs.get((int(given), int(predicted)), 0) + 1
+                )
+        ranked = sorted(pairs.items(), key=lambda item: (-item[1], item[0]))
+        names = self.class_names
+        return [(names[g], names[p], n) for (g, p), n in ranked[:count]]
+
+    def csv_text(self) -> str:
+        """review.csv: one row per image, most suspicious first, action `keep`."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(
+            [
+                "rank",
+                "path",
+                "given_label",
+                "suggested_label",
+                "confidence",
+                "given_probability",
+                "label_issue",
+                "loss",
+                "action",
+            ]
+        )
+        flagged = set(self.issues.tolist())
+        suggested, losses = self.suggested, self.losses
+        for rank, index in enumerate(self.ranking(), start=1):
+            writer.writerow(
+                [
+                    rank,
+                    self.paths[index],
+                    self.class_names[self.labels[index]],
+                    self.class_names[suggested[index]],
+                    f"{self.probabilities[index, suggested[index]]:.4f}",
+                    f"{self.probabilities[index, self.labels[index]]:.4f}",
+                    index in flagged,
+                    f"{losses[index]:.4f}",
+                    "keep",
+                ]
+            )
+        return buffer.getvalue()
+
+
+def out_of_sample_probabilities(features, labels, *, folds: int = 5, seed: int = 0):
+    """k-fold logistic regression: each row predicted by a model not fitted on it.
+
+    Args:
+        features: `[N, D]` features.
+        labels: `[N]` integer labels.
+        folds: Number of folds (lowered to the smallest class size, at least 2).
+            Defaults to 5.
+        seed: Fold shuffling seed. Defaults to 0.
+
+    Returns:
+        `(probabilities [N, K], folds used)` with K = `labels.max() + 1`.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    labels = np.asarray(labels)
+    present = np.unique(labels)
+    smallest = int(np.bincount(labels)[present].min())
+    folds = max(2, min(int(folds), smallest))
+    if smallest < 2:
+        raise ValueError("every class needs at least 2 images for a k-fold review")
+    probabilities = np.zeros((len(labels), int(labels.max()) + 1), dtype=np.float64)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, held_out in splitter.split(features, labels):
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        model.fit(features[train], labels[train])
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(
+            features[held_out]
+        )
+    return probabilities, folds
+
+
+def _feature_model(run):
+    """`(keras.Model image -> features, description)` as the module docstring says."""
+    import keras
+
+    model = run.model
+    info = run.info.get("model", {})
+    names = {layer.name for layer in model.layers}
+    if info.get("backbone") and info.get("mode") == "feature-extraction":
+        pool = next((n for n in ("avg_pool", "max_pool") if n in names), None)
+        if pool is not None:
+            output = model.get_layer(pool).output
+            return keras.Model(model.inputs[0], output), (
+                f"frozen backbone pooled features ({pool})"
+            )
+    last = model.layers[-1]
+    return keras.Model(model.inputs[0], last.input), (
+        f"penultimate features (input of {last.name})"
+    )
+
+
+def _features(run, data) -> tuple[np.ndarray, list[str], np.ndarray, str]:
+    model, description = _feature_model(run)
+    everything = data.as_test_split()
+    part = everything.splits["test"]
+    if part.paths is None:
+        raise ValueError(
+            f"run {run.path} was trained on a built-in dataset or arrays; give "
+            f"the image folder to review (kerasvision review RUN DATA)"
+        )
+    batches = everything.dataset(
+        "test", batch_size=64, shuffle=False, cache="none", include_labels=False
+    )
+    features = np.concatenate(
+        [np.asarray(model(batch, training=False)) for batch in batches]
+    )
+    features = features.reshape(len(features), -1).astype(np.float64)
+    root = data.source["path"]
+    paths = [os.path.relpath(p, root) for p in part.paths]
+    return features, paths, part.labels, description
+
+
+def review(
+    run_dir, data_dir=None, *, output=None, folds: int = 5, seed: int = 0
+) -> ReviewResult:
+    """Rank suspected label errors of a run's images; write review.html/review.csv.
+
+    Args:
+        run_dir: A finished classifier run trained on an image folder.
+        data_dir: Another folder-per-class folder to review with the run (its
+            classes must be among the run's). Defaults to None (the run's own
+            data: train, val and test).
+        output: Folder for review.html and review.csv (created; must not be
+            inside the data folder). Defaults to None (the run directory).
+        folds: Folds of the logistic regression. Defaults to 5.
+        seed: Fold seed. Defaults to 0.
+
+    Returns:
+        A `ReviewResult`.
+
+    Raises:
+        FileNotFoundError: If the run or folder does not exist.
+        ValueError: If the run is not a classifier on image files, or a class
+            has fewer than 2 images.
+        RuntimeError: If cleanlab is missing (`pip install kerasvision[review]`).
+
+    Example:
+        >>> result = review("saved_models/flowers-run")
+        >>> result.paths[result.issues[0]]
+    """
+    from kerasvision._files import write_text
+    from kerasvision.doctor import require_extra
+    from kerasvision.runs import check_not_overlapping, load_run, require_classifier
+
+    require_extra("cleanlab", "review")
+    from cleanlab.filter import find_label_issues
+
+    run = require_classifier(load_run(run_dir))
+    data = run.data(data_dir)
+    root = data.source.get("path")
+    output = os.path.abspath(os.fspath(output or run.path))
+    if root:
+        check_not_overlapping(output, root)
+    features, paths, labels, description = _features(run, data)
+    probabilities, used = out_of_sample_probabilities(
+        features, labels, folds=folds, seed=seed
+    )
+    if probabilities.shape[1] < len(run.class_names):
+        padded = np.zeros((len(labels), len(run.class_names)))
+        padded[:, : probabilities.shape[1]] = probabilities
+        probabilities = padded
+    issues = find_label_issues(
+        labels, probabilities, return_indices_ranked_by="self_confidence"
+    )
+    result = ReviewResult(
+        data_dir=root,
+        class_names=list(run.class_names),
+        paths=paths,
+        labels=np.asarray(labels),
+        probabilities=probabilities,
+        issues=np.asarray(issues, dtype=np.int64),
+        method={
+            "features": description,
+            "feature_size": int(features.shape[1]),
+            "probabilities": f"{used}-fold logistic regression (scikit-learn)",
+            "label_issues": "cleanlab.filter.find_label_issues (self_confidence)",
+            "run": run.path,
+        },
+        output=output,
+    )
+    os.makedirs(output, exist_ok=True)
+    write_text(os.path.join(output, "review.csv"), result.csv_text())
+    write_text(os.path.join(output, "review.html"), _html(result))
+    return result
+
+
+# === Page ===
+
+
+def _gallery(result: ReviewResult, indices) -> str:
+    from kerasvision.report import _escape, _thumbnail_uri
+
+    suggested = result.suggested
+    cells = []
+    for index in indices:
+        given = result.class_names[result.labels[index]]
+        suggestion = result.class_names[suggested[index]]
+        confidence = result.probabilities[index, suggested[index]]
+        uri = _thumbnail_uri(os.path.join(result.data_dir, result.paths[index]))
+        cells.append(
+            f'<div class="thumb"><img alt="{_escape(result.paths[index])}" '
+            f'src="{uri}">given <b>{_escape(given)}</b><br>suggested '
+            f"<b>{_escape(suggestion)}</b> ({confidence:.0%})<br>"
+            f"{_escape(result.paths[index])}</div>"
+        )
+    if not cells:
+        return '<p class="note">None.</p>'
+    return f'<div class="thumbs">{"".join(cells)}</div>'
+
+
+def _html(result: ReviewResult) -> str:
+    from kerasvision.report import _escape, _key_values, _page, _table
+
+    issues = result.issues[:MAX_SHOWN]
+    note = (
+        f'<p class="note">{len(result.issues)} suspected label errors; the first '
+        f"{len(issues)} are shown, all are in review.csv (label_issue = True). "
+        f"Edit its action column (keep, relabel:CLASS, remove) and run "
+        f"<code>kerasvision clean DATA --apply review.csv</code>.</p>"
+    )
+    pairs = result.confused_pairs()
+    sections = [
+        ("issues", "Suspected label errors", note + _gallery(result, issues)),
+        ("top-losses", "Top losses", _gallery(result, result.top_losses(24))),
+        (
+            "confusions",
+            "Most confused class pairs",
+            _table(("given", "predicted", "images"), pairs, numeric_from=2)
+            if pairs
+            else '<p class="note">No disagreements.</p>',
+        ),
+        ("method", "Method", _key_values(result.method)),
+    ]
+    agreement = float(np.mean(result.suggested == result.labels))
+    kpis = [
+        ("images", len(result.paths)),
+        ("classes", len(result.class_names)),
+        ("suspected errors", len(result.issues)),
+        ("out-of-sample agreement", f"{agreement:.1%}"),
+    ]
+    name = os.path.basename(result.data_dir or "")
+    subtitle = _escape(result.method.get("run", ""))
+    return _page(
+        f"kerasvision review: {name}", f"review: {name}", subtitle, kpis, sections
+    )
