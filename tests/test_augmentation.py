@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_layer_config_round_trip
+from helpers import assert_keras_round_trip, assert_layer_config_round_trip
 from PIL import Image
 from scipy import ndimage
 
@@ -210,6 +210,20 @@ def test_kerasvision_layers_config_round_trip():
     assert_layer_config_round_trip(RandomBlur((0.5, 1.5), seed=3))
     assert_layer_config_round_trip(RandomResolution(0.25, seed=4))
     assert_layer_config_round_trip(RandomResolution((0.5, 0.5), seed=4))
+
+
+def test_new_layers_round_trip_through_a_keras_file(tmp_path):
+    images = _images(2, size=8)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            RandomBlur((0.5, 1.5), seed=1, name="blur"),
+            RandomResolution(0.5, seed=2, name="resolution"),
+        ]
+    )
+    loaded = assert_keras_round_trip(model, tmp_path / "augment.keras", images)
+    for name in ("blur", "resolution"):
+        assert loaded.get_layer(name).get_config() == model.get_layer(name).get_config()
 
 
 @pytest.mark.parametrize(
