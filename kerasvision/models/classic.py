@@ -24,6 +24,7 @@ from keras import layers
 
 from kerasvision.layers.normalization import LocalResponseNormalization
 from kerasvision.models.blocks import (
+    NORM_SUFFIXES,
     RESIDUAL_BLOCKS,
     apply_conv_block,
     apply_dense_block,
@@ -32,6 +33,8 @@ from kerasvision.models.blocks import (
     apply_residual_block,
     apply_transition,
     batch_normalization,
+    normalization_layer,
+    resolve_norm,
 )
 from kerasvision.models.heads import (
     apply_classifier_head,
@@ -516,30 +519,30 @@ def build_inception_v1(
 # === ResNet ===
 
 
-def _resnet_stem(x, filters, *, stem, preact):
-    """conv1 (7x7/2 + 3x3/2 max pool, or 3x3/1); v2 leaves BN-ReLU to block 1."""
+def _resnet_stem(x, filters, *, stem, preact, norm):
+    """conv1 (7x7/2 + 3x3/2 max pool, or 3x3/1); v2 leaves norm-ReLU to block 1."""
+    kwargs = {
+        "norm": "none" if preact else norm,
+        "activation": None if preact else "relu",
+        "name": "conv1",
+    }
     if stem == "imagenet":
-        x = apply_conv_block(
-            x,
-            filters,
-            kernel_size=7,
-            strides=2,
-            batch_norm=not preact,
-            activation=None if preact else "relu",
-            name="conv1",
-        )
+        x = apply_conv_block(x, filters, kernel_size=7, strides=2, **kwargs)
         return layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
-    return apply_conv_block(
-        x,
-        filters,
-        batch_norm=not preact,
-        activation=None if preact else "relu",
-        name="conv1",
+    return apply_conv_block(x, filters, **kwargs)
+
+
+def _resnet_network(shape, num_classes, filters, blocks, **options):
+    """Input, stem, stages `conv2`.., (v2: `post_` norm-ReLU), head: the model.
+
+    `options`: `stem`, `stem_filters`, `block`, `preact`, `residual`, `norm`,
+    `block_dropout`, `dropout_rate`, `classifier_activation`, `name`.
+    """
+    preact, norm = options["preact"], options["norm"]
+    inputs, x = _image_input(shape)
+    x = _resnet_stem(
+        x, options["stem_filters"], stem=options["stem"], preact=preact, norm=norm
     )
-
-
-def _resnet_stages(x, filters, blocks, *, block, preact, residual):
-    """Stages `conv2`, `conv3`, ... of `blocks[i]` residual blocks each."""
     for index, (stage_filters, num_blocks) in enumerate(
         zip(filters, blocks, strict=True)
     ):
@@ -547,16 +550,27 @@ def _resnet_stages(x, filters, blocks, *, block, preact, residual):
             x = apply_residual_block(
                 x,
                 stage_filters,
-                block=block,
+                block=options["block"],
                 strides=2 if index > 0 and block_index == 1 else 1,
                 preact=preact,
-                residual=residual,
+                residual=options["residual"],
+                norm=norm,
+                dropout_rate=options["block_dropout"],
                 name=f"conv{index + 2}_block{block_index}",
             )
     if preact:
-        x = batch_normalization(name="post_bn")(x)
+        if norm != "none":
+            suffix = NORM_SUFFIXES[norm]
+            x = normalization_layer(norm, int(x.shape[-1]), name=f"post_{suffix}")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    return x
+    outputs = apply_classifier_head(
+        x,
+        num_classes,
+        dropout_rate=options["dropout_rate"],
+        kernel_initializer="he_normal",
+        classifier_activation=options["classifier_activation"],
+    )
+    return keras.Model(inputs, outputs, name=options["name"])
 
 
 def build_resnet(
@@ -568,6 +582,7 @@ def build_resnet(
     preact: bool = False,
     width_multiplier: float = 1.0,
     stem: str = "auto",
+    norm: str = "batch",
     dropout_rate: float = 0.0,
     classifier_activation: str | None = None,
     name: str | None = None,
@@ -593,6 +608,8 @@ def build_resnet(
         preact: Pre-activation blocks (ResNet v2). Defaults to False.
         width_multiplier: Scales the stage filters. Defaults to 1.0.
         stem: "auto", "imagenet" or "small". Defaults to "auto".
+        norm: "batch", "layer", "group" or "none" after every convolution.
+            Defaults to "batch".
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "resnet{layers}" (+ "_v2"). Defaults to None.
@@ -622,6 +639,7 @@ def build_resnet(
         raise ValueError(f"block must be one of {RESIDUAL_BLOCKS}, got {block!r}")
     width = _check_multiplier("width_multiplier", width_multiplier)
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         num_layers = (2 if block == "basic" else 3) * sum(blocks) + 2
@@ -630,18 +648,22 @@ def build_resnet(
     total_strides = (4 if stem == "imagenet" else 1) * 2 ** (len(blocks) - 1)
     check_input_shape(shape, min_size=2 * total_strides, model_name=name)
     filters = [_scale(64 * 2**index, width) for index in range(len(blocks))]
-
-    inputs, x = _image_input(shape)
-    x = _resnet_stem(x, filters[0], stem=stem, preact=preact)
-    x = _resnet_stages(x, filters, blocks, block=block, preact=preact, residual=True)
-    outputs = apply_classifier_head(
-        x,
+    return _resnet_network(
+        shape,
         num_classes,
+        filters,
+        blocks,
+        stem=stem,
+        stem_filters=filters[0],
+        block=block,
+        preact=preact,
+        residual=True,
+        norm=norm,
+        block_dropout=0.0,
         dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
         classifier_activation=classifier_activation,
+        name=name,
     )
-    return keras.Model(inputs, outputs, name=name)
 
 
 def build_cifar_resnet(
@@ -652,6 +674,7 @@ def build_cifar_resnet(
     filters=(16, 32, 64),
     residual: bool = True,
     preact: bool = False,
+    norm: str = "batch",
     dropout_rate: float = 0.0,
     classifier_activation: str | None = None,
     name: str | None = None,
@@ -678,6 +701,8 @@ def build_cifar_resnet(
         residual: Keep the skip connections (projection shortcuts where the
             shape changes). Defaults to True.
         preact: Pre-activation blocks (ResNet v2). Defaults to False.
+        norm: "batch", "layer", "group" or "none" after every convolution.
+            Defaults to "batch".
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "resnet{depth}" or "plain{depth}" (+ "_v2").
@@ -708,26 +733,29 @@ def build_cifar_resnet(
             f"got {depth!r}"
         )
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         name = ("resnet" if residual else "plain") + str(depth)
         name += "_v2" if preact else ""
     shape = check_input_shape(input_shape, min_size=2 ** len(filters), model_name=name)
     blocks = ((depth - 2) // per_block,) * len(filters)
-
-    inputs, x = _image_input(shape)
-    x = _resnet_stem(x, filters[0], stem="small", preact=preact)
-    x = _resnet_stages(
-        x, filters, blocks, block="basic", preact=preact, residual=residual
-    )
-    outputs = apply_classifier_head(
-        x,
+    return _resnet_network(
+        shape,
         num_classes,
+        filters,
+        blocks,
+        stem="small",
+        stem_filters=filters[0],
+        block="basic",
+        preact=preact,
+        residual=residual,
+        norm=norm,
+        block_dropout=0.0,
         dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
         classifier_activation=classifier_activation,
+        name=name,
     )
-    return keras.Model(inputs, outputs, name=name)
 
 
 def build_plain_cnn(
@@ -736,10 +764,7 @@ def build_plain_cnn(
     *,
     depth: int = 20,
     filters=(16, 32, 64),
-    preact: bool = False,
-    dropout_rate: float = 0.0,
-    classifier_activation: str | None = None,
-    name: str | None = None,
+    **kwargs,
 ):
     """A deep plain CNN: `build_cifar_resnet` without the skip connections.
 
@@ -754,10 +779,9 @@ def build_plain_cnn(
         num_classes: Number of classes (2 -> one sigmoid unit by default).
         depth: Weighted layers, `2 * len(filters) * n + 2`. Defaults to 20.
         filters: Filters per stage. Defaults to (16, 32, 64).
-        preact: BN-ReLU-conv ordering. Defaults to False.
-        dropout_rate: Dropout before the output layer. Defaults to 0.0.
-        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
-        name: Model name; None gives "plain{depth}". Defaults to None.
+        **kwargs: The other keyword arguments of `build_cifar_resnet` (`preact`,
+            `norm`, `dropout_rate`, `classifier_activation`, `name`; a None
+            name gives "plain{depth}").
 
     Returns:
         An uncompiled functional `keras.Model`.
@@ -769,16 +793,10 @@ def build_plain_cnn(
         >>> build_plain_cnn((32, 32, 1), 10, depth=56, filters=(8, 16, 32)).name
         'plain56'
     """
+    if "residual" in kwargs:
+        raise ValueError("build_plain_cnn has no residual option (it is False)")
     return build_cifar_resnet(
-        input_shape,
-        num_classes,
-        depth=depth,
-        filters=filters,
-        residual=False,
-        preact=preact,
-        dropout_rate=dropout_rate,
-        classifier_activation=classifier_activation,
-        name=name,
+        input_shape, num_classes, depth=depth, filters=filters, residual=False, **kwargs
     )
 
 
