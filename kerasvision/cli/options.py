@@ -146,6 +146,11 @@ _FIT_OPTIONS = [
         help="Image channels (default: 3 for folders).",
     ),
     click.option("--resize", type=click.Choice(RESIZE_MODES), help="Resize mode."),
+    click.option(
+        "--classes",
+        metavar="A,B,...",
+        help="Train on these classes only, labelled 0..k-1 in this order.",
+    ),
     click.option("--epochs", type=click.IntRange(min=1), help="Training epochs."),
     batch_size_option,
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer."),

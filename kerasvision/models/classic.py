@@ -57,6 +57,8 @@ __all__ = [
     "build_plain_cnn",
     "build_resnet",
     "build_vgg",
+    "build_wide_resnet",
+    "build_zfnet",
     "count_multiply_adds",
 ]
 
@@ -170,6 +172,7 @@ def build_alexnet(
     *,
     width_multiplier: float = 1.0,
     local_response_norm: bool = False,
+    norm: str = "none",
     dropout_rate: float = 0.5,
     dense_units=(4096, 4096),
     stem: str = "auto",
@@ -194,12 +197,14 @@ def build_alexnet(
             1.0.
         local_response_norm: Add `LocalResponseNormalization` after conv1 and
             conv2. Defaults to False.
+        norm: A modern normalization after every convolution, "batch",
+            "layer", "group" or "none" (paper). Defaults to "none".
         dropout_rate: Dropout before the output layer. Defaults to 0.5.
         dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
         stem: "auto", "imagenet" or "small". Defaults to "auto".
-        classifier_activation: None, "softmax" or "sigmoid"; see
-            `classifier_units`. Defaults to None.
-        name: Model name. Defaults to "alexnet".
+        classifier_activation: None, "softmax" or "sigmoid" (see
+            `classifier_units`). Defaults to None.
+        name: Name of the returned model. Defaults to "alexnet".
 
     Returns:
         An uncompiled functional `keras.Model`.
@@ -212,38 +217,127 @@ def build_alexnet(
         >>> model.get_layer("conv5_relu").output.shape
         (None, 7, 7, 64)
     """
-    width = _check_multiplier("width_multiplier", width_multiplier)
-    dropout_rate = _check_dropout(dropout_rate)
-    dense_units = _check_positive_ints("dense_units", dense_units, allow_empty=True)
-    classifier_units(num_classes, classifier_activation)
-    shape, stem = _resolve_stem(stem, input_shape, name)
-    stem_kernel, stem_strides = (11, 4) if stem == "imagenet" else (5, 1)
-    # The three valid 3x3/2 poolings need conv1 to output at least 15x15.
-    check_input_shape(shape, min_size=14 * stem_strides + 1, model_name=name)
+    return _build_alexnet_family(
+        input_shape,
+        num_classes,
+        (11, 4, 1),
+        width_multiplier=width_multiplier,
+        local_response_norm=local_response_norm,
+        norm=norm,
+        dropout_rate=dropout_rate,
+        dense_units=dense_units,
+        stem=stem,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
+
+
+def build_zfnet(
+    input_shape,
+    num_classes: int,
+    *,
+    width_multiplier: float = 1.0,
+    local_response_norm: bool = False,
+    norm: str = "none",
+    dropout_rate: float = 0.5,
+    dense_units=(4096, 4096),
+    stem: str = "auto",
+    classifier_activation: str | None = None,
+    name: str = "zfnet",
+):
+    """ZFNet (Zeiler & Fergus 2013): AlexNet with a finer first layer.
+
+    The network that visualizing AlexNet's filters led to: conv1 is 7x7 stride 2
+    (not 11x11 stride 4, whose filters showed aliasing and dead filters) and
+    conv2 strides 2, so the "imagenet" stem keeps AlexNet's total stride with
+    less aliasing; the rest (widths, LRN, poolings, dense head) is AlexNet's,
+    with the same layer names. The "small" stem is 7x7 stride 1 and a stride-1
+    conv2, for 32x32 images.
+
+    Args:
+        input_shape: `(height, width, channels)` of raw 0-255 pixels, at least
+            15x15 with the small stem (57x57 with the ImageNet stem).
+        num_classes: Number of classes (2 -> one sigmoid unit by default).
+        width_multiplier: Scales every convolution and dense width. Defaults to
+            1.0.
+        local_response_norm: `LocalResponseNormalization` after conv1 and conv2
+            (the paper's contrast normalization). Defaults to False.
+        norm: "batch", "layer", "group" or "none" (paper) after every
+            convolution. Defaults to "none".
+        dropout_rate: Dropout before the output layer. Defaults to 0.5.
+        dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
+        stem: "auto", "imagenet" or "small". Defaults to "auto".
+        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
+        name: Model name. Defaults to "zfnet".
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Raises:
+        ValueError: On an invalid argument or a too small input.
+
+    Example:
+        >>> model = build_zfnet((224, 224, 3), 10, width_multiplier=0.25)
+        >>> model.get_layer("conv1").kernel.shape
+        (7, 7, 3, 24)
+    """
+    return _build_alexnet_family(
+        input_shape,
+        num_classes,
+        (7, 2, 2),
+        width_multiplier=width_multiplier,
+        local_response_norm=local_response_norm,
+        norm=norm,
+        dropout_rate=dropout_rate,
+        dense_units=dense_units,
+        stem=stem,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
+
+
+def _build_alexnet_family(input_shape, num_classes, imagenet_stem, **options):
+    """AlexNet's layers with `imagenet_stem` = (conv1 kernel, conv1 and conv2
+    strides); the small stem keeps the kernel (5 for AlexNet) at stride 1."""
+    width = _check_multiplier("width_multiplier", options["width_multiplier"])
+    dropout_rate = _check_dropout(options["dropout_rate"])
+    dense_units = _check_positive_ints(
+        "dense_units", options["dense_units"], allow_empty=True
+    )
+    norm = resolve_norm(options["norm"])
+    classifier_units(num_classes, options["classifier_activation"])
+    name = options["name"]
+    shape, stem = _resolve_stem(options["stem"], input_shape, name)
+    kernel, strides, conv2_strides = imagenet_stem
+    if stem == "small":  # AlexNet 5x5, ZFNet 7x7, both at stride 1
+        kernel, strides, conv2_strides = 5 if kernel == 11 else kernel, 1, 1
+    # The three valid 3x3/2 poolings need conv2's input to be at least 15x15.
+    check_input_shape(shape, min_size=14 * strides * conv2_strides + 1, model_name=name)
+
+    def lrn(x, layer_name):
+        if options["local_response_norm"]:
+            return LocalResponseNormalization(name=layer_name)(x)
+        return x
 
     inputs, x = _image_input(shape)
     # === Features ===
-    conv_kwargs = {"batch_norm": False, "kernel_initializer": "he_normal"}
+    conv = {"norm": norm, "kernel_initializer": "he_normal"}
+    x = apply_conv_block(
+        x, _scale(96, width), kernel_size=kernel, strides=strides, name="conv1", **conv
+    )
+    x = layers.MaxPooling2D(3, strides=2, name="pool1")(lrn(x, "conv1_lrn"))
     x = apply_conv_block(
         x,
-        _scale(96, width),
-        kernel_size=stem_kernel,
-        strides=stem_strides,
-        name="conv1",
-        **conv_kwargs,
+        _scale(256, width),
+        kernel_size=5,
+        strides=conv2_strides,
+        name="conv2",
+        **conv,
     )
-    if local_response_norm:
-        x = LocalResponseNormalization(name="conv1_lrn")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    x = apply_conv_block(
-        x, _scale(256, width), kernel_size=5, name="conv2", **conv_kwargs
-    )
-    if local_response_norm:
-        x = LocalResponseNormalization(name="conv2_lrn")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
-    x = apply_conv_block(x, _scale(384, width), name="conv3", **conv_kwargs)
-    x = apply_conv_block(x, _scale(384, width), name="conv4", **conv_kwargs)
-    x = apply_conv_block(x, _scale(256, width), name="conv5", **conv_kwargs)
+    x = layers.MaxPooling2D(3, strides=2, name="pool2")(lrn(x, "conv2_lrn"))
+    x = apply_conv_block(x, _scale(384, width), name="conv3", **conv)
+    x = apply_conv_block(x, _scale(384, width), name="conv4", **conv)
+    x = apply_conv_block(x, _scale(256, width), name="conv5", **conv)
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     # === Head ===
     outputs = apply_classifier_head(
@@ -253,7 +347,7 @@ def build_alexnet(
         dense_units=tuple(_scale(units, width) for units in dense_units),
         dropout_rate=dropout_rate,
         kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
+        classifier_activation=options["classifier_activation"],
     )
     return keras.Model(inputs, outputs, name=name)
 
@@ -269,6 +363,7 @@ def build_vgg(
     filters=(64, 128, 256, 512, 512),
     width_multiplier: float = 1.0,
     batch_norm: bool = False,
+    norm: str | None = None,
     dense_units=(4096, 4096),
     pooling: str = "flatten",
     dropout_rate: float = 0.5,
@@ -295,6 +390,8 @@ def build_vgg(
             1.0.
         batch_norm: Batch normalization after every convolution (VGG-BN).
             Defaults to False.
+        norm: "batch", "layer", "group" or "none" after every convolution;
+            None follows `batch_norm`. Defaults to None.
         dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
         pooling: The head: "flatten" (paper), "avg" or "max" (global pooling).
             Defaults to "flatten".
@@ -332,6 +429,7 @@ def build_vgg(
     width = _check_multiplier("width_multiplier", width_multiplier)
     dense_units = _check_positive_ints("dense_units", dense_units, allow_empty=True)
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm, batch_norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         preset = [key for key, value in VGG_DEPTHS.items() if value == depths]
@@ -348,7 +446,7 @@ def build_vgg(
             x = apply_conv_block(
                 x,
                 _scale(block_filters, width),
-                batch_norm=batch_norm,
+                norm=norm,
                 name=f"block{block}_conv{conv}",
             )
         x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
@@ -797,6 +895,81 @@ def build_plain_cnn(
         raise ValueError("build_plain_cnn has no residual option (it is False)")
     return build_cifar_resnet(
         input_shape, num_classes, depth=depth, filters=filters, residual=False, **kwargs
+    )
+
+
+def build_wide_resnet(
+    input_shape,
+    num_classes: int,
+    *,
+    depth: int = 16,
+    width: int = 4,
+    block_dropout: float = 0.0,
+    norm: str = "batch",
+    dropout_rate: float = 0.0,
+    classifier_activation: str | None = None,
+    name: str | None = None,
+):
+    """Wide ResNet WRN-`depth`-`width` (Zagoruyko & Komodakis 2016), CIFAR layout.
+
+    A 16-filter 3x3 stem, three stages of `n = (depth - 4) / 6` pre-activation
+    basic blocks with `16 * width`, `32 * width`, `64 * width` filters (stride 2
+    at stages 2 and 3), BN-ReLU, global average pooling, predictions. Wider and
+    shallower than the CIFAR ResNets: WRN-28-10 (36.5M parameters) beats
+    ResNet-1001 on CIFAR. Blocks are `conv{s}_block{b}` (stages conv2..conv4,
+    see `apply_residual_block`); the feature layer is `post_relu`.
+
+    Args:
+        input_shape: `(height, width, channels)` of raw 0-255 pixels, at least
+            8x8.
+        num_classes: Number of classes (2 -> one sigmoid unit by default).
+        depth: Weighted layers, `6 * n + 4` (10, 16, 22, 28, 40...). Defaults to
+            16.
+        width: Widening factor k. Defaults to 4.
+        block_dropout: Dropout between the two convolutions of every block (the
+            paper's 0.3 on CIFAR). Defaults to 0.0.
+        norm: "batch", "layer", "group" or "none". Defaults to "batch".
+        dropout_rate: Dropout before the output layer. Defaults to 0.0.
+        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
+        name: Model name; None gives "wrn{depth}_{width}". Defaults to None.
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Raises:
+        ValueError: If `depth` is not `6 * n + 4`, or on another invalid argument.
+
+    Example:
+        >>> build_wide_resnet((32, 32, 3), 10, depth=16, width=4).count_params()
+        2752522
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or (depth - 4) % 6:
+        raise ValueError(f"depth must be 6 * n + 4 (10, 16, 22, 28, 40), got {depth!r}")
+    if depth < 10:
+        raise ValueError(f"depth must be 6 * n + 4 with n >= 1, got {depth}")
+    (width,) = _check_positive_ints("width", width)
+    block_dropout = _check_dropout(block_dropout)
+    dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
+    classifier_units(num_classes, classifier_activation)
+    name = name or f"wrn{depth}_{width}"
+    shape = check_input_shape(input_shape, min_size=8, model_name=name)
+    filters = (16 * width, 32 * width, 64 * width)
+    return _resnet_network(
+        shape,
+        num_classes,
+        filters,
+        ((depth - 4) // 6,) * 3,
+        stem="small",
+        stem_filters=16,
+        block="basic",
+        preact=True,
+        residual=True,
+        norm=norm,
+        block_dropout=block_dropout,
+        dropout_rate=dropout_rate,
+        classifier_activation=classifier_activation,
+        name=name,
     )
 
 
