@@ -16,6 +16,7 @@ from kerasvision._choices import (
     DISTRIBUTE_MODES,
     EXPORT_FORMATS,
     FEATURE_CACHE_MODES,
+    NORMALIZATIONS,
     OPTIMIZERS,
     PRECISIONS,
     RESIZE_MODES,
@@ -225,6 +226,11 @@ _FIT_OPTIONS = [
     ),
     click.option("--dropout-rate", type=float, help="Dropout before the output."),
     click.option("--batch-norm/--no-batch-norm", default=None, help="Scratch CNNs."),
+    click.option(
+        "--norm",
+        type=click.Choice(NORMALIZATIONS),
+        help="Scratch models' normalization after each convolution.",
+    ),
     click.option("--l1", type=float, help="L1 kernel regularization."),
     click.option("--l2", type=float, help="L2 kernel regularization."),
     click.option(
@@ -260,7 +266,7 @@ _FIT_OPTIONS = [
 ]
 
 #: Options that go into the builder's `model_kwargs`.
-_MODEL_KWARG_OPTIONS = ("dropout_rate", "batch_norm", "l1", "l2")
+_MODEL_KWARG_OPTIONS = ("dropout_rate", "batch_norm", "norm", "l1", "l2")
 
 
 def fit_options(command):
