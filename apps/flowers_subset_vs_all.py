@@ -11,7 +11,7 @@ fine-tuning of MobileNetV2. Prints test accuracy and the train-test gap (clean
 training images after training) per method and task, and writes a bar chart
 (`--chart`). Chance is 1/3 for the subset and 1/5 for all classes, so compare
 the methods within a task and the gaps across tasks. The defaults (48 px scratch,
-96 px transfer, few epochs) run in about 10 minutes on two CPU cores.
+80 px transfer, few epochs) run in about 10 minutes on two CPU cores.
 
 Example:
     python apps/flowers_subset_vs_all.py --chart flowers_subset_vs_all.png
@@ -101,10 +101,10 @@ def write_chart(rows, path, subset_label):
 @click.option("--shared", type=click.Path(), help="The shared folder (../shared).")
 @click.option("--classes", default="daisy,rose,tulip", show_default=True)
 @click.option("--scratch-size", default=48, show_default=True)
-@click.option("--image-size", default=96, show_default=True, help="Transfer size.")
+@click.option("--image-size", default=80, show_default=True, help="Transfer size.")
 @click.option("--epochs", default=8, show_default=True, help="Scratch epochs.")
 @click.option("--fe-epochs", default=3, show_default=True, help="Feature extraction.")
-@click.option("--ft-epochs", default=2, show_default=True, help="Fine-tuning epochs.")
+@click.option("--ft-epochs", default=1, show_default=True, help="Fine-tuning epochs.")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--output", default="saved_models", show_default=True)
 @click.option("--chart", default="flowers_subset_vs_all.png", show_default=True)
