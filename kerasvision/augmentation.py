@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerasvision.layers.noise import AdditiveGaussianNoise
+
 __all__ = [
     "AUGMENTATIONS",
     "AugmentSpec",
@@ -172,6 +174,17 @@ class AugmentSpec:
 
 _RANGE = (("value_range", VALUE_RANGE),)
 
+
+def _factor(default: float, maximum: float, *arguments: str) -> tuple[Param, ...]:
+    """The single `factor` parameter of a layer, passed on as `arguments`."""
+    return (Param("factor", default, maximum=maximum, arguments=arguments),)
+
+
+def _box_probability(default: float) -> tuple[Param, ...]:
+    """RandomErasing's per-image probability (its `factor`, as a fixed pair)."""
+    return (Param("probability", default, arguments=("factor",), pair=True),)
+
+
 #: name -> spec, in the order the steps are applied.
 AUGMENTATIONS: dict[str, AugmentSpec] = {
     "flip": AugmentSpec(
@@ -196,55 +209,39 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
     ),
     "rotate": AugmentSpec(
         "RandomRotation",
-        (Param("factor", 0.1, minimum=0.0, maximum=0.5),),
+        _factor(0.1, 0.5),
         "image",
         "random rotation by up to factor x 360 degrees, either way",
     ),
     "zoom": AugmentSpec(
         "RandomZoom",
-        (Param("factor", 0.2, minimum=0.0, maximum=0.9, arguments=("height_factor",)),),
+        _factor(0.2, 0.9, "height_factor"),
         "image",
         "random zoom in or out by up to this fraction (aspect ratio kept)",
     ),
     "translate": AugmentSpec(
         "RandomTranslation",
-        (
-            Param(
-                "factor",
-                0.1,
-                minimum=0.0,
-                maximum=0.5,
-                arguments=("height_factor", "width_factor"),
-            ),
-        ),
+        _factor(0.1, 0.5, "height_factor", "width_factor"),
         "image",
         "random shift by up to this fraction of the height and width",
     ),
     "shear": AugmentSpec(
         "RandomShear",
-        (
-            Param(
-                "factor",
-                0.2,
-                minimum=0.0,
-                maximum=1.0,
-                arguments=("x_factor", "y_factor"),
-            ),
-        ),
+        _factor(0.2, 1.0, "x_factor", "y_factor"),
         "image",
         "random shear (skew) along x and y: a pixel moves sideways by up to "
         "factor x its row and down by up to factor x its column",
     ),
     "brightness": AugmentSpec(
         "RandomBrightness",
-        (Param("factor", 0.2, minimum=0.0, maximum=1.0),),
+        _factor(0.2, 1.0),
         "image",
         "add a random offset of up to factor x 255 to every pixel",
         fixed=_RANGE,
     ),
     "contrast": AugmentSpec(
         "RandomContrast",
-        (Param("factor", 0.2, minimum=0.0, maximum=1.0),),
+        _factor(0.2, 1.0),
         "image",
         "scale the contrast by a random factor in [1 - factor, 1 + factor]",
         fixed=_RANGE,
@@ -263,7 +260,7 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
     ),
     "resolution": AugmentSpec(
         "RandomResolution",
-        (Param("factor", 0.5, minimum=0.0, maximum=1.0),),
+        _factor(0.5, 1.0),
         "image",
         "lower the resolution: shrink to a random fraction in [factor, 1] of the "
         "size (area average), enlarge back (nearest): blocky pixels",
@@ -275,24 +272,15 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
         "Gaussian blur, sigma drawn per image in [0, sigma] pixels",
     ),
     "noise": AugmentSpec(
-        "PixelGaussianNoise",
+        "AdditiveGaussianNoise",
         (Param("stddev", 10.0, minimum=0.0, maximum=255.0),),
         "image",
         "add Gaussian noise with this standard deviation in pixel units (0-255)",
-        fixed=_RANGE,
+        fixed=(*_RANGE, ("relative", False)),
     ),
     "erasing": AugmentSpec(
         "RandomErasing",
-        (
-            Param(
-                "probability",
-                0.25,
-                minimum=0.0,
-                maximum=1.0,
-                arguments=("factor",),
-                pair=True,
-            ),
-        ),
+        _box_probability(0.25),
         "image",
         "Random Erasing (Zhong et al. 2017): replace a random box with noise, "
         "with this probability per image",
@@ -300,16 +288,7 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
     ),
     "cutout": AugmentSpec(
         "RandomErasing",
-        (
-            Param(
-                "probability",
-                1.0,
-                minimum=0.0,
-                maximum=1.0,
-                arguments=("factor",),
-                pair=True,
-            ),
-        ),
+        _box_probability(1.0),
         "image",
         "Cutout (DeVries & Taylor 2017): erasing's random box filled with "
         "mid-grey (127.5) instead of noise, with this probability per image",
@@ -612,11 +591,11 @@ class RandomPadCrop(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class PixelGaussianNoise(keras.layers.Layer):
-    """Additive Gaussian noise in pixel units, clipped to the value range.
+class PixelGaussianNoise(AdditiveGaussianNoise):
+    """The former pixel-unit noise layer: `AdditiveGaussianNoise(relative=False)`.
 
-    `keras.layers.GaussianNoise` only accepts `stddev` in [0, 1] and does not
-    clip; our images are raw 0-255 pixels.
+    `noise=STD` now builds `AdditiveGaussianNoise` with `relative=False`; this
+    registered name stays so that models saved with it load unchanged.
 
     Args:
         stddev: Noise standard deviation in pixel units. Defaults to 10.0.
@@ -631,35 +610,8 @@ class PixelGaussianNoise(keras.layers.Layer):
     def __init__(
         self, stddev: float = 10.0, value_range=VALUE_RANGE, seed=None, **kwargs
     ):
-        super().__init__(**kwargs)
-        if not stddev >= 0:
-            raise ValueError(f"stddev must be >= 0, got {stddev}")
-        self.stddev = stddev
-        self.value_range = tuple(value_range)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
-
-    def call(self, inputs, training=False):
-        if not training or self.stddev == 0:
-            return inputs
-        noise = keras.random.normal(
-            keras.ops.shape(inputs),
-            stddev=self.stddev,
-            dtype=inputs.dtype,
-            seed=self.generator,
-        )
-        low, high = self.value_range
-        return keras.ops.clip(inputs + noise, low, high)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            stddev=self.stddev, value_range=list(self.value_range), seed=self.seed
-        )
-        return config
+        kwargs.pop("relative", None)
+        super().__init__(stddev, value_range, seed, relative=False, **kwargs)
 
 
 def _sample_range(value, name: str, *, upper: float | None = None):

@@ -533,3 +533,19 @@ def test_preview_writes_a_png_grid(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["preview.png"]  # no temp left
     with pytest.raises(ValueError, match="nothing to preview"):
         preview_augmentation(images, [0, 1, 2], "", path, class_names=["a", "b", "c"])
+
+
+def test_pixel_gaussian_noise_is_the_additive_layer_in_pixel_units(tmp_path):
+    from kerasvision.layers.noise import AdditiveGaussianNoise
+
+    images = _images(2, size=8)
+    old = PixelGaussianNoise(8.0, seed=3)
+    new = AdditiveGaussianNoise(8.0, (0, 255), seed=3, relative=False)
+    np.testing.assert_array_equal(
+        np.asarray(old(images, training=True)), np.asarray(new(images, training=True))
+    )
+    # A model saved with the old layer name loads as before.
+    model = keras.Sequential([keras.Input((8, 8, 3)), PixelGaussianNoise(8.0, seed=3)])
+    loaded = assert_keras_round_trip(model, tmp_path / "old.keras", images)
+    assert type(loaded.layers[0]).__name__ == "PixelGaussianNoise"
+    assert loaded.layers[0].stddev == 8.0 and not loaded.layers[0].relative
