@@ -1003,15 +1003,15 @@ def avg_pool2d(x, pool_size: int = 2, *, stride: int | None = None) -> np.ndarra
 
     Args:
         x: 2-D array `(height, width)`.
-        pool_size: Side of the square window. Defaults to 2.
-        stride: Step between windows, or None for `pool_size` (non-overlapping).
-            Defaults to None.
+        pool_size: Side of the square averaging window. Defaults to 2.
+        stride: Step between windows; None means `pool_size`, windows that do
+            not overlap. Defaults to None.
 
     Returns:
-        2-D float array of window means.
+        2-D float array of window means (incomplete windows dropped).
 
     Raises:
-        ValueError: If `x` is not 2-D or the window does not fit.
+        ValueError: If `x` is not 2-D or the window is larger than `x`.
 
     Example:
         >>> avg_pool2d(np.array([[1, 2], [3, 4]])).tolist()

@@ -165,6 +165,17 @@ def _image_input(input_shape):
 
 # === AlexNet ===
 
+# build_alexnet's keyword defaults (ZFNet takes the same options).
+_ALEXNET_OPTIONS = {
+    "width_multiplier": 1.0,
+    "local_response_norm": False,
+    "norm": "none",
+    "dropout_rate": 0.5,
+    "dense_units": (4096, 4096),
+    "stem": "auto",
+    "classifier_activation": None,
+}
+
 
 def build_alexnet(
     input_shape,
@@ -232,19 +243,7 @@ def build_alexnet(
     )
 
 
-def build_zfnet(
-    input_shape,
-    num_classes: int,
-    *,
-    width_multiplier: float = 1.0,
-    local_response_norm: bool = False,
-    norm: str = "none",
-    dropout_rate: float = 0.5,
-    dense_units=(4096, 4096),
-    stem: str = "auto",
-    classifier_activation: str | None = None,
-    name: str = "zfnet",
-):
+def build_zfnet(input_shape, num_classes: int, *, name: str = "zfnet", **kwargs):
     """ZFNet (Zeiler & Fergus 2013): AlexNet with a finer first layer.
 
     The network that visualizing AlexNet's filters led to: conv1 is 7x7 stride 2
@@ -258,17 +257,11 @@ def build_zfnet(
         input_shape: `(height, width, channels)` of raw 0-255 pixels, at least
             15x15 with the small stem (57x57 with the ImageNet stem).
         num_classes: Number of classes (2 -> one sigmoid unit by default).
-        width_multiplier: Scales every convolution and dense width. Defaults to
-            1.0.
-        local_response_norm: `LocalResponseNormalization` after conv1 and conv2
-            (the paper's contrast normalization). Defaults to False.
-        norm: "batch", "layer", "group" or "none" (paper) after every
-            convolution. Defaults to "none".
-        dropout_rate: Dropout before the output layer. Defaults to 0.5.
-        dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
-        stem: "auto", "imagenet" or "small". Defaults to "auto".
-        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name. Defaults to "zfnet".
+        **kwargs: `build_alexnet`'s other keyword arguments, with its defaults
+            (`width_multiplier`, `local_response_norm` for the paper's contrast
+            normalization, `norm`, `dropout_rate`, `dense_units`, `stem`,
+            `classifier_activation`).
 
     Returns:
         An uncompiled functional `keras.Model`.
@@ -281,19 +274,11 @@ def build_zfnet(
         >>> model.get_layer("conv1").kernel.shape
         (7, 7, 3, 24)
     """
-    return _build_alexnet_family(
-        input_shape,
-        num_classes,
-        (7, 2, 2),
-        width_multiplier=width_multiplier,
-        local_response_norm=local_response_norm,
-        norm=norm,
-        dropout_rate=dropout_rate,
-        dense_units=dense_units,
-        stem=stem,
-        classifier_activation=classifier_activation,
-        name=name,
-    )
+    unknown = sorted(set(kwargs) - set(_ALEXNET_OPTIONS))
+    if unknown:
+        raise ValueError(f"build_zfnet has no option {', '.join(unknown)}")
+    options = {**_ALEXNET_OPTIONS, **kwargs, "name": name}
+    return _build_alexnet_family(input_shape, num_classes, (7, 2, 2), **options)
 
 
 def _build_alexnet_family(input_shape, num_classes, imagenet_stem, **options):
@@ -617,6 +602,17 @@ def build_inception_v1(
 # === ResNet ===
 
 
+_RESNET_OPTIONS = {
+    "stem": "small",
+    "stem_filters": None,
+    "block": "basic",
+    "preact": False,
+    "residual": True,
+    "norm": "batch",
+    "block_dropout": 0.0,
+}
+
+
 def _resnet_stem(x, filters, *, stem, preact, norm):
     """conv1 (7x7/2 + 3x3/2 max pool, or 3x3/1); v2 leaves norm-ReLU to block 1."""
     kwargs = {
@@ -633,14 +629,15 @@ def _resnet_stem(x, filters, *, stem, preact, norm):
 def _resnet_network(shape, num_classes, filters, blocks, **options):
     """Input, stem, stages `conv2`.., (v2: `post_` norm-ReLU), head: the model.
 
-    `options`: `stem`, `stem_filters`, `block`, `preact`, `residual`, `norm`,
-    `block_dropout`, `dropout_rate`, `classifier_activation`, `name`.
+    `options` (defaults in `_RESNET_OPTIONS`): `stem`, `stem_filters` (None:
+    `filters[0]`), `block`, `preact`, `residual`, `norm`, `block_dropout`,
+    `dropout_rate`, `classifier_activation`, `name`.
     """
+    options = {**_RESNET_OPTIONS, **options}
     preact, norm = options["preact"], options["norm"]
     inputs, x = _image_input(shape)
-    x = _resnet_stem(
-        x, options["stem_filters"], stem=options["stem"], preact=preact, norm=norm
-    )
+    stem_filters = options["stem_filters"] or filters[0]
+    x = _resnet_stem(x, stem_filters, stem=options["stem"], preact=preact, norm=norm)
     for index, (stage_filters, num_blocks) in enumerate(
         zip(filters, blocks, strict=True)
     ):
@@ -752,12 +749,9 @@ def build_resnet(
         filters,
         blocks,
         stem=stem,
-        stem_filters=filters[0],
         block=block,
         preact=preact,
-        residual=True,
         norm=norm,
-        block_dropout=0.0,
         dropout_rate=dropout_rate,
         classifier_activation=classifier_activation,
         name=name,
@@ -843,13 +837,9 @@ def build_cifar_resnet(
         num_classes,
         filters,
         blocks,
-        stem="small",
-        stem_filters=filters[0],
-        block="basic",
         preact=preact,
         residual=residual,
         norm=norm,
-        block_dropout=0.0,
         dropout_rate=dropout_rate,
         classifier_activation=classifier_activation,
         name=name,
@@ -960,11 +950,8 @@ def build_wide_resnet(
         num_classes,
         filters,
         ((depth - 4) // 6,) * 3,
-        stem="small",
         stem_filters=16,
-        block="basic",
         preact=True,
-        residual=True,
         norm=norm,
         block_dropout=block_dropout,
         dropout_rate=dropout_rate,
