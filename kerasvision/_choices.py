@@ -17,5 +17,7 @@ DISTRIBUTE_MODES = ("none", "mirrored", "multiworker")
 POOLINGS = ("avg", "max", "flatten")
 #: Pooling layer at the end of each block of the scratch CNNs.
 BLOCK_POOLINGS = ("max", "avg")
+#: Normalization after each convolution of the scratch builders (`--norm`).
+NORMALIZATIONS = ("batch", "layer", "group", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "swish")
 CHANNELS = (1, 3, 4)

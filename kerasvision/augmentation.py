@@ -17,8 +17,9 @@ The mini-syntax (`parse_augment_spec`) is a comma-separated list of steps::
   switch). A mixer without `@p` takes what the others leave of 1, shared equally:
   `cutmix` alone mixes every batch, `cutmix,mixup` mixes every batch with one of
   the two at 0.5 each, `cutmix@0.3,mixup` gives MixUp 0.7.
-- Steps run in the registry's order (geometry, colour, noise, erasing, then the
-  mixers), whatever their order in the text, so a spec reads as a set.
+- Steps run in the registry's order (geometry, colour, resolution and blur,
+  noise, erasing/cutout, then the mixers), whatever their order in the text, so
+  a spec reads as a set.
 
 Reproducibility: `apply_augmentation` draws a stateless seed per batch from
 `tf.data.Dataset.random(seed)` and hands it to every layer while the map function
@@ -37,13 +38,17 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
+from kerasvision.layers.noise import AdditiveGaussianNoise
+
 __all__ = [
     "AUGMENTATIONS",
     "AugmentSpec",
     "AugmentStep",
     "Param",
     "PixelGaussianNoise",
+    "RandomBlur",
     "RandomPadCrop",
+    "RandomResolution",
     "apply_augmentation",
     "build_augmentation",
     "format_augment_spec",
@@ -169,6 +174,17 @@ class AugmentSpec:
 
 _RANGE = (("value_range", VALUE_RANGE),)
 
+
+def _factor(default: float, maximum: float, *arguments: str) -> tuple[Param, ...]:
+    """The single `factor` parameter of a layer, passed on as `arguments`."""
+    return (Param("factor", default, maximum=maximum, arguments=arguments),)
+
+
+def _box_probability(default: float) -> tuple[Param, ...]:
+    """RandomErasing's per-image probability (its `factor`, as a fixed pair)."""
+    return (Param("probability", default, arguments=("factor",), pair=True),)
+
+
 #: name -> spec, in the order the steps are applied.
 AUGMENTATIONS: dict[str, AugmentSpec] = {
     "flip": AugmentSpec(
@@ -193,40 +209,39 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
     ),
     "rotate": AugmentSpec(
         "RandomRotation",
-        (Param("factor", 0.1, minimum=0.0, maximum=0.5),),
+        _factor(0.1, 0.5),
         "image",
         "random rotation by up to factor x 360 degrees, either way",
     ),
     "zoom": AugmentSpec(
         "RandomZoom",
-        (Param("factor", 0.2, minimum=0.0, maximum=0.9, arguments=("height_factor",)),),
+        _factor(0.2, 0.9, "height_factor"),
         "image",
         "random zoom in or out by up to this fraction (aspect ratio kept)",
     ),
     "translate": AugmentSpec(
         "RandomTranslation",
-        (
-            Param(
-                "factor",
-                0.1,
-                minimum=0.0,
-                maximum=0.5,
-                arguments=("height_factor", "width_factor"),
-            ),
-        ),
+        _factor(0.1, 0.5, "height_factor", "width_factor"),
         "image",
         "random shift by up to this fraction of the height and width",
     ),
+    "shear": AugmentSpec(
+        "RandomShear",
+        _factor(0.2, 1.0, "x_factor", "y_factor"),
+        "image",
+        "random shear (skew) along x and y: a pixel moves sideways by up to "
+        "factor x its row and down by up to factor x its column",
+    ),
     "brightness": AugmentSpec(
         "RandomBrightness",
-        (Param("factor", 0.2, minimum=0.0, maximum=1.0),),
+        _factor(0.2, 1.0),
         "image",
         "add a random offset of up to factor x 255 to every pixel",
         fixed=_RANGE,
     ),
     "contrast": AugmentSpec(
         "RandomContrast",
-        (Param("factor", 0.2, minimum=0.0, maximum=1.0),),
+        _factor(0.2, 1.0),
         "image",
         "scale the contrast by a random factor in [1 - factor, 1 + factor]",
         fixed=_RANGE,
@@ -243,29 +258,41 @@ AUGMENTATIONS: dict[str, AugmentSpec] = {
         "RandAugment (Cubuk et al. 2019): num_ops random ops of this magnitude",
         fixed=_RANGE,
     ),
+    "resolution": AugmentSpec(
+        "RandomResolution",
+        _factor(0.5, 1.0),
+        "image",
+        "lower the resolution: shrink to a random fraction in [factor, 1] of the "
+        "size (area average), enlarge back (nearest): blocky pixels",
+    ),
+    "blur": AugmentSpec(
+        "RandomBlur",
+        (Param("sigma", 1.0, minimum=0.0, maximum=5.0),),
+        "image",
+        "Gaussian blur, sigma drawn per image in [0, sigma] pixels",
+    ),
     "noise": AugmentSpec(
-        "PixelGaussianNoise",
+        "AdditiveGaussianNoise",
         (Param("stddev", 10.0, minimum=0.0, maximum=255.0),),
         "image",
         "add Gaussian noise with this standard deviation in pixel units (0-255)",
-        fixed=_RANGE,
+        fixed=(*_RANGE, ("relative", False)),
     ),
     "erasing": AugmentSpec(
         "RandomErasing",
-        (
-            Param(
-                "probability",
-                0.25,
-                minimum=0.0,
-                maximum=1.0,
-                arguments=("factor",),
-                pair=True,
-            ),
-        ),
+        _box_probability(0.25),
         "image",
         "Random Erasing (Zhong et al. 2017): replace a random box with noise, "
         "with this probability per image",
         fixed=_RANGE,
+    ),
+    "cutout": AugmentSpec(
+        "RandomErasing",
+        _box_probability(1.0),
+        "image",
+        "Cutout (DeVries & Taylor 2017): erasing's random box filled with "
+        "mid-grey (127.5) instead of noise, with this probability per image",
+        fixed=(("fill_value", 127.5), *_RANGE),
     ),
     "cutmix": AugmentSpec(
         None,
@@ -564,11 +591,11 @@ class RandomPadCrop(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class PixelGaussianNoise(keras.layers.Layer):
-    """Additive Gaussian noise in pixel units, clipped to the value range.
+class PixelGaussianNoise(AdditiveGaussianNoise):
+    """The former pixel-unit noise layer: `AdditiveGaussianNoise(relative=False)`.
 
-    `keras.layers.GaussianNoise` only accepts `stddev` in [0, 1] and does not
-    clip; our images are raw 0-255 pixels.
+    `noise=STD` now builds `AdditiveGaussianNoise` with `relative=False`; this
+    registered name stays so that models saved with it load unchanged.
 
     Args:
         stddev: Noise standard deviation in pixel units. Defaults to 10.0.
@@ -583,46 +610,216 @@ class PixelGaussianNoise(keras.layers.Layer):
     def __init__(
         self, stddev: float = 10.0, value_range=VALUE_RANGE, seed=None, **kwargs
     ):
+        kwargs.pop("relative", None)
+        super().__init__(stddev, value_range, seed, relative=False, **kwargs)
+
+
+def _sample_range(value, name: str, *, upper: float | None = None):
+    """A number `v` -> `(0, v)` (or `(v, upper)`), a pair -> itself, checked."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        low, high = (0.0, float(value)) if upper is None else (float(value), upper)
+    elif isinstance(value, list | tuple) and len(value) == 2:
+        low, high = (float(v) for v in value)
+    else:
+        raise ValueError(
+            f"{name} must be a number or a (low, high) pair, got {value!r}"
+        )
+    if not (math.isfinite(low) and math.isfinite(high) and 0 <= low <= high):
+        raise ValueError(f"{name} must give 0 <= low <= high, got {value!r}")
+    return low, high
+
+
+@keras.saving.register_keras_serializable(package="kerasvision")
+class RandomBlur(keras.layers.Layer):
+    """Gaussian blur with a random sigma per image (separable, reflect padding).
+
+    `keras.layers.RandomGaussianBlur` caps sigma at 1 pixel, uses a fixed 3x3
+    kernel unless told otherwise and draws one sigma per batch (and per axis);
+    here every image gets its own isotropic sigma, and the kernel radius is
+    `ceil(3 * max sigma)` (capped at the image size - 1). The output is a
+    weighted mean of input pixels, so it stays in the input's value range.
+
+    Args:
+        sigma: Standard deviation in pixels: a number `s` draws sigma uniformly
+            in [0, s] per image; a `(low, high)` pair draws it in [low, high]
+            (equal values: a fixed blur). Defaults to 1.0.
+        seed: Integer seed. Defaults to None.
+        **kwargs: Base `Layer` arguments (e.g. `name`).
+
+    Example:
+        >>> blurred = RandomBlur(2.0, seed=0)(images, training=True)
+    """
+
+    def __init__(self, sigma=1.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if not stddev >= 0:
-            raise ValueError(f"stddev must be >= 0, got {stddev}")
-        self.stddev = stddev
-        self.value_range = tuple(value_range)
+        low, high = _sample_range(sigma, "sigma")
+        if high <= 0:
+            raise ValueError(f"sigma must be > 0, got {sigma!r}")
+        self.sigma = list(sigma) if isinstance(sigma, list | tuple) else sigma
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
+        self._range = (low, high)
 
     def call(self, inputs, training=False):
-        if not training or self.stddev == 0:
+        if not training:
             return inputs
-        noise = keras.random.normal(
-            keras.ops.shape(inputs),
-            stddev=self.stddev,
-            dtype=inputs.dtype,
-            seed=self.generator,
+        height, width = inputs.shape[1], inputs.shape[2]
+        if height is None or width is None:
+            raise ValueError("RandomBlur needs a static image height and width")
+        low, high = self._range
+        radius = min(math.ceil(3 * high), height - 1, width - 1)
+        if radius < 1:
+            return inputs
+        ops = keras.ops
+        x = ops.cast(inputs, self.compute_dtype)
+        sigma = keras.random.uniform(
+            (ops.shape(x)[0],), low, high, dtype=self.compute_dtype, seed=self.generator
         )
-        low, high = self.value_range
-        return keras.ops.clip(inputs + noise, low, high)
+        # A sigma of (almost) 0 gives the one-tap kernel [0, .., 1, .., 0].
+        sigma = ops.maximum(sigma, 1e-3)
+        offsets = ops.arange(-radius, radius + 1, dtype=self.compute_dtype)
+        weights = ops.exp(-0.5 * ops.square(offsets[None, :] / sigma[:, None]))
+        weights = weights / ops.sum(weights, axis=1, keepdims=True)
+        for axis, size in ((1, height), (2, width)):
+            pads = [[0, 0]] * 4
+            pads[axis] = [radius, radius]
+            padded = ops.pad(x, pads, mode="reflect")
+            total = 0.0
+            for tap in range(2 * radius + 1):
+                window = (
+                    padded[:, tap : tap + size]
+                    if axis == 1
+                    else padded[:, :, tap : tap + size]
+                )
+                total = total + weights[:, tap, None, None, None] * window
+            x = total
+        return x
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            stddev=self.stddev, value_range=list(self.value_range), seed=self.seed
+        config.update(sigma=self.sigma, seed=self.seed)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="kerasvision")
+class RandomResolution(keras.layers.Layer):
+    """Lower the resolution: shrink each image, then enlarge it back (blocky).
+
+    Per image a scale `s` is drawn and the image is resized to
+    `round(s * height) x round(s * width)` by area averaging (as
+    `tf.image.resize(method="area")`), then back to its size by nearest
+    neighbour (as `method="nearest"`): the detail of a low-resolution camera at
+    the original size. Both resizes are linear, so each is one `[size, size]`
+    matrix per image, applied to rows and columns.
+
+    Args:
+        factor: Smallest scale: a number `f` in (0, 1] draws `s` in [f, 1]; a
+            `(low, high)` pair draws it in [low, high] (equal values: a fixed
+            scale). Defaults to 0.5.
+        seed: Integer seed. Defaults to None.
+        **kwargs: Base `Layer` arguments (e.g. `name`).
+
+    Example:
+        >>> blocky = RandomResolution((0.5, 0.5))(images, training=True)  # 2x2 px
+    """
+
+    def __init__(self, factor=0.5, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        low, high = _sample_range(factor, "factor", upper=1.0)
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"factor must lie in (0, 1], got {factor!r}")
+        self.factor = list(factor) if isinstance(factor, list | tuple) else factor
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+        self._range = (low, high)
+
+    @staticmethod
+    def _resample_matrices(scale, size: int):
+        """`[B, size, size]`: area-shrink to `round(scale * size)`, nearest back."""
+        ops = keras.ops
+        small = ops.clip(ops.floor(scale * size + 0.5), 1.0, float(size))
+        index = ops.arange(size, dtype=scale.dtype)
+        step = float(size) / small  # input pixels per small pixel
+        start = index[None, :] * step[:, None]  # small pixel j covers [start, end)
+        end = (index[None, :] + 1.0) * step[:, None]
+        overlap = ops.minimum(
+            index[None, None, :] + 1.0, end[:, :, None]
+        ) - ops.maximum(index[None, None, :], start[:, :, None])
+        shrink = ops.maximum(overlap, 0.0) / step[:, None, None]  # [B, small, size]
+        source = ops.minimum(
+            ops.floor((index[None, :] + 0.5) * (small / float(size))[:, None]),
+            small[:, None] - 1.0,
         )
+        enlarge = ops.one_hot(ops.cast(source, "int32"), size, dtype=scale.dtype)
+        return ops.einsum("bij,bjk->bik", enlarge, shrink)
+
+    def call(self, inputs, training=False):
+        if not training:
+            return inputs
+        height, width = inputs.shape[1], inputs.shape[2]
+        if height is None or width is None:
+            raise ValueError("RandomResolution needs a static image height and width")
+        ops = keras.ops
+        x = ops.cast(inputs, self.compute_dtype)
+        low, high = self._range
+        scale = keras.random.uniform(
+            (ops.shape(x)[0],), low, high, dtype=self.compute_dtype, seed=self.generator
+        )
+        rows = self._resample_matrices(scale, height)
+        cols = self._resample_matrices(scale, width)
+        x = ops.einsum("bij,bjwc->biwc", rows, x)
+        return ops.einsum("bkw,biwc->bikc", cols, x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(factor=self.factor, seed=self.seed)
         return config
 
 
 # === Per-image layers ===
 
 
-def _layer_seeds(seed):
-    """One seed per registry entry, independent of which steps are present."""
+#: Seed slot of every registry entry: the order the entries were added in (new
+#: ones go last), so adding an entry never changes the seeds of the others.
+_SEED_SLOTS = (
+    "flip",
+    "crop",
+    "rotate",
+    "zoom",
+    "translate",
+    "brightness",
+    "contrast",
+    "randaugment",
+    "noise",
+    "erasing",
+    "cutmix",
+    "mixup",
+    "shear",
+    "resolution",
+    "blur",
+    "cutout",
+)
+
+
+def _layer_seeds(seed) -> dict:
+    """Registry name -> seed, independent of which steps are present.
+
+    `SeedSequence.generate_state(n)` extends, not reshuffles, when `n` grows, so
+    every slot keeps its seed as entries are added.
+    """
     if seed is None:
-        return [None] * len(AUGMENTATIONS)
-    state = np.random.SeedSequence(int(seed)).generate_state(len(AUGMENTATIONS))
-    return [int(value) % (2**31 - 1) for value in state]
+        return dict.fromkeys(AUGMENTATIONS)
+    state = np.random.SeedSequence(int(seed)).generate_state(len(_SEED_SLOTS))
+    slots = {
+        name: int(v) % (2**31 - 1) for name, v in zip(_SEED_SLOTS, state, strict=True)
+    }
+    return {name: slots[name] for name in AUGMENTATIONS}
 
 
 def build_augmentation(spec, *, seed: int | None = None):
@@ -648,7 +845,7 @@ def build_augmentation(spec, *, seed: int | None = None):
         >>> augmented = augment(images, training=True)
     """
     steps = parse_augment_spec(spec)
-    seeds = dict(zip(AUGMENTATIONS, _layer_seeds(seed), strict=True))
+    seeds = _layer_seeds(seed)
     layers = []
     for step in steps:
         if step.is_mixer:

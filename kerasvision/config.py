@@ -73,6 +73,7 @@ CLASSIFIER_ONLY = (
     "early_stopping",
     "optimizer",
     "resize",
+    "classes",
     "cache",
     "tensorboard",
     "precision",
@@ -165,6 +166,7 @@ class FitConfig:
     dataset: str | None = None
     image_size: Any = None
     channels: int | None = None
+    classes: list | None = None
     resize: str = "stretch"
     val_split: float = 0.1
     test_split: float = 0.1
@@ -351,6 +353,10 @@ def _normalize(config: FitConfig) -> dict:
         changes["channels"] = int(config.channels)
     changes["model_kwargs"] = _as_lists(dict(config.model_kwargs or {}))
     changes["class_weight"] = parse_class_weight(config.class_weight)
+    if config.classes is not None:
+        from kerasvision.data.datasets import parse_classes
+
+        changes["classes"] = parse_classes(config.classes)
     if config.noise is not None:
         changes["noise"] = str(config.noise)
     return changes

@@ -1,7 +1,8 @@
 """Regularization helpers: weight initializers and class weights.
 
-- `INITIALIZERS` / `get_initializer`: the lectures' initializers by name, including
-  `TorchUniform` (PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
+- `INITIALIZERS` / `get_initializer`: the lectures' initializers by name, with
+  parameters where they have them (`normal:0,1`, `uniform:-1,1`, `constant:0.1`),
+  including `TorchUniform` (PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in))).
 - `compute_class_weights` / `add_sample_weights`: class weights applied as
   per-sample weights in the tf.data pipeline (Keras's `class_weight` argument is
   unreliable with tf.data and with one-hot/soft labels).
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import keras
@@ -95,36 +97,56 @@ class InitializerSpec:
     Attributes:
         class_name: `keras.initializers` class name, or a class of this module.
         description: One line for help texts.
-        kwargs: Fixed constructor arguments as `(name, value)` pairs.
+        kwargs: Constructor arguments as `(name, value)` pairs; they are also the
+            defaults of the options.
         random: Whether it takes a seed.
-        option: Name of the one user option (e.g. "value" for constant), if any.
-        option_default: Default of that option.
+        options: `(user name, constructor argument)` of each number that
+            `name:V1,V2` sets, in that order (e.g. `(("MEAN", "mean"), ("STD",
+            "stddev"))`); empty when the initializer takes none.
+        positive: User names of the options that must be > 0.
+        increasing: Whether the options must be strictly increasing (LOW < HIGH).
     """
 
     class_name: str
     description: str
     kwargs: tuple[tuple[str, object], ...] = ()
     random: bool = True
-    option: str | None = None
-    option_default: float | None = None
+    options: tuple[tuple[str, str], ...] = ()
+    positive: tuple[str, ...] = ()
+    increasing: bool = False
+
+    def usage(self, name: str) -> str:
+        """The text form, e.g. `normal:MEAN,STD` (just `name` without options)."""
+        if not self.options:
+            return name
+        return f"{name}:{','.join(option for option, _ in self.options)}"
 
 
 #: name -> spec of the lectures' weight initializers.
 INITIALIZERS: dict[str, InitializerSpec] = {
     "uniform": InitializerSpec(
         "RandomUniform",
-        "U(-0.05, 0.05), Keras's default uniform",
+        "U(LOW, HIGH) with uniform:LOW,HIGH (e.g. uniform:-1,1); plain uniform is "
+        "U(-0.05, 0.05), Keras's default",
         (("minval", -0.05), ("maxval", 0.05)),
+        options=(("LOW", "minval"), ("HIGH", "maxval")),
+        increasing=True,
     ),
     "normal": InitializerSpec(
-        "RandomNormal", "N(0, 0.05^2), Keras's default normal", (("stddev", 0.05),)
+        "RandomNormal",
+        "N(MEAN, STD^2) with normal:MEAN,STD (e.g. normal:0,1); plain normal is "
+        "N(0, 0.05^2), Keras's default",
+        (("mean", 0.0), ("stddev", 0.05)),
+        options=(("MEAN", "mean"), ("STD", "stddev")),
+        positive=("STD",),
     ),
     "constant": InitializerSpec(
         "Constant",
-        "every weight = value (constant=0.1); symmetric, so units learn alike",
+        "every weight = VALUE (constant:VALUE or constant=VALUE, default 0); "
+        "symmetric, so units learn alike",
+        (("value", 0.0),),
         random=False,
-        option="value",
-        option_default=0.0,
+        options=(("VALUE", "value"),),
     ),
     "he_uniform": InitializerSpec(
         "HeUniform", "U(-sqrt(6/fan_in), +): He et al. 2015, for ReLU"
@@ -145,9 +167,63 @@ INITIALIZERS: dict[str, InitializerSpec] = {
 }
 
 
-def get_initializer(name: str, *, seed: int | None = None, value: float | None = None):
-    """A new Keras initializer by registry name.
+def _initializer_values(key: str, spec: InitializerSpec, text: str | None, value):
+    """The option values given as text after `:`/`=`, or as `value`, checked."""
+    usage = spec.usage(key)
+    if text is not None and value is not None:
+        raise ValueError(f"initializer value given twice: {text!r} and {value!r}")
+    if text is None and value is None:
+        return None
+    if not spec.options:
+        given = text if text is not None else value
+        raise ValueError(f"initializer {key!r} takes no value, got {given!r}")
+    if text is not None:
+        parts = [part.strip() for part in text.split(",")]
+    elif isinstance(value, str) or not hasattr(value, "__len__"):
+        parts = [value]
+    else:
+        parts = list(value)
+    if len(parts) != len(spec.options):
+        raise ValueError(
+            f"initializer {usage!r} takes {len(spec.options)} number(s), got "
+            f"{len(parts)}: {text if text is not None else value!r}"
+        )
+    values = []
+    for (option, _), part in zip(spec.options, parts, strict=True):
+        try:
+            number = float(part)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"initializer {usage!r}: {option} must be a number, got {part!r}"
+            ) from None
+        if not math.isfinite(number):
+            raise ValueError(
+                f"initializer {usage!r}: {option} must be finite, got {number}"
+            )
+        if option in spec.positive and not number > 0:
+            raise ValueError(
+                f"initializer {usage!r}: {option} must be > 0, got {number:g}"
+            )
+        values.append(number)
+    if spec.increasing:
+        for (low_name, _), (high_name, _), low, high in zip(
+            spec.options, spec.options[1:], values, values[1:], strict=False
+        ):
+            if not low < high:
+                raise ValueError(
+                    f"initializer {usage!r}: {low_name} must be < {high_name}, got "
+                    f"{low:g} and {high:g}"
+                )
+    return values
 
+
+def get_initializer(
+    name: str, *, seed: int | None = None, value: float | Sequence[float] | None = None
+):
+    """A new Keras initializer by registry name, with optional parameters.
+
+    The name may carry the parameters: `normal:MEAN,STD`, `uniform:LOW,HIGH`,
+    `constant:VALUE` (or the older `constant=VALUE`; `=` and `:` are the same).
     Random initializers get a `keras.random.SeedGenerator`, so one instance can be
     shared by all layers of a model and still give every layer its own values
     (a Keras initializer seeded with an int, or unseeded, returns the same values
@@ -155,50 +231,43 @@ def get_initializer(name: str, *, seed: int | None = None, value: float | None =
     `random`, which `keras.utils.set_random_seed` seeds.
 
     Args:
-        name: Key of `INITIALIZERS`; "constant=0.1" also sets the value.
+        name: Key of `INITIALIZERS`, optionally followed by `:` and its numbers,
+            e.g. "normal:0,1", "uniform:-0.5,0.5", "constant:0.1".
         seed: Seed of the random initializers (ignored by "constant"). Defaults
             to None.
-        value: Value of "constant". Defaults to None (0.0, or the one in `name`).
+        value: The numbers instead of in `name`: one number for "constant", a
+            pair for "normal" (MEAN, STD) and "uniform" (LOW, HIGH). Defaults to
+            None (the registry defaults, or the numbers in `name`).
 
     Returns:
         A `keras.initializers.Initializer`.
 
     Raises:
-        ValueError: On an unknown name (the message lists the valid ones), a bad
-            value, or a value for an initializer that takes none.
+        ValueError: On an unknown name (the message lists the valid ones), a
+            wrong count of numbers, a number that is not finite, STD <= 0,
+            LOW >= HIGH, or numbers for an initializer that takes none.
 
     Example:
-        >>> init = get_initializer("torch_uniform", seed=0)
+        >>> init = get_initializer("normal:0,1", seed=0)  # the lectures' N(0, 1)
         >>> model = build_model("bipyramidal_cnn", (32, 32, 3), 3,
         ...                     kernel_initializer=init)
     """
     if not isinstance(name, str):
         raise ValueError(f"initializer name must be a string, got {name!r}")
-    key, equals, text = name.strip().lower().partition("=")
+    text = name.strip().lower()
+    cut = min((i for i in (text.find(":"), text.find("=")) if i >= 0), default=-1)
+    key, options_text = (text, None) if cut < 0 else (text[:cut], text[cut + 1 :])
+    key = key.strip()
     spec = INITIALIZERS.get(key)
     if spec is None:
         raise ValueError(
             f"unknown initializer {key!r}; valid: {', '.join(INITIALIZERS)}"
         )
-    if equals:
-        if value is not None:
-            raise ValueError(f"initializer value given twice: {name!r} and {value!r}")
-        try:
-            value = float(text)
-        except ValueError:
-            raise ValueError(
-                f"initializer {key!r}: {spec.option or 'value'} must be a number, "
-                f"got {text!r}"
-            ) from None
     kwargs = dict(spec.kwargs)
-    if value is not None:
-        if spec.option is None:
-            raise ValueError(f"initializer {key!r} takes no value, got {value!r}")
-        if not math.isfinite(float(value)):
-            raise ValueError(f"initializer {key!r}: value must be finite, got {value}")
-        kwargs[spec.option] = float(value)
-    elif spec.option is not None:
-        kwargs[spec.option] = spec.option_default
+    values = _initializer_values(key, spec, options_text, value)
+    if values is not None:
+        for (_, argument), number in zip(spec.options, values, strict=True):
+            kwargs[argument] = number
     if spec.random:
         kwargs["seed"] = keras.random.SeedGenerator(seed)
     cls = (

@@ -26,8 +26,10 @@ def load_backbone(path):
             spatial map, see `load_encoder`).
 
     Returns:
-        `(backbone, feature_layer)`: a functional `keras.Model` named "model_a"
-        taking raw 0-255 pixels, and the name of its last (feature) layer.
+        `(backbone, feature_layer)`: a functional `keras.Model` taking raw 0-255
+        pixels, named "model_a" (a classifier) or "encoder" (an autoencoder run:
+        `build_transfer_classifier` then flattens and standardizes its code),
+        and the name of its last (feature) layer.
 
     Raises:
         FileNotFoundError: If the path does not exist.
@@ -40,6 +42,7 @@ def load_backbone(path):
     import keras
 
     from kerasvision.models import find_feature_layer
+    from kerasvision.models.transfer import ENCODER_BACKBONE
     from kerasvision.runs import load_run
     from kerasvision.saving import load_model
 
@@ -52,7 +55,7 @@ def load_backbone(path):
         if run.kind == "autoencoder":
             encoder, info = load_encoder(run)
             backbone = keras.Model(
-                encoder.inputs[0], encoder.outputs[0], name="model_a"
+                encoder.inputs[0], encoder.outputs[0], name=ENCODER_BACKBONE
             )
             return backbone, info["feature_layer"]
         model = run.model

@@ -549,15 +549,19 @@ class Run:
             ).as_test_split()
         source = self.info["data"]["source"]
         split = self.info["split"]
+        classes = source.get("classes")  # a --classes subset, in label order
         if source["kind"] == "folder":
             return load_image_folder(
                 source["path"],
-                class_names=self.class_names,
+                class_names=None if classes else self.class_names,
+                classes=classes,
                 split_record=split,
                 **common,
             )
         if source["kind"] == "dataset":
-            return load_builtin_dataset(source["name"], split_record=split, **common)
+            return load_builtin_dataset(
+                source["name"], classes=classes, split_record=split, **common
+            )
         raise ValueError(
             f"run {self.path} was trained on in-memory arrays; give a data directory "
             f"to evaluate it"

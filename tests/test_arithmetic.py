@@ -12,20 +12,29 @@ import pytest
 import tensorflow as tf
 
 from kerasvision.arithmetic import (
+    KERNELS,
+    WeightSharingCounts,
+    apply_kernel,
     avg_pool2d,
     binary_cross_entropy,
+    categorical_cross_entropy,
     cnn_weights,
     conv2d,
     conv2d_params,
     conv_output_shape,
     conv_output_size,
+    coverage_map,
     dense_params,
     depthwise_separable_params,
+    effective_kernel_size,
     max_pool2d,
     mlp_weights,
     pool_output_shape,
     receptive_field,
+    same_padding,
+    softmax,
     stacked_receptive_field,
+    weight_sharing_counts,
 )
 
 # The lecture gives only the output of its 5x5 * 3x3 example, and searching for
@@ -395,6 +404,21 @@ def test_binary_cross_entropy_edges_are_exact_not_clipped():
     assert binary_cross_entropy(0.0, 1) == math.inf
 
 
+def test_zero_losses_are_positive_zero():
+    # -0.0 == 0.0, so compare signs: a printed "-0.0" puzzles students.
+    for loss in (
+        binary_cross_entropy(1, 1),
+        binary_cross_entropy(0.0, 0),
+        binary_cross_entropy(1.0, 1, base=10),
+        categorical_cross_entropy([0.0, 1.0], 1),
+        categorical_cross_entropy([0.0, 1.0, 0.0], [0, 1, 0]),
+    ):
+        assert loss == 0.0
+        assert math.copysign(1.0, loss) == 1.0
+    array = binary_cross_entropy(np.array([1.0, 0.0]), np.array([1.0, 0.0]))
+    np.testing.assert_array_equal(np.signbit(array), [False, False])
+
+
 @pytest.mark.parametrize(
     ("p", "y", "base"),
     [(1.5, 1, math.e), (0.5, -0.1, math.e), (0.5, 1, 1), (0.5, 1, 0)],
@@ -575,6 +599,534 @@ def test_depthwise_separable_params_with_multiplier_match_keras(
     assert computed == layer.count_params()
 
 
+# === (9) Multi-channel convolution, asymmetric padding, dilation ===
+
+
+def _tf_conv(image, kernel, *, strides=1, padding="VALID", dilations=1, bias=0.0):
+    """`tf.nn.conv2d` on one `(H, W, C)` image with a `(kh, kw, C, F)` kernel."""
+    if isinstance(padding, tuple):
+        top, bottom, left, right = padding
+        padding = [[0, 0], [top, bottom], [left, right], [0, 0]]
+    output = tf.nn.conv2d(
+        tf.constant(image[None], tf.float32),
+        tf.constant(kernel, tf.float32),
+        strides=strides,
+        padding=padding,
+        dilations=dilations,
+    )
+    return output.numpy()[0] + bias
+
+
+def test_rgb_conv2d_sums_one_kernel_per_channel_plus_bias():
+    # The lectures' RGB example: a 3x3x3 kernel is one 3x3 kernel per channel;
+    # the three channel results are summed and the bias added once.
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 10, size=(5, 5, 3))
+    kernel = rng.integers(-2, 3, size=(3, 3, 3))
+
+    feature_map = conv2d(image, kernel, bias=1)
+
+    per_channel = sum(conv2d(image[:, :, c], kernel[:, :, c]) for c in range(3))
+    np.testing.assert_array_equal(feature_map, per_channel + 1)
+    expected = _tf_conv(image, kernel[:, :, :, None], bias=1.0)[:, :, 0]
+    np.testing.assert_array_equal(feature_map, expected)
+    assert feature_map.dtype.kind == "i"  # integers stay exact
+
+
+@pytest.mark.parametrize(
+    ("strides", "padding", "dilation"),
+    [
+        (1, 0, 1),
+        (2, 1, 1),
+        ((1, 2), (0, 2, 1, 0), 1),
+        (1, (2, 0, 0, 1), 1),
+        (2, "same", 1),
+        (1, "same", 2),
+        (1, 1, (2, 1)),
+        (1, "valid", 3),
+    ],
+)
+def test_multi_filter_conv2d_matches_tf_nn_conv2d(strides, padding, dilation):
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 10, size=(9, 8, 3))
+    kernel = rng.integers(-3, 4, size=(3, 2, 3, 4))
+    bias = np.array([1, -2, 0, 5])
+    tf_padding = padding
+    if isinstance(padding, int):
+        tf_padding = (padding,) * 4
+    elif isinstance(padding, str):
+        tf_padding = padding.upper()
+
+    feature_maps = conv2d(
+        image,
+        kernel,
+        stride=strides,
+        padding=padding,
+        bias=bias,
+        dilation_rate=dilation,
+    )
+
+    expected = _tf_conv(
+        image,
+        kernel,
+        strides=strides,
+        padding=tf_padding,
+        dilations=dilation,
+        bias=bias,
+    )
+    np.testing.assert_array_equal(feature_maps, expected)
+    height, width, filters = conv_output_shape(
+        image.shape, 4, (3, 2), strides=strides, padding=padding, dilation_rate=dilation
+    )
+    assert feature_maps.shape == (height, width, filters) == expected.shape
+
+
+def _brute_force_conv(image, kernel, stride, pads, dilation):
+    """Nested loops over output pixels and taps: conv2d's definition, spelled out."""
+    (top, bottom), (left, right) = pads
+    padded = np.pad(image, ((top, bottom), (left, right)))
+    kh, kw = kernel.shape
+    out_h = (padded.shape[0] - dilation * (kh - 1) - 1) // stride + 1
+    out_w = (padded.shape[1] - dilation * (kw - 1) - 1) // stride + 1
+    output = np.zeros((out_h, out_w), dtype=np.int64)
+    for i in range(out_h):
+        for j in range(out_w):
+            for a in range(kh):
+                for b in range(kw):
+                    output[i, j] += (
+                        padded[i * stride + a * dilation, j * stride + b * dilation]
+                        * kernel[a, b]
+                    )
+    return output
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "dilation"),
+    [(2, (1, 0, 2, 1), 2), (3, (0, 2, 0, 0), 2), (2, (1, 1, 1, 1), 3)],
+)
+def test_strided_dilated_asymmetric_conv2d_matches_loops(stride, padding, dilation):
+    # TensorFlow refuses strides and dilation above 1 together; loops do not.
+    rng = np.random.default_rng(4)
+    image = rng.integers(0, 10, size=(11, 12))
+    kernel = rng.integers(-3, 4, size=(3, 2))
+    top, bottom, left, right = padding
+
+    feature_map = conv2d(
+        image, kernel, stride=stride, padding=padding, dilation_rate=dilation
+    )
+
+    expected = _brute_force_conv(
+        image, kernel, stride, ((top, bottom), (left, right)), dilation
+    )
+    np.testing.assert_array_equal(feature_map, expected)
+
+
+@pytest.mark.parametrize(
+    ("input_shape", "padding"),
+    [((7, 9, 2), (0, 2, 1, 0)), ((6, 6, 1), (3, 0, 0, 3)), ((5, 8, 3), (1, 1, 2, 2))],
+)
+def test_asymmetric_padding_output_shape_matches_keras(input_shape, padding):
+    top, bottom, left, right = padding
+    layers = [
+        keras.layers.ZeroPadding2D(((top, bottom), (left, right))),
+        keras.layers.Conv2D(4, (3, 2), strides=(2, 1)),
+    ]
+
+    keras_shape = _keras_output_shape(layers, input_shape)
+
+    computed = conv_output_shape(
+        input_shape, 4, (3, 2), strides=(2, 1), padding=padding
+    )
+    assert computed == keras_shape
+    assert (
+        conv_output_size(input_shape[0], 3, strides=2, padding=(top, bottom))
+        == (keras_shape[0])
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel_size", "strides", "dilation_rate"),
+    [
+        (5, 3, 1, 1),
+        (6, 4, 1, 1),
+        (7, 2, 2, 1),
+        (8, 3, 2, 1),
+        (9, 3, 1, 2),
+        (6, 1, 3, 1),
+    ],
+)
+def test_same_padding_reproduces_keras_same(size, kernel_size, strides, dilation_rate):
+    before, after = same_padding(
+        size, kernel_size, strides=strides, dilation_rate=dilation_rate
+    )
+    image = np.random.default_rng(5).integers(0, 10, size=(size, size, 1))
+    kernel = np.random.default_rng(6).integers(-3, 4, size=(kernel_size,) * 2 + (1, 1))
+
+    # Explicit (before, after) padding then a valid conv equals TensorFlow's SAME.
+    explicit = conv2d(
+        image,
+        kernel,
+        stride=strides,
+        padding=(before, after, before, after),
+        dilation_rate=dilation_rate,
+    )
+    np.testing.assert_array_equal(
+        explicit,
+        _tf_conv(
+            image, kernel, strides=strides, padding="SAME", dilations=dilation_rate
+        ),
+    )
+    assert explicit.shape[0] == conv_output_size(
+        size, kernel_size, strides=strides, padding="same", dilation_rate=dilation_rate
+    )
+
+
+def test_dilation_widens_the_kernel_to_d_k_minus_1_plus_1():
+    assert [effective_kernel_size(3, d) for d in (1, 2, 3)] == [3, 5, 7]
+    assert effective_kernel_size(1, 5) == 1
+    conv = keras.layers.Conv2D(1, 3, dilation_rate=2)
+    # A dilated 3x3 kernel shrinks a 12-pixel input like a 5x5 one ...
+    assert _keras_output_shape([conv], (12, 12, 1))[0] == 8
+    assert conv_output_size(12, 3, dilation_rate=2) == conv_output_size(12, 5) == 8
+    # ... and explicit padding combines with dilation the same way.
+    padded = [
+        keras.layers.ZeroPadding2D((1, 2)),
+        keras.layers.Conv2D(1, 3, dilation_rate=3),
+    ]
+    height, width, _ = _keras_output_shape(padded, (10, 10, 1))
+    assert conv_output_size(10, 3, padding=1, dilation_rate=3) == height
+    assert conv_output_size(10, 3, padding=(2, 2), dilation_rate=3) == width
+
+
+@pytest.mark.parametrize(("num_layers", "dilation_rate"), [(2, 2), (3, 2), (2, 3)])
+def test_stacked_dilated_receptive_field_matches_keras_gradient(
+    num_layers, dilation_rate
+):
+    model = _ones_conv_stack([(3, 1, dilation_rate)] * num_layers, 16, padding="valid")
+
+    gradient = _input_gradient(model, 16, (0, 0))
+
+    rows, cols = np.nonzero(gradient)
+    size = stacked_receptive_field(num_layers, dilation_rate=dilation_rate)
+    assert size == 1 + num_layers * 2 * dilation_rate
+    assert rows.max() - rows.min() + 1 == size == cols.max() - cols.min() + 1
+
+
+# === (10) How often the window covers each pixel ===
+
+
+def _brute_force_coverage(shape, kernel_size, stride, pads, dilation):
+    """Slide every window over the padded grid and count real pixels touched."""
+    (top, bottom), (left, right) = pads
+    height, width = shape
+    counts = np.zeros(shape, dtype=np.int64)
+    span_h = dilation * (kernel_size[0] - 1) + 1
+    span_w = dilation * (kernel_size[1] - 1) + 1
+    for row in range(0, height + top + bottom - span_h + 1, stride):
+        for col in range(0, width + left + right - span_w + 1, stride):
+            for a in range(kernel_size[0]):
+                for b in range(kernel_size[1]):
+                    y, x = row + a * dilation - top, col + b * dilation - left
+                    if 0 <= y < height and 0 <= x < width:
+                        counts[y, x] += 1
+    return counts
+
+
+def test_lecture_coverage_without_and_with_padding():
+    no_padding = coverage_map(5, 3)
+    padded = coverage_map(5, 3, padding=1)
+
+    # Without padding the corners are seen once, the centre by all nine windows.
+    np.testing.assert_array_equal(
+        no_padding,
+        [
+            [1, 2, 3, 2, 1],
+            [2, 4, 6, 4, 2],
+            [3, 6, 9, 6, 3],
+            [2, 4, 6, 4, 2],
+            [1, 2, 3, 2, 1],
+        ],
+    )
+    # Padding lets border pixels take part in more outputs.
+    np.testing.assert_array_equal(padded[0], [4, 6, 6, 6, 4])
+    np.testing.assert_array_equal(padded[2], [6, 9, 9, 9, 6])
+    assert no_padding.sum() == 9 * 9  # 9 windows of 9 pixels
+    assert padded.sum() == 13 * 13
+
+
+@pytest.mark.parametrize(
+    ("shape", "kernel_size", "stride", "padding", "dilation"),
+    [
+        ((5, 5), (3, 3), 1, (0, 0, 0, 0), 1),
+        ((6, 7), (3, 2), 2, (1, 1, 0, 1), 1),
+        ((8, 8), (3, 3), 3, (0, 0, 0, 0), 1),
+        ((9, 6), (2, 3), 1, (2, 0, 1, 1), 2),
+        ((7, 7), (3, 3), 2, (1, 2, 2, 1), 2),
+    ],
+)
+def test_coverage_map_matches_brute_force(
+    shape, kernel_size, stride, padding, dilation
+):
+    top, bottom, left, right = padding
+
+    counts = coverage_map(
+        shape, kernel_size, strides=stride, padding=padding, dilation_rate=dilation
+    )
+
+    expected = _brute_force_coverage(
+        shape, kernel_size, stride, ((top, bottom), (left, right)), dilation
+    )
+    np.testing.assert_array_equal(counts, expected)
+    assert counts.dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel_size", "strides", "padding"),
+    [(5, 3, 1, "valid"), (5, 3, 1, "same"), (8, 3, 2, "same"), (7, 4, 1, "same")],
+)
+def test_coverage_map_is_the_input_gradient_of_an_all_ones_conv(
+    size, kernel_size, strides, padding
+):
+    # d(sum of outputs)/d(pixel) of an all-ones kernel counts the windows on it.
+    conv = keras.layers.Conv2D(
+        1,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        use_bias=False,
+        kernel_initializer="ones",
+    )
+    x = tf.ones((1, size, size, 1))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        total = tf.reduce_sum(conv(x))
+    gradient = tape.gradient(total, x).numpy()[0, :, :, 0]
+
+    counts = coverage_map(size, kernel_size, strides=strides, padding=padding)
+
+    np.testing.assert_array_equal(counts, gradient)
+
+
+# === (11) Fully connected vs locally connected vs shared weights ===
+
+
+def _conv_jacobian(size, kernel_size, *, strides, padding, dilation, channels, filters):
+    """Jacobian `[out_h, out_w, F, H, W, C]` of a random-kernel, bias-free Conv2D."""
+    conv = keras.layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation,
+        use_bias=False,
+        # Uniform in [1, 2]: no weight is zero, so every connection shows.
+        kernel_initializer=keras.initializers.RandomUniform(1.0, 2.0, seed=0),
+    )
+    x = tf.ones((1, *size, channels))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = conv(x)
+    jacobian = tape.jacobian(y, x).numpy()[0, ..., 0, :, :, :]
+    return conv, jacobian
+
+
+def test_lecture_weight_sharing_example_25_13_3():
+    # 5x5 input, 3x3 window, 5x5 output: 25^2 -> 13^2 -> 3^2 weights.
+    counts = weight_sharing_counts(5, 3, 5)
+
+    assert counts == WeightSharingCounts(625, 169, 9)
+    assert counts == (25**2, 13**2, 3**2)
+    dense = keras.layers.Dense(25, use_bias=False)
+    dense.build((None, 25))
+    assert dense.count_params() == counts.fully_connected
+    conv, jacobian = _conv_jacobian(
+        (5, 5), 3, strides=1, padding="same", dilation=1, channels=1, filters=1
+    )
+    # The convolution as a 25 x 25 matrix: 169 connections, 9 distinct weights.
+    assert np.count_nonzero(jacobian) == counts.locally_connected
+    assert len(np.unique(jacobian[jacobian != 0])) == counts.shared
+    assert conv.count_params() == counts.shared
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel_size", "output_size", "strides", "dilation", "padding"),
+    [
+        ((5, 5), 3, (3, 3), 1, 1, "valid"),
+        ((6, 6), 3, (3, 3), 2, 1, "same"),
+        ((7, 7), 3, (7, 7), 1, 2, "same"),
+        ((6, 5), (3, 2), (6, 5), 1, 1, "same"),
+        ((8, 8), 4, (4, 4), 2, 1, "same"),
+    ],
+)
+def test_weight_sharing_counts_match_the_conv_jacobian(
+    size, kernel_size, output_size, strides, dilation, padding
+):
+    counts = weight_sharing_counts(
+        size,
+        kernel_size,
+        output_size,
+        strides=strides,
+        dilation_rate=dilation,
+        in_channels=2,
+        filters=3,
+    )
+
+    conv, jacobian = _conv_jacobian(
+        size,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        dilation=dilation,
+        channels=2,
+        filters=3,
+    )
+    assert jacobian.shape[:2] == output_size
+    assert np.count_nonzero(jacobian) == counts.locally_connected
+    assert conv.count_params() == counts.shared
+    assert counts.fully_connected == jacobian.size
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel_size", "output_size"), [(5, 3, 2), (5, 3, 8), (3, 3, 6)]
+)
+def test_weight_sharing_counts_reject_unreachable_output_sizes(
+    size, kernel_size, output_size
+):
+    with pytest.raises(ValueError):
+        weight_sharing_counts(size, kernel_size, output_size)
+
+
+# === (12) Named kernels ===
+
+
+@pytest.mark.parametrize("name", list(KERNELS), ids=list(KERNELS))
+def test_every_named_kernel_matches_tf_depthwise_conv(name):
+    kernel = KERNELS[name].array
+    image = np.random.default_rng(7).integers(0, 256, size=(6, 7, 3))
+
+    filtered = apply_kernel(image, name)
+
+    depthwise = tf.nn.depthwise_conv2d(
+        tf.constant(image[None], tf.float32),
+        tf.constant(np.repeat(kernel[:, :, None, None], 3, axis=2), tf.float32),
+        strides=[1, 1, 1, 1],
+        padding="SAME",
+    ).numpy()[0]
+    np.testing.assert_array_equal(filtered, depthwise)
+    assert filtered.shape == image.shape
+    assert kernel.shape == (3, 3)
+    # Grayscale images take the same kernel.
+    np.testing.assert_array_equal(apply_kernel(image[:, :, 1], name), filtered[:, :, 1])
+
+
+def test_named_kernels_do_what_their_names_say():
+    rng = np.random.default_rng(8)
+    image = rng.integers(0, 256, size=(6, 6))
+    flat = np.full((5, 5), 7)
+    ramp = np.tile(np.arange(6) * 3, (6, 1))  # brightness grows to the right
+
+    np.testing.assert_array_equal(apply_kernel(image, "identity"), image)
+    for name in ("edge", "strong_edge", "sobel_x", "sobel_y"):
+        np.testing.assert_array_equal(apply_kernel(flat, name, padding=0), 0)
+    np.testing.assert_array_equal(apply_kernel(flat, "sharpen", padding=0), 7)
+    np.testing.assert_array_equal(apply_kernel(ramp, "sobel_x", padding=0), 8 * 3)
+    np.testing.assert_array_equal(apply_kernel(ramp, "sobel_y", padding=0), 0)
+    np.testing.assert_array_equal(apply_kernel(ramp.T, "sobel_y", padding=0), 8 * 3)
+    # A lone bright pixel: the strong edge kernel answers in all 8 directions.
+    dot = np.zeros((5, 5), dtype=int)
+    dot[2, 2] = 1
+    np.testing.assert_array_equal(
+        apply_kernel(dot, "strong_edge")[1:4, 1:4],
+        [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    )
+    with pytest.raises(ValueError, match="unknown kernel 'blur'; valid: identity"):
+        apply_kernel(image, "blur")
+
+
+# === (13) Softmax and categorical cross-entropy ===
+
+
+def test_softmax_matches_keras_and_survives_large_logits():
+    logits = np.random.default_rng(9).normal(0, 3, size=(4, 5))
+
+    probabilities = softmax(logits)
+
+    np.testing.assert_allclose(
+        probabilities,
+        keras.ops.convert_to_numpy(keras.activations.softmax(tf.constant(logits))),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(
+        softmax([2.0, 1.0, 0.1]), [0.659, 0.242, 0.099], atol=5e-4
+    )
+    np.testing.assert_allclose(softmax([1000.0, 1000.0]), [0.5, 0.5])
+    np.testing.assert_allclose(softmax(logits.T, axis=0), probabilities.T)
+    with pytest.raises(ValueError, match="finite"):
+        softmax([1.0, np.inf])
+
+
+def test_categorical_cross_entropy_matches_keras():
+    probabilities = softmax(np.random.default_rng(10).normal(size=(5, 4)))
+    labels = np.array([0, 3, 1, 1, 2])
+    soft = np.full((5, 4), 0.1) + 0.6 * np.eye(4)[labels]
+
+    dense_keras = keras.losses.categorical_crossentropy(
+        np.eye(4)[labels].astype("float32"), probabilities.astype("float32")
+    )
+    sparse_keras = keras.losses.sparse_categorical_crossentropy(
+        labels, probabilities.astype("float32")
+    )
+    soft_keras = keras.losses.categorical_crossentropy(
+        soft.astype("float32"), probabilities.astype("float32")
+    )
+
+    np.testing.assert_allclose(
+        categorical_cross_entropy(probabilities, np.eye(4)[labels]),
+        keras.ops.convert_to_numpy(dense_keras),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        categorical_cross_entropy(probabilities, labels),
+        keras.ops.convert_to_numpy(sparse_keras),
+        rtol=1e-5,
+    )
+    np.testing.assert_allclose(
+        categorical_cross_entropy(probabilities, soft),
+        keras.ops.convert_to_numpy(soft_keras),
+        rtol=1e-5,
+    )
+
+
+def test_categorical_cross_entropy_is_minus_log_of_the_true_class():
+    p = [0.7, 0.2, 0.1]
+    assert categorical_cross_entropy(p, [1, 0, 0]) == pytest.approx(-math.log(0.7))
+    assert categorical_cross_entropy(p, 2, base=10) == pytest.approx(-math.log10(0.1))
+    # With two classes it is the binary cross-entropy of the positive class.
+    assert categorical_cross_entropy([0.27, 0.73], 1) == pytest.approx(
+        binary_cross_entropy(0.73, 1)
+    )
+    assert categorical_cross_entropy([1.0, 0.0], 1) == math.inf
+    assert categorical_cross_entropy([1.0, 0.0], 0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("p", "y", "base"),
+    [
+        ([0.5, 0.6], [1, 0], math.e),  # p does not sum to 1
+        ([1.5, -0.5], [1, 0], math.e),
+        ([0.5, 0.5], 2, math.e),  # class index out of range
+        ([0.5, 0.5], [1, 0, 0], math.e),
+        ([0.5, 0.5], [1.5, 0.0], math.e),
+        ([0.5, 0.5], 1, 1),
+        (0.5, 1, math.e),  # no class axis
+    ],
+)
+def test_categorical_cross_entropy_rejects_invalid_arguments(p, y, base):
+    with pytest.raises(ValueError):
+        categorical_cross_entropy(p, y, base=base)
+
+
 # === Argument validation ===
 
 
@@ -608,6 +1160,18 @@ def test_conv_output_size_rejects_invalid_arguments(kwargs):
         (receptive_field, ([(3, 1, 1, 1)],), {}),
         (conv2d, (np.ones((3, 3)), np.ones((4, 4))), {}),
         (conv2d, (np.ones((3, 3, 1)), np.ones((2, 2))), {}),
+        (conv2d, (np.ones((3, 3, 2)), np.ones((2, 2, 3))), {}),
+        (conv2d, (np.ones((3, 3, 2)), np.ones((2, 2, 2, 4))), {"bias": [1, 2]}),
+        (conv2d, (np.ones((3, 3)), np.ones((2, 2))), {"padding": (1, 1)}),
+        (conv2d, (np.ones((5, 5)), np.ones((3, 3))), {"dilation_rate": 3}),
+        (conv_output_shape, ((8, 8, 1), 2, 3), {"padding": (1, -1, 0, 0)}),
+        (conv_output_size, (5, 3), {"padding": (1, 2, 3)}),
+        (coverage_map, (5, 6), {}),
+        (coverage_map, ((5, 5, 1), 3), {}),
+        (apply_kernel, (np.ones((3, 3)), np.ones((3, 3, 1))), {}),
+        (apply_kernel, (np.ones((3, 3, 1, 1)), "edge"), {}),
+        (same_padding, (5, 0), {}),
+        (effective_kernel_size, (3, 0), {}),
         (max_pool2d, (np.ones((3, 3)),), {"pool_size": 4}),
     ],
 )

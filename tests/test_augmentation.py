@@ -2,17 +2,22 @@
 
 import hashlib
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import assert_layer_config_round_trip
+from helpers import assert_keras_round_trip, assert_layer_config_round_trip
 from PIL import Image
+from scipy import ndimage
 
 from kerasvision.augmentation import (
     AUGMENTATIONS,
     AugmentStep,
     PixelGaussianNoise,
+    RandomBlur,
     RandomPadCrop,
+    RandomResolution,
+    _layer_seeds,
     _tile_title,
     apply_augmentation,
     build_augmentation,
@@ -165,6 +170,19 @@ def test_build_augmentation_skips_mixers_and_keeps_registry_order():
     assert build_augmentation("") is None
 
 
+def test_layer_seeds_stay_put_when_entries_are_added():
+    seeds = _layer_seeds(7)
+    assert list(seeds) == list(AUGMENTATIONS)
+    assert len(set(seeds.values())) == len(AUGMENTATIONS)
+    # The seeds of seed 7 before shear, resolution, blur and cutout were added.
+    assert {name: seeds[name] for name in ("flip", "randaugment", "erasing")} == {
+        "flip": 2083679832,
+        "randaugment": 860110766,
+        "erasing": 1396522860,
+    }
+    assert _layer_seeds(None) == dict.fromkeys(AUGMENTATIONS)
+
+
 def test_random_pad_crop_takes_a_window_of_the_reflect_padded_image():
     images = _images(6, size=8)
     layer = RandomPadCrop(0.25, seed=3)
@@ -188,6 +206,188 @@ def test_random_pad_crop_takes_a_window_of_the_reflect_padded_image():
 def test_kerasvision_layers_config_round_trip():
     assert_layer_config_round_trip(RandomPadCrop(0.2, seed=1))
     assert_layer_config_round_trip(PixelGaussianNoise(5.0, seed=2))
+    assert_layer_config_round_trip(RandomBlur(2.0, seed=3))
+    assert_layer_config_round_trip(RandomBlur((0.5, 1.5), seed=3))
+    assert_layer_config_round_trip(RandomResolution(0.25, seed=4))
+    assert_layer_config_round_trip(RandomResolution((0.5, 0.5), seed=4))
+
+
+def test_new_layers_round_trip_through_a_keras_file(tmp_path):
+    images = _images(2, size=8)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            RandomBlur((0.5, 1.5), seed=1, name="blur"),
+            RandomResolution(0.5, seed=2, name="resolution"),
+        ]
+    )
+    loaded = assert_keras_round_trip(model, tmp_path / "augment.keras", images)
+    for name in ("blur", "resolution"):
+        assert loaded.get_layer(name).get_config() == model.get_layer(name).get_config()
+
+
+@pytest.mark.parametrize(
+    ("layer", "value"),
+    [
+        (RandomBlur, 0.0),
+        (RandomBlur, -1.0),
+        (RandomBlur, (2.0, 1.0)),
+        (RandomBlur, float("nan")),
+        (RandomResolution, 0.0),
+        (RandomResolution, 1.5),
+        (RandomResolution, (0.5, 1.2)),
+        (RandomResolution, "half"),
+    ],
+)
+def test_new_layers_reject_bad_ranges(layer, value):
+    with pytest.raises(ValueError):
+        layer(value)
+
+
+def _high_frequency_energy(images):
+    """Per image: mean squared difference of neighbouring pixels."""
+    rows = np.diff(images, axis=1) ** 2
+    cols = np.diff(images, axis=2) ** 2
+    return rows.mean(axis=(1, 2, 3)) + cols.mean(axis=(1, 2, 3))
+
+
+def test_blur_is_the_gaussian_filter_and_lowers_high_frequencies():
+    images = _images(4, size=16)
+    fixed = np.asarray(RandomBlur((1.5, 1.5))(images, training=True))
+    # scipy's "mirror" is reflect padding without the edge pixel, as here; the
+    # kernel radius is ceil(3 * 1.5) = 5.
+    expected = ndimage.gaussian_filter(
+        images.astype("float64"), (0, 1.5, 1.5, 0), mode="mirror", truncate=5 / 1.5
+    )
+    np.testing.assert_allclose(fixed, expected, atol=1e-3)
+
+    blurred = np.asarray(build_augmentation("blur=2", seed=0)(images, training=True))
+    before, after = _high_frequency_energy(images), _high_frequency_energy(blurred)
+    # Sigma is drawn in [0, 2], so a nearly untouched image is allowed; none
+    # gains high frequencies and on average they drop a lot.
+    assert np.all(after <= before * (1 + 1e-5))
+    assert after.mean() < 0.5 * before.mean()
+    # A blur averages pixels: the mean brightness stays, the range shrinks.
+    np.testing.assert_allclose(
+        blurred.mean(axis=(1, 2)), images.mean(axis=(1, 2)), rtol=0.02
+    )
+    assert blurred.min() >= images.min() and blurred.max() <= images.max()
+    # Sigma is drawn per image: the four images are blurred by different amounts.
+    assert len(np.unique(np.round(after / before, 4))) == 4
+
+
+def _down_up(images, size):
+    """The reference: tf.image.resize down by area, back up by nearest."""
+    height, width = images.shape[1:3]
+    small = tf.image.resize(images, size, method="area")
+    return tf.image.resize(small, (height, width), method="nearest").numpy()
+
+
+@pytest.mark.parametrize("scale", [0.5, 0.3, 0.7, 0.85])
+def test_resolution_equals_a_down_up_resize(scale):
+    images = np.random.default_rng(1).uniform(0, 255, (3, 12, 20, 3)).astype("float32")
+    size = (int(np.floor(scale * 12 + 0.5)), int(np.floor(scale * 20 + 0.5)))
+
+    output = np.asarray(RandomResolution((scale, scale))(images, training=True))
+
+    np.testing.assert_allclose(output, _down_up(images, size), atol=1e-3)
+
+
+def test_resolution_half_gives_2x2_blocks_and_varies_per_image():
+    images = _images(8, size=16)
+    half = np.asarray(RandomResolution((0.5, 0.5))(images, training=True))
+    # Every 2x2 block is one pixel: the mean of the four it replaces.
+    blocks = images.reshape(8, 8, 2, 8, 2, 3).mean(axis=(2, 4))
+    np.testing.assert_allclose(
+        half, blocks.repeat(2, axis=1).repeat(2, axis=2), atol=1e-3
+    )
+
+    # The registry step draws a scale in [0.5, 1] per image: each output is the
+    # down-up resize of its image at one of those sizes.
+    output = np.asarray(
+        build_augmentation("resolution=0.5", seed=0)(images, training=True)
+    )
+    sizes = []
+    for image, augmented in zip(images, output, strict=True):
+        matches = [
+            size
+            for size in range(1, 17)
+            if np.allclose(_down_up(image[None], (size, size))[0], augmented, atol=1e-3)
+        ]
+        assert matches and min(matches) >= 8, matches
+        sizes.append(matches[0])
+    assert len(set(sizes)) > 1
+
+
+def _bilinear(image, rows, cols):
+    """Sample `image` at float coordinates (inside the image) bilinearly."""
+    height, width = image.shape[:2]
+    rows, cols = np.clip(rows, 0, height - 1), np.clip(cols, 0, width - 1)
+    top, left = np.floor(rows).astype(int), np.floor(cols).astype(int)
+    dy, dx = (rows - top)[..., None], (cols - left)[..., None]
+    bottom, right = np.minimum(top + 1, height - 1), np.minimum(left + 1, width - 1)
+    return (
+        image[top, left] * (1 - dy) * (1 - dx)
+        + image[top, right] * (1 - dy) * dx
+        + image[bottom, left] * dy * (1 - dx)
+        + image[bottom, right] * dy * dx
+    )
+
+
+def test_shear_moves_pixels_along_the_shear_matrix():
+    images = _images(4, size=16)
+    layer = build_augmentation("shear=0.5", seed=3).layers[0]
+    assert isinstance(layer, keras.layers.RandomShear)
+    transformation = layer.get_random_transformation(images, training=True)
+    output = np.asarray(layer.transform_images(images, transformation, training=True))
+    factors = np.asarray(transformation["shear_factor"])
+    assert np.all(np.abs(factors) <= 0.5) and np.any(np.abs(factors) > 0.1)
+
+    # Output pixel (row y, column x) comes from column x + s_x y, row y + s_y x.
+    rows, cols = np.mgrid[0:16, 0:16].astype("float64")
+    for image, augmented, (shear_x, shear_y) in zip(
+        images, output, factors, strict=True
+    ):
+        source_cols, source_rows = cols + shear_x * rows, rows + shear_y * cols
+        inside = (
+            (source_cols >= 0)
+            & (source_cols <= 15)
+            & (source_rows >= 0)
+            & (source_rows <= 15)
+        )
+        expected = _bilinear(image, source_rows, source_cols)
+        assert inside.sum() > 100
+        np.testing.assert_allclose(augmented[inside], expected[inside], atol=1e-2)
+        assert not np.allclose(augmented, image)
+
+
+def test_cutout_erases_the_box_erasing_would_with_grey():
+    images = _images(6, size=16)
+    erasing = keras.layers.RandomErasing(
+        **AugmentStep("erasing", (1.0,)).layer_kwargs(), seed=5
+    )
+    cutout = keras.layers.RandomErasing(
+        **AugmentStep("cutout", (1.0,)).layer_kwargs(), seed=5
+    )
+    erased = np.asarray(erasing(images, training=True))
+    cut = np.asarray(cutout(images, training=True))
+
+    for index in range(len(images)):
+        changed = np.any(cut[index] != images[index], axis=-1)
+        rows, cols = np.nonzero(changed)
+        assert rows.size > 0
+        box = np.zeros_like(changed)
+        box[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
+        # Cutout: one solid grey rectangle, the rest untouched ...
+        np.testing.assert_array_equal(changed, box)
+        np.testing.assert_array_equal(cut[index][box], 127.5)
+        # ... exactly where erasing (same seed) puts its noise.
+        np.testing.assert_array_equal(erased[index][~box], images[index][~box])
+        assert np.mean(erased[index][box] != images[index][box]) > 0.9
+    (step,) = parse_augment_spec("cutout")
+    assert step.value == 1.0  # DeVries & Taylor cut every image
+    (step,) = parse_augment_spec("cutout=0.5")
+    assert step.layer_kwargs()["factor"] == (0.5, 0.5)
 
 
 # === tf.data pipeline ===
@@ -333,3 +533,19 @@ def test_preview_writes_a_png_grid(tmp_path):
     assert [p.name for p in path.parent.iterdir()] == ["preview.png"]  # no temp left
     with pytest.raises(ValueError, match="nothing to preview"):
         preview_augmentation(images, [0, 1, 2], "", path, class_names=["a", "b", "c"])
+
+
+def test_pixel_gaussian_noise_is_the_additive_layer_in_pixel_units(tmp_path):
+    from kerasvision.layers.noise import AdditiveGaussianNoise
+
+    images = _images(2, size=8)
+    old = PixelGaussianNoise(8.0, seed=3)
+    new = AdditiveGaussianNoise(8.0, (0, 255), seed=3, relative=False)
+    np.testing.assert_array_equal(
+        np.asarray(old(images, training=True)), np.asarray(new(images, training=True))
+    )
+    # A model saved with the old layer name loads as before.
+    model = keras.Sequential([keras.Input((8, 8, 3)), PixelGaussianNoise(8.0, seed=3)])
+    loaded = assert_keras_round_trip(model, tmp_path / "old.keras", images)
+    assert type(loaded.layers[0]).__name__ == "PixelGaussianNoise"
+    assert loaded.layers[0].stddev == 8.0 and not loaded.layers[0].relative

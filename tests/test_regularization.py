@@ -1,12 +1,14 @@
 """Regularization: initializers, class weights as sample weights, ensembles."""
 
 import math
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from helpers import assert_keras_round_trip, assert_layer_config_round_trip
+from scipy import stats
 from sklearn.utils.class_weight import compute_class_weight
 
 from kerasvision.layers.outputs import BinaryToCategorical
@@ -96,12 +98,99 @@ def test_get_initializer_options_and_errors():
         ValueError, match="unknown initializer 'xavier'; valid: uniform"
     ):
         get_initializer("xavier")
-    with pytest.raises(ValueError, match="value must be a number"):
+    with pytest.raises(ValueError, match="VALUE must be a number, got 'abc'"):
         get_initializer("constant=abc")
     with pytest.raises(ValueError, match="'he_normal' takes no value"):
         get_initializer("he_normal", value=1.0)
     with pytest.raises(ValueError, match="seed must be None, an int"):
         TorchUniform(seed="0")
+
+
+def _large_kernel(initializer):
+    """A 400 x 250 Dense kernel (100,000 weights) as float64."""
+    dense = keras.layers.Dense(250, kernel_initializer=initializer)
+    dense.build((None, 400))
+    return np.asarray(dense.kernel, dtype=np.float64).ravel()
+
+
+@pytest.mark.parametrize(("mean", "std"), [(0.0, 1.0), (2.5, 0.3), (-1.0, 4.0)])
+def test_normal_mean_std_samples_follow_that_normal(mean, std):
+    weights = _large_kernel(get_initializer(f"normal:{mean},{std}", seed=0))
+
+    # Standard errors on 1e5 samples: std/316 for the mean, ~std/447 for the std.
+    assert abs(weights.mean() - mean) < 5 * std / math.sqrt(weights.size)
+    assert weights.std() == pytest.approx(std, rel=0.02)
+    # Not truncated: about 0.27% of N(mean, std^2) lies beyond 3 std.
+    assert 0.002 < np.mean(np.abs(weights - mean) > 3 * std) < 0.0035
+    assert stats.kstest(weights, "norm", args=(mean, std)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize(("low", "high"), [(-1.0, 1.0), (0.5, 2.0), (-3.0, -2.5)])
+def test_uniform_low_high_samples_fill_that_interval(low, high):
+    weights = _large_kernel(get_initializer(f"uniform:{low},{high}", seed=0))
+    width = high - low
+
+    assert weights.min() >= low and weights.max() <= high
+    assert weights.min() < low + 0.001 * width and weights.max() > high - 0.001 * width
+    assert abs(weights.mean() - (low + high) / 2) < 5 * width / math.sqrt(
+        12 * weights.size
+    )
+    assert weights.var() == pytest.approx(width**2 / 12, rel=0.02)
+    assert stats.kstest(weights, "uniform", args=(low, width)).pvalue > 1e-3
+
+
+def test_parameter_forms_set_the_keras_arguments():
+    forms = {
+        "normal": {"mean": 0.0, "stddev": 0.05},
+        "normal:0,1": {"mean": 0.0, "stddev": 1.0},
+        " Normal: -0.5 , 2e-1 ": {"mean": -0.5, "stddev": 0.2},
+        "uniform": {"minval": -0.05, "maxval": 0.05},
+        "uniform:-2,3": {"minval": -2.0, "maxval": 3.0},
+        "uniform=0,0.25": {"minval": 0.0, "maxval": 0.25},
+        "constant": {"value": 0.0},
+        "constant:0.1": {"value": 0.1},
+        "constant=-3": {"value": -3.0},
+    }
+    for text, expected in forms.items():
+        config = get_initializer(text, seed=0).get_config()
+        assert {k: config[k] for k in expected} == expected, text
+    config = get_initializer("normal", value=(1.0, 3.0), seed=0).get_config()
+    assert (config["mean"], config["stddev"]) == (1.0, 3.0)
+    constant = keras.layers.Dense(2, kernel_initializer=get_initializer("constant:7"))
+    constant.build((None, 3))
+    np.testing.assert_array_equal(np.asarray(constant.kernel), 7.0)
+    assert INITIALIZERS["normal"].usage("normal") == "normal:MEAN,STD"
+    assert INITIALIZERS["he_normal"].usage("he_normal") == "he_normal"
+
+
+BAD_INITIALIZERS = {
+    "normal:0,0": "'normal:MEAN,STD': STD must be > 0, got 0",
+    "normal:0,-1": "STD must be > 0, got -1",
+    "normal:0": "'normal:MEAN,STD' takes 2 number",
+    "normal:0,1,2": "takes 2 number",
+    "normal:nan,1": "MEAN must be finite, got nan",
+    "normal:0,inf": "STD must be finite, got inf",
+    "normal:a,1": "MEAN must be a number, got 'a'",
+    "uniform:1,1": "'uniform:LOW,HIGH': LOW must be < HIGH, got 1 and 1",
+    "uniform:2,-2": "LOW must be < HIGH, got 2 and -2",
+    "uniform:-inf,0": "LOW must be finite",
+    "uniform:": "takes 2 number",
+    "constant:1,2": "'constant:VALUE' takes 1 number",
+    "constant:inf": "VALUE must be finite",
+    "he_uniform:1": "'he_uniform' takes no value",
+    "glorot_normal=0.1": "'glorot_normal' takes no value",
+}
+
+
+def test_bad_initializer_parameters_raise_one_line_errors():
+    for text, message in BAD_INITIALIZERS.items():
+        with pytest.raises(ValueError, match=re.escape(message)) as error:
+            get_initializer(text)
+        assert "\n" not in str(error.value), text
+    with pytest.raises(ValueError, match="value given twice"):
+        get_initializer("constant:1", value=2.0)
+    with pytest.raises(ValueError, match=re.escape("'uniform:LOW,HIGH' takes 2")):
+        get_initializer("uniform", value=0.5)
 
 
 # === Class weights ===

@@ -16,6 +16,7 @@ from kerasvision._choices import (
     DISTRIBUTE_MODES,
     EXPORT_FORMATS,
     FEATURE_CACHE_MODES,
+    NORMALIZATIONS,
     OPTIMIZERS,
     PRECISIONS,
     RESIZE_MODES,
@@ -146,6 +147,11 @@ _FIT_OPTIONS = [
         help="Image channels (default: 3 for folders).",
     ),
     click.option("--resize", type=click.Choice(RESIZE_MODES), help="Resize mode."),
+    click.option(
+        "--classes",
+        metavar="A,B,...",
+        help="Train on these classes only, labelled 0..k-1 in this order.",
+    ),
     click.option("--epochs", type=click.IntRange(min=1), help="Training epochs."),
     batch_size_option,
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer."),
@@ -226,6 +232,11 @@ _FIT_OPTIONS = [
     ),
     click.option("--dropout-rate", type=float, help="Dropout before the output."),
     click.option("--batch-norm/--no-batch-norm", default=None, help="Scratch CNNs."),
+    click.option(
+        "--norm",
+        type=click.Choice(NORMALIZATIONS),
+        help="Scratch models' normalization after each convolution.",
+    ),
     click.option("--l1", type=float, help="L1 kernel regularization."),
     click.option("--l2", type=float, help="L2 kernel regularization."),
     click.option(
@@ -261,7 +272,7 @@ _FIT_OPTIONS = [
 ]
 
 #: Options that go into the builder's `model_kwargs`.
-_MODEL_KWARG_OPTIONS = ("dropout_rate", "batch_norm", "l1", "l2")
+_MODEL_KWARG_OPTIONS = ("dropout_rate", "batch_norm", "norm", "l1", "l2")
 
 
 def fit_options(command):

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DATASETS", "DatasetSpec", "list_datasets", "load_builtin"]
+__all__ = [
+    "DATASETS",
+    "DatasetSpec",
+    "list_datasets",
+    "load_builtin",
+    "parse_classes",
+    "select_classes",
+]
 
 
 @dataclass(frozen=True)
@@ -62,18 +69,79 @@ def list_datasets() -> list[str]:
     return sorted(DATASETS)
 
 
-def load_builtin(name: str):
+def parse_classes(classes) -> list[str] | None:
+    """`--classes a,b,c` (or a sequence) as a list of names; None stays None.
+
+    Raises:
+        ValueError: On fewer than 2 names, an empty name or a repeated one.
+    """
+    if classes is None:
+        return None
+    names = classes.split(",") if isinstance(classes, str) else list(classes)
+    names = [str(name).strip() for name in names]
+    if any(not name for name in names):
+        raise ValueError(f"--classes has an empty class name: {classes!r}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"--classes names {', '.join(repeated)} more than once")
+    if len(names) < 2:
+        raise ValueError(f"--classes needs at least 2 classes, got {names}")
+    return names
+
+
+def select_classes(labels, class_names, classes):
+    """Keep only `classes` and relabel them 0..k-1 in the order given.
+
+    Args:
+        labels: int labels `[N]` indexing `class_names`.
+        class_names: All class names in label order.
+        classes: The names to keep (`parse_classes` forms), or None for all.
+
+    Returns:
+        `(keep, new_labels, new_class_names)`: a boolean mask `[N]`, the kept
+        items' new labels and the names in their new label order.
+
+    Raises:
+        ValueError: If a name is not a class of the data (the first one named).
+
+    Example:
+        >>> select_classes([0, 1, 2, 1], ["a", "b", "c"], "c,b")[1].tolist()
+        [1, 0, 1]
+    """
+    import numpy as np
+
+    labels = np.asarray(labels, dtype="int64")
+    names = parse_classes(classes)
+    if names is None:
+        return np.ones(len(labels), dtype=bool), labels, list(class_names)
+    position = {str(name): index for index, name in enumerate(class_names)}
+    for name in names:
+        if name not in position:
+            raise ValueError(
+                f"--classes: unknown class {name!r}; the data has: "
+                f"{', '.join(str(n) for n in class_names)}"
+            )
+    mapping = np.full(len(class_names), -1, dtype="int64")
+    for new, name in enumerate(names):
+        mapping[position[name]] = new
+    keep = mapping[labels] >= 0
+    return keep, mapping[labels[keep]], names
+
+
+def load_builtin(name: str, classes=None):
     """Load a built-in dataset as raw 0-255 uint8 pixels.
 
     Args:
         name: A key of `DATASETS`.
+        classes: Class names to keep, relabelled 0..k-1 in this order (e.g.
+            "3,5,8"), or None for all. Defaults to None.
 
     Returns:
         `(x, y, class_names)`: x uint8 `[N, H, W, C]`, y int64 `[N]`, and the
         class names in label order.
 
     Raises:
-        ValueError: If the name is unknown.
+        ValueError: If the name or a class is unknown.
         RuntimeError: If a download is needed and fails (offline).
     """
     import numpy as np
@@ -86,7 +154,9 @@ def load_builtin(name: str):
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
-    return x.astype("uint8"), np.asarray(y).reshape(-1).astype("int64"), class_names
+    y = np.asarray(y).reshape(-1)
+    keep, y, class_names = select_classes(y, class_names, classes)
+    return x[keep].astype("uint8"), y, class_names
 
 
 def _load_digits():

@@ -607,6 +607,7 @@ def load_image_folder(
     test_split: float = 0.1,
     seed: int = 0,
     class_names=None,
+    classes=None,
     split_record: dict | None = None,
     on_bad_file=None,
     group_by: str | None = None,
@@ -629,6 +630,8 @@ def load_image_folder(
         seed: Split seed. Defaults to 0.
         class_names: Fixed class order (e.g. a trained model's labels); folders
             must be among them. Defaults to None (sorted folder names).
+        classes: Class folders to keep, relabelled 0..k-1 in this order
+            ("a,b,c" or a list); the others are not read. Defaults to None (all).
         split_record: A recorded split (`ImageData.split_record()`) to reproduce
             exactly instead of splitting. Defaults to None.
         on_bad_file: Called as `on_bad_file(path, reason)` for each bad file.
@@ -660,7 +663,16 @@ def load_image_folder(
     size_source = "default" if size is None else "explicit"
     size = size or (DEFAULT_FOLDER_SIZE, DEFAULT_FOLDER_SIZE)
     root = os.path.abspath(os.fspath(directory))
-    paths, labels, class_names = scan_image_folder(root, class_names)
+    paths, labels, class_names = scan_image_folder(
+        root, None if classes is not None else class_names
+    )
+    source = {"kind": "folder", "path": root}
+    if classes is not None:
+        from kerasvision.data.datasets import select_classes
+
+        keep, labels, class_names = select_classes(labels, class_names, classes)
+        paths = [path for path, kept in zip(paths, keep, strict=True) if kept]
+        source["classes"] = list(class_names)
     checks = check_image_files(paths)
     bad = [(c.path, c.error) for c in checks if c.error]
     for path, reason in bad:
@@ -714,7 +726,7 @@ def load_image_folder(
         channels=channels,
         resize=resize,
         splits=splits,
-        source={"kind": "folder", "path": root},
+        source=source,
         bad_files=bad,
         fingerprint=fingerprint.hexdigest(),
         seed=seed,
@@ -887,21 +899,19 @@ def from_arrays(
     )
 
 
-def load_builtin_dataset(name: str, **kwargs) -> ImageData:
+def load_builtin_dataset(name: str, *, classes=None, **kwargs) -> ImageData:
     """A built-in dataset (`kerasvision.datasets.DATASETS`) as an `ImageData`.
 
-    Keyword arguments are those of `from_arrays`.
+    `classes` keeps those classes, relabelled 0..k-1 in the order given (recorded
+    in the source); the other keyword arguments are those of `from_arrays`.
     """
     from kerasvision.data.datasets import load_builtin
 
-    x, y, class_names = load_builtin(name)
-    return from_arrays(
-        x,
-        y,
-        class_names=class_names,
-        source={"kind": "dataset", "name": name},
-        **kwargs,
-    )
+    x, y, class_names = load_builtin(name, classes)
+    source = {"kind": "dataset", "name": name}
+    if classes is not None:
+        source["classes"] = list(class_names)
+    return from_arrays(x, y, class_names=class_names, source=source, **kwargs)
 
 
 def save_image_folder(
@@ -996,6 +1006,8 @@ def load_data(data=None, *, dataset=None, **kwargs) -> ImageData:
         return load_builtin_dataset(dataset or "digits", **kwargs)
     if isinstance(data, tuple | list) and len(data) == 2:
         kwargs.pop("on_bad_file", None)
+        if kwargs.pop("classes", None) is not None:
+            raise ValueError("--classes is for folders and built-in datasets")
         return from_arrays(data[0], data[1], **kwargs)
     if isinstance(data, str | os.PathLike):
         return load_image_folder(data, **kwargs)

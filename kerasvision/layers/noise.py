@@ -47,8 +47,26 @@ def _check_rate(rate, name: str = "rate") -> float:
     return float(rate)
 
 
+class _ImageNoise(keras.layers.Layer):
+    """What the value-range noise layers share: range, seed, shape and config."""
+
+    def __init__(self, value_range=VALUE_RANGE, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.value_range = _check_value_range(value_range)
+        self.seed = seed
+        self.generator = keras.random.SeedGenerator(seed)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(value_range=list(self.value_range), seed=self.seed)
+        return config
+
+
 @keras.saving.register_keras_serializable(package="kerasvision")
-class AdditiveGaussianNoise(keras.layers.Layer):
+class AdditiveGaussianNoise(_ImageNoise):
     """Additive Gaussian noise, clipped to the value range; identity at inference.
 
     Unlike `keras.layers.GaussianNoise`, the output stays a valid image (clipped to
@@ -57,10 +75,14 @@ class AdditiveGaussianNoise(keras.layers.Layer):
 
     Args:
         stddev: Noise standard deviation as a fraction of the value range (for
-            0-1 images, in image units). Defaults to 0.1.
+            0-1 images, in image units), or in the images' own units with
+            `relative=False`. Defaults to 0.1.
         value_range: `(low, high)` of the images; the output is clipped to it.
             Defaults to (0.0, 1.0).
         seed: Integer seed of the noise. Defaults to None.
+        relative: `stddev` is a fraction of the value range (True) or in pixel
+            units (False: the augmentation's `noise=STD` on 0-255 images).
+            Defaults to True.
         **kwargs: Base `Layer` arguments (e.g. `name`).
 
     Raises:
@@ -72,15 +94,18 @@ class AdditiveGaussianNoise(keras.layers.Layer):
     """
 
     def __init__(
-        self, stddev: float = 0.1, value_range=VALUE_RANGE, seed=None, **kwargs
+        self,
+        stddev: float = 0.1,
+        value_range=VALUE_RANGE,
+        seed=None,
+        relative: bool = True,
+        **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(value_range, seed, **kwargs)
         if not stddev >= 0:
             raise ValueError(f"stddev must be >= 0, got {stddev}")
         self.stddev = float(stddev)
-        self.value_range = _check_value_range(value_range)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
+        self.relative = bool(relative)
 
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
@@ -88,25 +113,20 @@ class AdditiveGaussianNoise(keras.layers.Layer):
         low, high = self.value_range
         noise = keras.random.normal(
             ops.shape(inputs),
-            stddev=self.stddev * (high - low),
+            stddev=self.stddev * (high - low) if self.relative else self.stddev,
             dtype=inputs.dtype,
             seed=self.generator,
         )
         return ops.clip(inputs + noise, low, high)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            stddev=self.stddev, value_range=list(self.value_range), seed=self.seed
-        )
+        config.update(stddev=self.stddev, relative=self.relative)
         return config
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class SaltAndPepperNoise(keras.layers.Layer):
+class SaltAndPepperNoise(_ImageNoise):
     """Set a random fraction of pixels to the minimum or maximum; identity at inference.
 
     A corrupted pixel is set to `low` (pepper) or `high` (salt) with equal chance,
@@ -126,11 +146,8 @@ class SaltAndPepperNoise(keras.layers.Layer):
     """
 
     def __init__(self, rate: float = 0.1, value_range=VALUE_RANGE, seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(value_range, seed, **kwargs)
         self.rate = _check_rate(rate)
-        self.value_range = _check_value_range(value_range)
-        self.seed = seed
-        self.generator = keras.random.SeedGenerator(seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
@@ -143,14 +160,9 @@ class SaltAndPepperNoise(keras.layers.Layer):
         value = ops.where(salt, high, low)
         return ops.where(hit, ops.cast(value, inputs.dtype), inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
     def get_config(self):
         config = super().get_config()
-        config.update(
-            rate=self.rate, value_range=list(self.value_range), seed=self.seed
-        )
+        config.update(rate=self.rate)
         return config
 
 

@@ -11,6 +11,7 @@ import fnmatch
 
 from kerasvision.models._classic_specs import CLASSIC_MODELS
 from kerasvision.models._spec import ModelSpec
+from kerasvision.models.applications import application_specs
 
 __all__ = [
     "MODELS",
@@ -39,7 +40,15 @@ MODELS: dict[str, ModelSpec] = {
         min_size=32,
         feature_layer="c3_conv",
     ),
+    "mlp": ModelSpec(
+        builder="kerasvision.models.mlp:build_mlp",
+        description="Multilayer perceptron: flatten, dense 256-128 with dropout; "
+        "the no-convolution baseline.",
+        default_size=32,
+        min_size=1,
+    ),
     **CLASSIC_MODELS,
+    **application_specs(),
 }
 
 

@@ -22,11 +22,29 @@ _VGG_LAYERS = {
     "vgg19": "16 convs",
 }
 
+# (depth, block, blocks per stage, blocks in the last stage)
+_RESNETS = (
+    (18, "basic", "(2,2,2,2)", 2),
+    (34, "basic", "(3,4,6,3)", 3),
+    (50, "bottleneck", "(3,4,6,3)", 3),
+)
+# Wide ResNets at the paper's widths (WRN-28-10: 36.5M parameters, slow on CPUs).
+_WIDE_RESNETS = ((16, 4), (28, 10))
+
 CLASSIC_MODELS: dict[str, ModelSpec] = {
     "alexnet": ModelSpec(
         builder=f"{_CLASSIC}:build_alexnet",
         description="AlexNet (Krizhevsky et al. 2012): 5 ReLU convs, overlapping "
         "max pooling, 2 dense layers, dropout; 1/4 width.",
+        default_size=32,
+        min_size=15,
+        feature_layer="conv5_relu",
+        defaults={"width_multiplier": 0.25},
+    ),
+    "zfnet": ModelSpec(
+        builder=f"{_CLASSIC}:build_zfnet",
+        description="ZFNet (Zeiler & Fergus 2013): AlexNet with a 7x7 stride-2 "
+        "conv1 and stride-2 conv2; 1/4 width.",
         default_size=32,
         min_size=15,
         feature_layer="conv5_relu",
@@ -55,33 +73,18 @@ CLASSIC_MODELS: dict[str, ModelSpec] = {
         defaults={"width_multiplier": 0.25},
         aux_loss_weight=0.3,
     ),
-    "resnet18": ModelSpec(
-        builder=f"{_CLASSIC}:build_resnet",
-        description="ResNet-18 (He et al. 2015): basic residual blocks (2,2,2,2); "
-        "1/4 width.",
-        default_size=32,
-        min_size=16,
-        feature_layer="conv5_block2_out",
-        defaults={"depth": 18, "width_multiplier": 0.25},
-    ),
-    "resnet34": ModelSpec(
-        builder=f"{_CLASSIC}:build_resnet",
-        description="ResNet-34 (He et al. 2015): basic residual blocks (3,4,6,3); "
-        "1/4 width.",
-        default_size=32,
-        min_size=16,
-        feature_layer="conv5_block3_out",
-        defaults={"depth": 34, "width_multiplier": 0.25},
-    ),
-    "resnet50": ModelSpec(
-        builder=f"{_CLASSIC}:build_resnet",
-        description="ResNet-50 (He et al. 2015): bottleneck residual blocks "
-        "(3,4,6,3); 1/4 width.",
-        default_size=32,
-        min_size=16,
-        feature_layer="conv5_block3_out",
-        defaults={"depth": 50, "width_multiplier": 0.25},
-    ),
+    **{
+        f"resnet{depth}": ModelSpec(
+            builder=f"{_CLASSIC}:build_resnet",
+            description=f"ResNet-{depth} (He et al. 2015): {block} residual blocks "
+            f"{stages}; 1/4 width.",
+            default_size=32,
+            min_size=16,
+            feature_layer=f"conv5_block{last}_out",
+            defaults={"depth": depth, "width_multiplier": 0.25},
+        )
+        for depth, block, stages, last in _RESNETS
+    },
     "resnet20": ModelSpec(
         builder=f"{_CLASSIC}:build_cifar_resnet",
         description="CIFAR ResNet-20 (He et al. 2015): 3 stages x 3 basic blocks, "
@@ -91,6 +94,19 @@ CLASSIC_MODELS: dict[str, ModelSpec] = {
         feature_layer="conv4_block3_out",
         defaults={"depth": 20, "filters": (16, 32, 64)},
     ),
+    **{
+        f"wrn{depth}_{width}": ModelSpec(
+            builder=f"{_CLASSIC}:build_wide_resnet",
+            description=f"Wide ResNet WRN-{depth}-{width} (Zagoruyko & Komodakis "
+            f"2016): 3 stages x {(depth - 4) // 6} pre-activation blocks, "
+            f"{16 * width}/{32 * width}/{64 * width} filters.",
+            default_size=32,
+            min_size=8,
+            feature_layer="post_relu",
+            defaults={"depth": depth, "width": width},
+        )
+        for depth, width in _WIDE_RESNETS
+    },
     "densenet121": ModelSpec(
         builder=f"{_CLASSIC}:build_densenet",
         description="DenseNet-121 (Huang et al. 2016): dense blocks (6,12,24,16), "

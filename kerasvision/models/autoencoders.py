@@ -132,6 +132,21 @@ def _code_layers(code, *, k_sparse, sparsity):
     return code
 
 
+def _decoder(decoder_input, x, channels, kernel_size, pads):
+    """Crop the encoder's padding, end in the sigmoid `reconstruction` (0-1)."""
+    if pads is not None:
+        x = layers.Cropping2D(pads, name="dec_crop")(x)
+    outputs = layers.Conv2D(
+        channels,
+        kernel_size,
+        padding="same",
+        activation="sigmoid",
+        dtype="float32",
+        name="reconstruction",
+    )(x)
+    return keras.Model(decoder_input, outputs, name="decoder")
+
+
 def _assemble(input_shape, encoder, decoder, *, noise, seed, name):
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255.0, name="rescaling")(inputs)
@@ -267,17 +282,7 @@ def build_conv_autoencoder(
         else:
             x = layers.UpSampling2D(2, name=f"{prefix}_upsample")(x)
             x = _conv_unit(x, width_, kernel_size, prefix=prefix, index=1, **unit)
-    if pads is not None:
-        x = layers.Cropping2D(pads, name="dec_crop")(x)
-    outputs = layers.Conv2D(
-        channels,
-        kernel_size,
-        padding="same",
-        activation="sigmoid",
-        dtype="float32",
-        name="reconstruction",
-    )(x)
-    decoder = keras.Model(decoder_input, outputs, name="decoder")
+    decoder = _decoder(decoder_input, x, channels, kernel_size, pads)
     return _assemble(
         (height, width, channels), encoder, decoder, noise=noise, seed=seed, name=name
     )
@@ -662,17 +667,7 @@ def build_vae(
             strides=2,
             **unit,
         )
-    if pads is not None:
-        x = layers.Cropping2D(pads, name="dec_crop")(x)
-    outputs = layers.Conv2D(
-        channels,
-        kernel_size,
-        padding="same",
-        activation="sigmoid",
-        dtype="float32",
-        name="reconstruction",
-    )(x)
-    decoder = keras.Model(decoder_input, outputs, name="decoder")
+    decoder = _decoder(decoder_input, x, channels, kernel_size, pads)
     return VariationalAutoencoder(
         encoder,
         decoder,

@@ -4,7 +4,8 @@ Every function takes a Keras tensor, adds layers with stable hierarchical names
 derived from its required `name` argument and returns the output tensor. The
 names (the part after the block prefix) are:
 
-- `apply_conv_block`: `{name}` (the convolution), `{name}_bn`, `{name}_relu`.
+- `apply_conv_block`: `{name}` (the convolution), `{name}_bn` (`_ln`, `_gn` for
+  layer / group normalization), `{name}_relu`.
 - `apply_residual_block`: `{name}_conv1`..`{name}_conv3` (each a conv block),
   `{name}_shortcut_pool` / `{name}_shortcut` / `{name}_shortcut_bn` (projection),
   `{name}_add`, `{name}_out` (the block output); pre-activation blocks start
@@ -21,10 +22,16 @@ names (the part after the block prefix) are:
 
 from __future__ import annotations
 
+import math
+
 from keras import layers
+
+from kerasvision._choices import NORMALIZATIONS
 
 __all__ = [
     "BN_MOMENTUM",
+    "GROUP_NORM_GROUPS",
+    "NORM_SUFFIXES",
     "RESIDUAL_BLOCKS",
     "apply_conv_block",
     "apply_dense_block",
@@ -34,6 +41,8 @@ __all__ = [
     "apply_transition",
     "activation_layer",
     "batch_normalization",
+    "normalization_layer",
+    "resolve_norm",
 ]
 
 RESIDUAL_BLOCKS = ("basic", "bottleneck")
@@ -42,6 +51,11 @@ RESIDUAL_BLOCKS = ("basic", "bottleneck")
 # inference-mode accuracy of every BN network with them.
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1.001e-5
+#: Most groups of a group normalization (Wu & He 2018); fewer when the channels
+#: are not a multiple (the greatest common divisor).
+GROUP_NORM_GROUPS = 32
+#: Layer-name suffix of each normalization: `block1_bn1`, `conv1_ln`, `..._gn`.
+NORM_SUFFIXES = {"batch": "bn", "layer": "ln", "group": "gn"}
 
 
 def batch_normalization(*, name: str):
@@ -49,6 +63,62 @@ def batch_normalization(*, name: str):
     return layers.BatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name
     )
+
+
+def resolve_norm(norm: str | None, batch_norm: bool = False) -> str:
+    """A builder's `norm` argument, with the older `batch_norm` flag folded in.
+
+    Args:
+        norm: "batch", "layer", "group", "none", or None (take `batch_norm`).
+        batch_norm: The boolean flag: True means "batch". Defaults to False.
+
+    Returns:
+        One of `NORMALIZATIONS`.
+
+    Raises:
+        ValueError: On an unknown name, or `batch_norm=True` with another norm.
+
+    Example:
+        >>> resolve_norm(None, batch_norm=True)
+        'batch'
+    """
+    if norm is None:
+        return "batch" if batch_norm else "none"
+    if norm not in NORMALIZATIONS:
+        raise ValueError(f"norm must be one of {NORMALIZATIONS}, got {norm!r}")
+    if batch_norm and norm != "batch":
+        raise ValueError(f"batch_norm=True contradicts norm={norm!r}; give only norm")
+    return norm
+
+
+def normalization_layer(norm: str, channels: int, *, name: str):
+    """The normalization layer after a convolution with `channels` outputs.
+
+    "batch": `batch_normalization` (statistics over the batch); "layer":
+    `LayerNormalization` over height, width and channels of each image; "group":
+    `GroupNormalization` with `gcd(channels, GROUP_NORM_GROUPS)` groups. The
+    last two behave the same in training and inference (no moving statistics),
+    so they do not depend on the batch size.
+
+    Args:
+        norm: "batch", "layer" or "group" ("none" has no layer).
+        channels: Channels of the normalized tensor.
+        name: Layer name.
+
+    Returns:
+        A Keras layer.
+
+    Raises:
+        ValueError: On another `norm`.
+    """
+    if norm == "batch":
+        return batch_normalization(name=name)
+    if norm == "layer":
+        return layers.LayerNormalization(axis=(-3, -2, -1), epsilon=1e-5, name=name)
+    if norm == "group":
+        groups = math.gcd(int(channels), GROUP_NORM_GROUPS)
+        return layers.GroupNormalization(groups=groups, epsilon=1e-5, name=name)
+    raise ValueError(f"norm must be one of {NORMALIZATIONS[:-1]}, got {norm!r}")
 
 
 def _check_positive_int(name: str, value) -> int:
@@ -84,15 +154,16 @@ def apply_conv_block(
     strides=1,
     padding: str = "same",
     batch_norm: bool = True,
+    norm: str | None = None,
     activation: str | None = "relu",
     kernel_initializer="he_normal",
     kernel_regularizer=None,
     name: str,
 ):
-    """Convolution, optional batch normalization, optional activation.
+    """Convolution, optional normalization, optional activation.
 
-    The convolution has no bias when batch normalization follows it (the BN
-    offset replaces it). Layers: `{name}`, `{name}_bn`, `{name}_relu` (or
+    The convolution has no bias when a normalization follows it (its offset
+    replaces it). Layers: `{name}`, `{name}_bn` (`_ln`, `_gn`), `{name}_relu` (or
     `{name}_{activation}` for other activations).
 
     Args:
@@ -101,7 +172,10 @@ def apply_conv_block(
         kernel_size: Convolution kernel size. Defaults to 3.
         strides: Convolution strides. Defaults to 1.
         padding: "same" or "valid". Defaults to "same".
-        batch_norm: Batch normalization after the convolution. Defaults to True.
+        batch_norm: Batch normalization after the convolution (when `norm` is
+            None). Defaults to True.
+        norm: "batch", "layer", "group" or "none"; overrides `batch_norm`.
+            Defaults to None.
         activation: Activation name ("relu6" gives a capped `ReLU`), or None for
             no activation layer. Defaults to "relu".
         kernel_initializer: Kernel initializer. Defaults to "he_normal".
@@ -112,7 +186,7 @@ def apply_conv_block(
         The output tensor.
 
     Raises:
-        ValueError: If `filters` is not a positive integer.
+        ValueError: If `filters` is not a positive integer or `norm` unknown.
 
     Example:
         >>> x = keras.Input((32, 32, 3))
@@ -120,21 +194,31 @@ def apply_conv_block(
         (None, 16, 16, 16)
     """
     _check_positive_int("filters", filters)
+    norm = resolve_norm(norm) if norm is not None else resolve_norm(None, batch_norm)
     x = layers.Conv2D(
         filters,
         kernel_size,
         strides=strides,
         padding=padding,
-        use_bias=not batch_norm,
+        use_bias=norm == "none",
         kernel_initializer=kernel_initializer,
         kernel_regularizer=kernel_regularizer,
         name=name,
     )(x)
-    if batch_norm:
-        x = batch_normalization(name=f"{name}_bn")(x)
+    if norm != "none":
+        x = normalization_layer(norm, filters, name=f"{name}_{NORM_SUFFIXES[norm]}")(x)
     if activation is not None:
         x = _activation_layer(activation, name)(x)
     return x
+
+
+def _norm_act(x, norm: str, *, name: str):
+    """Normalization (unless "none") and ReLU: `{name}_bn|ln|gn`, `{name}_relu`."""
+    if norm != "none":
+        x = normalization_layer(
+            norm, _channels(x), name=f"{name}_{NORM_SUFFIXES[norm]}"
+        )(x)
+    return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
 def apply_residual_block(
@@ -146,6 +230,8 @@ def apply_residual_block(
     preact: bool = False,
     residual: bool = True,
     expansion: int = 4,
+    norm: str = "batch",
+    dropout_rate: float = 0.0,
     kernel_initializer="he_normal",
     kernel_regularizer=None,
     name: str,
@@ -180,6 +266,10 @@ def apply_residual_block(
         residual: Keep the skip connection. Defaults to True.
         expansion: Channel expansion of the bottleneck's last 1x1 convolution.
             Defaults to 4.
+        norm: Normalization of the block, "batch", "layer", "group" or "none"
+            (layers `_bn` / `_ln` / `_gn`). Defaults to "batch".
+        dropout_rate: Dropout between the two 3x3 convolutions of a basic block
+            (`{name}_dropout`, Wide ResNet). Defaults to 0.0.
         kernel_initializer: Kernel initializer. Defaults to "he_normal".
         kernel_regularizer: Kernel regularizer. Defaults to None.
         name: Prefix of the block's layer names, e.g. "conv2_block1"; required.
@@ -188,8 +278,8 @@ def apply_residual_block(
         The output tensor.
 
     Raises:
-        ValueError: If `block` is unknown or `filters`/`expansion` is not a
-            positive integer.
+        ValueError: If `block` or `norm` is unknown or `filters`/`expansion` is
+            not a positive integer.
 
     Example:
         >>> x = keras.Input((32, 32, 16))
@@ -200,26 +290,54 @@ def apply_residual_block(
         raise ValueError(f"block must be one of {RESIDUAL_BLOCKS}, got {block!r}")
     _check_positive_int("filters", filters)
     _check_positive_int("expansion", expansion)
+    norm = resolve_norm(norm)
     out_channels = filters * expansion if block == "bottleneck" else filters
     needs_projection = strides not in (1, (1, 1)) or _channels(x) != out_channels
     conv_kwargs = {
+        "norm": norm,
         "kernel_initializer": kernel_initializer,
         "kernel_regularizer": kernel_regularizer,
     }
-
-    inputs = x
+    shortcut = x
     if preact:
-        x = batch_normalization(name=f"{name}_preact_bn")(x)
-        x = layers.Activation("relu", name=f"{name}_preact_relu")(x)
+        x = _norm_act(x, norm, name=f"{name}_preact")
         # v2: the projection sees the normalized input, the identity the raw one.
-        shortcut_source = x if needs_projection else inputs
-    else:
-        shortcut_source = inputs
+        shortcut = x if needs_projection else shortcut
+    x = _residual_branch(
+        x,
+        filters,
+        out_channels,
+        block=block,
+        strides=strides,
+        preact=preact,
+        dropout_rate=dropout_rate,
+        conv_kwargs=conv_kwargs,
+        name=name,
+    )
+    if not residual:
+        if preact:
+            return layers.Identity(name=f"{name}_out")(x)
+        return layers.Activation("relu", name=f"{name}_out")(x)
+    if needs_projection:
+        shortcut = _projection_shortcut(
+            shortcut, out_channels, strides, preact=preact, name=name, **conv_kwargs
+        )
+    if preact:
+        return layers.Add(name=f"{name}_out")([shortcut, x])
+    x = layers.Add(name=f"{name}_add")([shortcut, x])
+    return layers.Activation("relu", name=f"{name}_out")(x)
 
+
+def _residual_branch(
+    x, filters, out_channels, *, block, strides, preact, dropout_rate, conv_kwargs, name
+):
+    """The convolutions of a residual block, up to (not including) the add."""
     if block == "basic":
         x = apply_conv_block(
             x, filters, strides=strides, name=f"{name}_conv1", **conv_kwargs
         )
+        if dropout_rate:
+            x = layers.Dropout(dropout_rate, name=f"{name}_dropout")(x)
         last_filters, last_kernel, last_name = filters, 3, f"{name}_conv2"
     else:
         x = apply_conv_block(
@@ -229,55 +347,56 @@ def apply_residual_block(
             x, filters, strides=strides, name=f"{name}_conv2", **conv_kwargs
         )
         last_filters, last_kernel, last_name = out_channels, 1, f"{name}_conv3"
-
     if preact:
-        x = layers.Conv2D(
+        return layers.Conv2D(
             last_filters,
             last_kernel,
             padding="same",
             use_bias=False,
+            kernel_initializer=conv_kwargs["kernel_initializer"],
+            kernel_regularizer=conv_kwargs["kernel_regularizer"],
             name=last_name,
-            **conv_kwargs,
         )(x)
-    else:
-        # A plain v1 block keeps its last ReLU (as `{name}_out`).
-        x = apply_conv_block(
-            x,
-            last_filters,
-            kernel_size=last_kernel,
-            activation=None,
-            name=last_name,
-            **conv_kwargs,
-        )
+    # A plain v1 block keeps its last ReLU (as `{name}_out`).
+    return apply_conv_block(
+        x,
+        last_filters,
+        kernel_size=last_kernel,
+        activation=None,
+        name=last_name,
+        **conv_kwargs,
+    )
 
-    if not residual:
-        if preact:
-            return layers.Identity(name=f"{name}_out")(x)
-        return layers.Activation("relu", name=f"{name}_out")(x)
 
-    shortcut = shortcut_source
-    if needs_projection:
-        if strides not in (1, (1, 1)):
-            # Subsample, then a stride-1 1x1 conv: the same function and weights
-            # as a strided 1x1 conv, whose backward pass corrupts the heap in
-            # TF 2.21's oneDNN CPU kernels for < 16 input channels
-            # (uxlfoundation/oneDNN#6035).
-            shortcut = layers.MaxPooling2D(
-                1, strides=strides, name=f"{name}_shortcut_pool"
-            )(shortcut)
-        shortcut = layers.Conv2D(
-            out_channels,
-            1,
-            use_bias=False,
-            name=f"{name}_shortcut",
-            **conv_kwargs,
-        )(shortcut)
-        if not preact:
-            shortcut = batch_normalization(name=f"{name}_shortcut_bn")(shortcut)
-    if preact:
-        return layers.Add(name=f"{name}_out")([shortcut, x])
-    x = layers.Add(name=f"{name}_add")([shortcut, x])
-    return layers.Activation("relu", name=f"{name}_out")(x)
+def _projection_shortcut(
+    x,
+    out_channels,
+    strides,
+    *,
+    preact,
+    norm,
+    kernel_initializer,
+    kernel_regularizer,
+    name,
+):
+    """The 1x1 projection shortcut (`{name}_shortcut`, v1: + `_shortcut_bn`)."""
+    if strides not in (1, (1, 1)):
+        # Subsample, then a stride-1 1x1 conv: the same function and weights as a
+        # strided 1x1 conv, whose backward pass corrupts the heap in TF 2.21's
+        # oneDNN CPU kernels for < 16 input channels (uxlfoundation/oneDNN#6035).
+        x = layers.MaxPooling2D(1, strides=strides, name=f"{name}_shortcut_pool")(x)
+    x = layers.Conv2D(
+        out_channels,
+        1,
+        use_bias=False,
+        kernel_initializer=kernel_initializer,
+        kernel_regularizer=kernel_regularizer,
+        name=f"{name}_shortcut",
+    )(x)
+    if preact or norm == "none":
+        return x
+    suffix = NORM_SUFFIXES[norm]
+    return normalization_layer(norm, out_channels, name=f"{name}_shortcut_{suffix}")(x)
 
 
 def apply_inception_module(

@@ -24,6 +24,7 @@ from keras import layers
 
 from kerasvision.layers.normalization import LocalResponseNormalization
 from kerasvision.models.blocks import (
+    NORM_SUFFIXES,
     RESIDUAL_BLOCKS,
     apply_conv_block,
     apply_dense_block,
@@ -32,6 +33,8 @@ from kerasvision.models.blocks import (
     apply_residual_block,
     apply_transition,
     batch_normalization,
+    normalization_layer,
+    resolve_norm,
 )
 from kerasvision.models.heads import (
     apply_classifier_head,
@@ -54,6 +57,8 @@ __all__ = [
     "build_plain_cnn",
     "build_resnet",
     "build_vgg",
+    "build_wide_resnet",
+    "build_zfnet",
     "count_multiply_adds",
 ]
 
@@ -160,6 +165,17 @@ def _image_input(input_shape):
 
 # === AlexNet ===
 
+# build_alexnet's keyword defaults (ZFNet takes the same options).
+_ALEXNET_OPTIONS = {
+    "width_multiplier": 1.0,
+    "local_response_norm": False,
+    "norm": "none",
+    "dropout_rate": 0.5,
+    "dense_units": (4096, 4096),
+    "stem": "auto",
+    "classifier_activation": None,
+}
+
 
 def build_alexnet(
     input_shape,
@@ -167,6 +183,7 @@ def build_alexnet(
     *,
     width_multiplier: float = 1.0,
     local_response_norm: bool = False,
+    norm: str = "none",
     dropout_rate: float = 0.5,
     dense_units=(4096, 4096),
     stem: str = "auto",
@@ -191,12 +208,14 @@ def build_alexnet(
             1.0.
         local_response_norm: Add `LocalResponseNormalization` after conv1 and
             conv2. Defaults to False.
+        norm: A modern normalization after every convolution, "batch",
+            "layer", "group" or "none" (paper). Defaults to "none".
         dropout_rate: Dropout before the output layer. Defaults to 0.5.
         dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
         stem: "auto", "imagenet" or "small". Defaults to "auto".
-        classifier_activation: None, "softmax" or "sigmoid"; see
-            `classifier_units`. Defaults to None.
-        name: Model name. Defaults to "alexnet".
+        classifier_activation: None, "softmax" or "sigmoid" (see
+            `classifier_units`). Defaults to None.
+        name: Name of the returned model. Defaults to "alexnet".
 
     Returns:
         An uncompiled functional `keras.Model`.
@@ -209,38 +228,101 @@ def build_alexnet(
         >>> model.get_layer("conv5_relu").output.shape
         (None, 7, 7, 64)
     """
-    width = _check_multiplier("width_multiplier", width_multiplier)
-    dropout_rate = _check_dropout(dropout_rate)
-    dense_units = _check_positive_ints("dense_units", dense_units, allow_empty=True)
-    classifier_units(num_classes, classifier_activation)
-    shape, stem = _resolve_stem(stem, input_shape, name)
-    stem_kernel, stem_strides = (11, 4) if stem == "imagenet" else (5, 1)
-    # The three valid 3x3/2 poolings need conv1 to output at least 15x15.
-    check_input_shape(shape, min_size=14 * stem_strides + 1, model_name=name)
+    return _build_alexnet_family(
+        input_shape,
+        num_classes,
+        (11, 4, 1),
+        width_multiplier=width_multiplier,
+        local_response_norm=local_response_norm,
+        norm=norm,
+        dropout_rate=dropout_rate,
+        dense_units=dense_units,
+        stem=stem,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
+
+
+def build_zfnet(input_shape, num_classes: int, *, name: str = "zfnet", **kwargs):
+    """ZFNet (Zeiler & Fergus 2013): AlexNet with a finer first layer.
+
+    The network that visualizing AlexNet's filters led to: conv1 is 7x7 stride 2
+    (not 11x11 stride 4, whose filters showed aliasing and dead filters) and
+    conv2 strides 2, so the "imagenet" stem keeps AlexNet's total stride with
+    less aliasing; the rest (widths, LRN, poolings, dense head) is AlexNet's,
+    with the same layer names. The "small" stem is 7x7 stride 1 and a stride-1
+    conv2, for 32x32 images.
+
+    Args:
+        input_shape: `(height, width, channels)` of raw 0-255 pixels, at least
+            15x15 with the small stem (57x57 with the ImageNet stem).
+        num_classes: Number of classes (2 -> one sigmoid unit by default).
+        name: Model name. Defaults to "zfnet".
+        **kwargs: `build_alexnet`'s other keyword arguments, with its defaults
+            (`width_multiplier`, `local_response_norm` for the paper's contrast
+            normalization, `norm`, `dropout_rate`, `dense_units`, `stem`,
+            `classifier_activation`).
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Raises:
+        ValueError: On an invalid argument or a too small input.
+
+    Example:
+        >>> model = build_zfnet((224, 224, 3), 10, width_multiplier=0.25)
+        >>> model.get_layer("conv1").kernel.shape
+        (7, 7, 3, 24)
+    """
+    unknown = sorted(set(kwargs) - set(_ALEXNET_OPTIONS))
+    if unknown:
+        raise ValueError(f"build_zfnet has no option {', '.join(unknown)}")
+    options = {**_ALEXNET_OPTIONS, **kwargs, "name": name}
+    return _build_alexnet_family(input_shape, num_classes, (7, 2, 2), **options)
+
+
+def _build_alexnet_family(input_shape, num_classes, imagenet_stem, **options):
+    """AlexNet's layers with `imagenet_stem` = (conv1 kernel, conv1 and conv2
+    strides); the small stem keeps the kernel (5 for AlexNet) at stride 1."""
+    width = _check_multiplier("width_multiplier", options["width_multiplier"])
+    dropout_rate = _check_dropout(options["dropout_rate"])
+    dense_units = _check_positive_ints(
+        "dense_units", options["dense_units"], allow_empty=True
+    )
+    norm = resolve_norm(options["norm"])
+    classifier_units(num_classes, options["classifier_activation"])
+    name = options["name"]
+    shape, stem = _resolve_stem(options["stem"], input_shape, name)
+    kernel, strides, conv2_strides = imagenet_stem
+    if stem == "small":  # AlexNet 5x5, ZFNet 7x7, both at stride 1
+        kernel, strides, conv2_strides = 5 if kernel == 11 else kernel, 1, 1
+    # The three valid 3x3/2 poolings need conv2's input to be at least 15x15.
+    check_input_shape(shape, min_size=14 * strides * conv2_strides + 1, model_name=name)
+
+    def lrn(x, layer_name):
+        if options["local_response_norm"]:
+            return LocalResponseNormalization(name=layer_name)(x)
+        return x
 
     inputs, x = _image_input(shape)
     # === Features ===
-    conv_kwargs = {"batch_norm": False, "kernel_initializer": "he_normal"}
+    conv = {"norm": norm, "kernel_initializer": "he_normal"}
+    x = apply_conv_block(
+        x, _scale(96, width), kernel_size=kernel, strides=strides, name="conv1", **conv
+    )
+    x = layers.MaxPooling2D(3, strides=2, name="pool1")(lrn(x, "conv1_lrn"))
     x = apply_conv_block(
         x,
-        _scale(96, width),
-        kernel_size=stem_kernel,
-        strides=stem_strides,
-        name="conv1",
-        **conv_kwargs,
+        _scale(256, width),
+        kernel_size=5,
+        strides=conv2_strides,
+        name="conv2",
+        **conv,
     )
-    if local_response_norm:
-        x = LocalResponseNormalization(name="conv1_lrn")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1")(x)
-    x = apply_conv_block(
-        x, _scale(256, width), kernel_size=5, name="conv2", **conv_kwargs
-    )
-    if local_response_norm:
-        x = LocalResponseNormalization(name="conv2_lrn")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool2")(x)
-    x = apply_conv_block(x, _scale(384, width), name="conv3", **conv_kwargs)
-    x = apply_conv_block(x, _scale(384, width), name="conv4", **conv_kwargs)
-    x = apply_conv_block(x, _scale(256, width), name="conv5", **conv_kwargs)
+    x = layers.MaxPooling2D(3, strides=2, name="pool2")(lrn(x, "conv2_lrn"))
+    x = apply_conv_block(x, _scale(384, width), name="conv3", **conv)
+    x = apply_conv_block(x, _scale(384, width), name="conv4", **conv)
+    x = apply_conv_block(x, _scale(256, width), name="conv5", **conv)
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     # === Head ===
     outputs = apply_classifier_head(
@@ -250,7 +332,7 @@ def build_alexnet(
         dense_units=tuple(_scale(units, width) for units in dense_units),
         dropout_rate=dropout_rate,
         kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
+        classifier_activation=options["classifier_activation"],
     )
     return keras.Model(inputs, outputs, name=name)
 
@@ -266,6 +348,7 @@ def build_vgg(
     filters=(64, 128, 256, 512, 512),
     width_multiplier: float = 1.0,
     batch_norm: bool = False,
+    norm: str | None = None,
     dense_units=(4096, 4096),
     pooling: str = "flatten",
     dropout_rate: float = 0.5,
@@ -292,6 +375,8 @@ def build_vgg(
             1.0.
         batch_norm: Batch normalization after every convolution (VGG-BN).
             Defaults to False.
+        norm: "batch", "layer", "group" or "none" after every convolution;
+            None follows `batch_norm`. Defaults to None.
         dense_units: Hidden dense widths before scaling. Defaults to (4096, 4096).
         pooling: The head: "flatten" (paper), "avg" or "max" (global pooling).
             Defaults to "flatten".
@@ -329,6 +414,7 @@ def build_vgg(
     width = _check_multiplier("width_multiplier", width_multiplier)
     dense_units = _check_positive_ints("dense_units", dense_units, allow_empty=True)
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm, batch_norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         preset = [key for key, value in VGG_DEPTHS.items() if value == depths]
@@ -345,7 +431,7 @@ def build_vgg(
             x = apply_conv_block(
                 x,
                 _scale(block_filters, width),
-                batch_norm=batch_norm,
+                norm=norm,
                 name=f"block{block}_conv{conv}",
             )
         x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
@@ -516,30 +602,42 @@ def build_inception_v1(
 # === ResNet ===
 
 
-def _resnet_stem(x, filters, *, stem, preact):
-    """conv1 (7x7/2 + 3x3/2 max pool, or 3x3/1); v2 leaves BN-ReLU to block 1."""
+_RESNET_OPTIONS = {
+    "stem": "small",
+    "stem_filters": None,
+    "block": "basic",
+    "preact": False,
+    "residual": True,
+    "norm": "batch",
+    "block_dropout": 0.0,
+}
+
+
+def _resnet_stem(x, filters, *, stem, preact, norm):
+    """conv1 (7x7/2 + 3x3/2 max pool, or 3x3/1); v2 leaves norm-ReLU to block 1."""
+    kwargs = {
+        "norm": "none" if preact else norm,
+        "activation": None if preact else "relu",
+        "name": "conv1",
+    }
     if stem == "imagenet":
-        x = apply_conv_block(
-            x,
-            filters,
-            kernel_size=7,
-            strides=2,
-            batch_norm=not preact,
-            activation=None if preact else "relu",
-            name="conv1",
-        )
+        x = apply_conv_block(x, filters, kernel_size=7, strides=2, **kwargs)
         return layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
-    return apply_conv_block(
-        x,
-        filters,
-        batch_norm=not preact,
-        activation=None if preact else "relu",
-        name="conv1",
-    )
+    return apply_conv_block(x, filters, **kwargs)
 
 
-def _resnet_stages(x, filters, blocks, *, block, preact, residual):
-    """Stages `conv2`, `conv3`, ... of `blocks[i]` residual blocks each."""
+def _resnet_network(shape, num_classes, filters, blocks, **options):
+    """Input, stem, stages `conv2`.., (v2: `post_` norm-ReLU), head: the model.
+
+    `options` (defaults in `_RESNET_OPTIONS`): `stem`, `stem_filters` (None:
+    `filters[0]`), `block`, `preact`, `residual`, `norm`, `block_dropout`,
+    `dropout_rate`, `classifier_activation`, `name`.
+    """
+    options = {**_RESNET_OPTIONS, **options}
+    preact, norm = options["preact"], options["norm"]
+    inputs, x = _image_input(shape)
+    stem_filters = options["stem_filters"] or filters[0]
+    x = _resnet_stem(x, stem_filters, stem=options["stem"], preact=preact, norm=norm)
     for index, (stage_filters, num_blocks) in enumerate(
         zip(filters, blocks, strict=True)
     ):
@@ -547,16 +645,27 @@ def _resnet_stages(x, filters, blocks, *, block, preact, residual):
             x = apply_residual_block(
                 x,
                 stage_filters,
-                block=block,
+                block=options["block"],
                 strides=2 if index > 0 and block_index == 1 else 1,
                 preact=preact,
-                residual=residual,
+                residual=options["residual"],
+                norm=norm,
+                dropout_rate=options["block_dropout"],
                 name=f"conv{index + 2}_block{block_index}",
             )
     if preact:
-        x = batch_normalization(name="post_bn")(x)
+        if norm != "none":
+            suffix = NORM_SUFFIXES[norm]
+            x = normalization_layer(norm, int(x.shape[-1]), name=f"post_{suffix}")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    return x
+    outputs = apply_classifier_head(
+        x,
+        num_classes,
+        dropout_rate=options["dropout_rate"],
+        kernel_initializer="he_normal",
+        classifier_activation=options["classifier_activation"],
+    )
+    return keras.Model(inputs, outputs, name=options["name"])
 
 
 def build_resnet(
@@ -568,6 +677,7 @@ def build_resnet(
     preact: bool = False,
     width_multiplier: float = 1.0,
     stem: str = "auto",
+    norm: str = "batch",
     dropout_rate: float = 0.0,
     classifier_activation: str | None = None,
     name: str | None = None,
@@ -593,6 +703,8 @@ def build_resnet(
         preact: Pre-activation blocks (ResNet v2). Defaults to False.
         width_multiplier: Scales the stage filters. Defaults to 1.0.
         stem: "auto", "imagenet" or "small". Defaults to "auto".
+        norm: "batch", "layer", "group" or "none" after every convolution.
+            Defaults to "batch".
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "resnet{layers}" (+ "_v2"). Defaults to None.
@@ -622,6 +734,7 @@ def build_resnet(
         raise ValueError(f"block must be one of {RESIDUAL_BLOCKS}, got {block!r}")
     width = _check_multiplier("width_multiplier", width_multiplier)
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         num_layers = (2 if block == "basic" else 3) * sum(blocks) + 2
@@ -630,18 +743,19 @@ def build_resnet(
     total_strides = (4 if stem == "imagenet" else 1) * 2 ** (len(blocks) - 1)
     check_input_shape(shape, min_size=2 * total_strides, model_name=name)
     filters = [_scale(64 * 2**index, width) for index in range(len(blocks))]
-
-    inputs, x = _image_input(shape)
-    x = _resnet_stem(x, filters[0], stem=stem, preact=preact)
-    x = _resnet_stages(x, filters, blocks, block=block, preact=preact, residual=True)
-    outputs = apply_classifier_head(
-        x,
+    return _resnet_network(
+        shape,
         num_classes,
+        filters,
+        blocks,
+        stem=stem,
+        block=block,
+        preact=preact,
+        norm=norm,
         dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
         classifier_activation=classifier_activation,
+        name=name,
     )
-    return keras.Model(inputs, outputs, name=name)
 
 
 def build_cifar_resnet(
@@ -652,6 +766,7 @@ def build_cifar_resnet(
     filters=(16, 32, 64),
     residual: bool = True,
     preact: bool = False,
+    norm: str = "batch",
     dropout_rate: float = 0.0,
     classifier_activation: str | None = None,
     name: str | None = None,
@@ -678,6 +793,8 @@ def build_cifar_resnet(
         residual: Keep the skip connections (projection shortcuts where the
             shape changes). Defaults to True.
         preact: Pre-activation blocks (ResNet v2). Defaults to False.
+        norm: "batch", "layer", "group" or "none" after every convolution.
+            Defaults to "batch".
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "resnet{depth}" or "plain{depth}" (+ "_v2").
@@ -708,26 +825,25 @@ def build_cifar_resnet(
             f"got {depth!r}"
         )
     dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
     classifier_units(num_classes, classifier_activation)
     if name is None:
         name = ("resnet" if residual else "plain") + str(depth)
         name += "_v2" if preact else ""
     shape = check_input_shape(input_shape, min_size=2 ** len(filters), model_name=name)
     blocks = ((depth - 2) // per_block,) * len(filters)
-
-    inputs, x = _image_input(shape)
-    x = _resnet_stem(x, filters[0], stem="small", preact=preact)
-    x = _resnet_stages(
-        x, filters, blocks, block="basic", preact=preact, residual=residual
-    )
-    outputs = apply_classifier_head(
-        x,
+    return _resnet_network(
+        shape,
         num_classes,
+        filters,
+        blocks,
+        preact=preact,
+        residual=residual,
+        norm=norm,
         dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
         classifier_activation=classifier_activation,
+        name=name,
     )
-    return keras.Model(inputs, outputs, name=name)
 
 
 def build_plain_cnn(
@@ -736,10 +852,7 @@ def build_plain_cnn(
     *,
     depth: int = 20,
     filters=(16, 32, 64),
-    preact: bool = False,
-    dropout_rate: float = 0.0,
-    classifier_activation: str | None = None,
-    name: str | None = None,
+    **kwargs,
 ):
     """A deep plain CNN: `build_cifar_resnet` without the skip connections.
 
@@ -754,10 +867,9 @@ def build_plain_cnn(
         num_classes: Number of classes (2 -> one sigmoid unit by default).
         depth: Weighted layers, `2 * len(filters) * n + 2`. Defaults to 20.
         filters: Filters per stage. Defaults to (16, 32, 64).
-        preact: BN-ReLU-conv ordering. Defaults to False.
-        dropout_rate: Dropout before the output layer. Defaults to 0.0.
-        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
-        name: Model name; None gives "plain{depth}". Defaults to None.
+        **kwargs: The other keyword arguments of `build_cifar_resnet` (`preact`,
+            `norm`, `dropout_rate`, `classifier_activation`, `name`; a None
+            name gives "plain{depth}").
 
     Returns:
         An uncompiled functional `keras.Model`.
@@ -769,13 +881,79 @@ def build_plain_cnn(
         >>> build_plain_cnn((32, 32, 1), 10, depth=56, filters=(8, 16, 32)).name
         'plain56'
     """
+    if "residual" in kwargs:
+        raise ValueError("build_plain_cnn has no residual option (it is False)")
     return build_cifar_resnet(
-        input_shape,
+        input_shape, num_classes, depth=depth, filters=filters, residual=False, **kwargs
+    )
+
+
+def build_wide_resnet(
+    input_shape,
+    num_classes: int,
+    *,
+    depth: int = 16,
+    width: int = 4,
+    block_dropout: float = 0.0,
+    norm: str = "batch",
+    dropout_rate: float = 0.0,
+    classifier_activation: str | None = None,
+    name: str | None = None,
+):
+    """Wide ResNet WRN-`depth`-`width` (Zagoruyko & Komodakis 2016), CIFAR layout.
+
+    A 16-filter 3x3 stem, three stages of `n = (depth - 4) / 6` pre-activation
+    basic blocks with `16 * width`, `32 * width`, `64 * width` filters (stride 2
+    at stages 2 and 3), BN-ReLU, global average pooling, predictions. Wider and
+    shallower than the CIFAR ResNets: WRN-28-10 (36.5M parameters) beats
+    ResNet-1001 on CIFAR. Blocks are `conv{s}_block{b}` (stages conv2..conv4,
+    see `apply_residual_block`); the feature layer is `post_relu`.
+
+    Args:
+        input_shape: `(height, width, channels)` of raw 0-255 pixels, at least
+            8x8.
+        num_classes: Number of classes (2 -> one sigmoid unit by default).
+        depth: Weighted layers, `6 * n + 4` (10, 16, 22, 28, 40...). Defaults to
+            16.
+        width: Widening factor k. Defaults to 4.
+        block_dropout: Dropout between the two convolutions of every block (the
+            paper's 0.3 on CIFAR). Defaults to 0.0.
+        norm: "batch", "layer", "group" or "none". Defaults to "batch".
+        dropout_rate: Dropout before the output layer. Defaults to 0.0.
+        classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
+        name: Model name; None gives "wrn{depth}_{width}". Defaults to None.
+
+    Returns:
+        An uncompiled functional `keras.Model`.
+
+    Raises:
+        ValueError: If `depth` is not `6 * n + 4`, or on another invalid argument.
+
+    Example:
+        >>> build_wide_resnet((32, 32, 3), 10, depth=16, width=4).count_params()
+        2752522
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or (depth - 4) % 6:
+        raise ValueError(f"depth must be 6 * n + 4 (10, 16, 22, 28, 40), got {depth!r}")
+    if depth < 10:
+        raise ValueError(f"depth must be 6 * n + 4 with n >= 1, got {depth}")
+    (width,) = _check_positive_ints("width", width)
+    block_dropout = _check_dropout(block_dropout)
+    dropout_rate = _check_dropout(dropout_rate)
+    norm = resolve_norm(norm)
+    classifier_units(num_classes, classifier_activation)
+    name = name or f"wrn{depth}_{width}"
+    shape = check_input_shape(input_shape, min_size=8, model_name=name)
+    filters = (16 * width, 32 * width, 64 * width)
+    return _resnet_network(
+        shape,
         num_classes,
-        depth=depth,
-        filters=filters,
-        residual=False,
-        preact=preact,
+        filters,
+        ((depth - 4) // 6,) * 3,
+        stem_filters=16,
+        preact=True,
+        norm=norm,
+        block_dropout=block_dropout,
         dropout_rate=dropout_rate,
         classifier_activation=classifier_activation,
         name=name,

@@ -10,7 +10,12 @@ import keras
 from keras import layers
 
 from kerasvision._choices import ACTIVATIONS, BLOCK_POOLINGS
-from kerasvision.models.blocks import activation_layer
+from kerasvision.models.blocks import (
+    NORM_SUFFIXES,
+    activation_layer,
+    normalization_layer,
+    resolve_norm,
+)
 from kerasvision.models.heads import (
     apply_classifier_head,
     as_tuple,
@@ -32,6 +37,7 @@ def build_bipyramidal_cnn(
     activation: str = "relu",
     block_pooling: str = "max",
     batch_norm: bool = False,
+    norm: str | None = None,
     dropout_rate: float = 0.3,
     l1: float = 0.0,
     l2: float = 0.0,
@@ -43,10 +49,11 @@ def build_bipyramidal_cnn(
 ):
     """The lectures' bipyramidal CNN: spatial size halves while filters grow.
 
-    Each block is `convs_per_block` "same" convolutions (each followed by optional
-    batch norm and the activation) and a 2x2 pooling. Layer names are
-    `block{i}_conv{j}`, `block{i}_bn{j}`, `block{i}_act{j}`, `block{i}_pool`; the
-    last activation before the last pooling is the feature layer.
+    Each block is `convs_per_block` "same" convolutions (each followed by an
+    optional normalization and the activation) and a 2x2 pooling. Layer names are
+    `block{i}_conv{j}`, `block{i}_bn{j}` (`_ln{j}`, `_gn{j}`), `block{i}_act{j}`,
+    `block{i}_pool`; the last activation before the last pooling is the feature
+    layer.
 
     Args:
         input_shape: `(height, width, channels)` of raw 0-255 pixels.
@@ -60,7 +67,10 @@ def build_bipyramidal_cnn(
             "swish". Defaults to "relu".
         block_pooling: The 2x2 pooling closing each block, "max" or "avg".
             Defaults to "max".
-        batch_norm: Batch normalization after every convolution. Defaults to False.
+        batch_norm: Batch normalization after every convolution (the same as
+            `norm="batch"`). Defaults to False.
+        norm: Normalization after every convolution: "batch", "layer", "group"
+            or "none"; None follows `batch_norm`. Defaults to None.
         dropout_rate: Dropout before the output layer. Defaults to 0.3.
         l1: L1 kernel regularization factor. Defaults to 0.0.
         l2: L2 kernel regularization factor. Defaults to 0.0.
@@ -69,12 +79,12 @@ def build_bipyramidal_cnn(
         dense_units: Hidden dense layer widths of the head. Defaults to (128,).
         pooling: The head's pooling: "avg" (global average), "max" (global max)
             or "flatten". Defaults to "avg".
-        classifier_activation: None, "softmax" or "sigmoid"; see
-            `classifier_units`. Defaults to None.
+        classifier_activation: The output activation, None (sigmoid for two
+            classes, else softmax), "softmax" or "sigmoid". Defaults to None.
         name: Model name. Defaults to "bipyramidal_cnn".
 
     Returns:
-        An uncompiled functional `keras.Model`.
+        The uncompiled functional `keras.Model`, raw pixels in, class scores out.
 
     Raises:
         ValueError: On an invalid argument or an input too small for the number of
@@ -106,6 +116,7 @@ def build_bipyramidal_cnn(
     input_shape = check_input_shape(
         input_shape, min_size=2**num_blocks, model_name=f"{name} ({num_blocks} pools)"
     )
+    norm = resolve_norm(norm, batch_norm)
     regularizer = make_regularizer(l1, l2)
     pool_layer = (
         layers.MaxPooling2D if block_pooling == "max" else layers.AveragePooling2D
@@ -122,13 +133,17 @@ def build_bipyramidal_cnn(
                 int(width),
                 kernel_size,
                 padding="same",
-                use_bias=not batch_norm,
+                use_bias=norm == "none",
                 kernel_initializer=kernel_initializer,
                 kernel_regularizer=regularizer,
                 name=f"block{block}_conv{conv}",
             )(x)
-            if batch_norm:
-                x = layers.BatchNormalization(name=f"block{block}_bn{conv}")(x)
+            norm_name = f"block{block}_{NORM_SUFFIXES.get(norm)}{conv}"
+            if norm == "batch":
+                # Keras's default momentum, as in earlier runs (`rerun` repeats).
+                x = layers.BatchNormalization(name=norm_name)(x)
+            elif norm != "none":
+                x = normalization_layer(norm, int(width), name=norm_name)(x)
             x = activation_layer(activation, f"block{block}_act{conv}")(x)
         x = pool_layer(2, name=f"block{block}_pool")(x)
     # === Head ===
@@ -152,6 +167,7 @@ def build_lenet5(
     *,
     activation: str = "tanh",
     block_pooling: str = "avg",
+    norm: str = "none",
     dropout_rate: float = 0.0,
     classifier_activation: str | None = None,
     name: str = "lenet5",
@@ -171,6 +187,8 @@ def build_lenet5(
         activation: Hidden activation. Defaults to "tanh" (as in the paper).
         block_pooling: The subsampling layers S2 and S4, "avg" (paper) or "max".
             Defaults to "avg".
+        norm: Normalization after C1, C3 and C5 (`c1_bn`, `c1_ln`, `c1_gn`...),
+            "batch", "layer", "group" or "none" (paper). Defaults to "none".
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name. Defaults to "lenet5".
@@ -189,18 +207,27 @@ def build_lenet5(
         raise ValueError(
             f"block_pooling must be one of {BLOCK_POOLINGS}, got {block_pooling!r}"
         )
+    norm = resolve_norm(norm)
     pool_layer = (
         layers.MaxPooling2D if block_pooling == "max" else layers.AveragePooling2D
     )
     units, output_activation = classifier_units(num_classes, classifier_activation)
 
+    def conv(x, filters, layer):
+        if norm == "none":
+            return layers.Conv2D(filters, 5, activation=activation, name=layer)(x)
+        x = layers.Conv2D(filters, 5, use_bias=False, name=layer)(x)
+        suffix = NORM_SUFFIXES[norm]
+        x = normalization_layer(norm, filters, name=f"{layer[:2]}_{suffix}")(x)
+        return activation_layer(activation, f"{layer[:2]}_act")(x)
+
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
-    x = layers.Conv2D(6, 5, activation=activation, name="c1_conv")(x)
+    x = conv(x, 6, "c1_conv")
     x = pool_layer(2, name="s2_pool")(x)
-    x = layers.Conv2D(16, 5, activation=activation, name="c3_conv")(x)
+    x = conv(x, 16, "c3_conv")
     x = pool_layer(2, name="s4_pool")(x)
-    x = layers.Conv2D(120, 5, activation=activation, name="c5_conv")(x)
+    x = conv(x, 120, "c5_conv")
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(84, activation=activation, name="f6_dense")(x)
     if dropout_rate:

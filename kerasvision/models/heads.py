@@ -13,6 +13,7 @@ import keras
 from keras import layers
 
 from kerasvision._choices import POOLINGS
+from kerasvision.models.blocks import batch_normalization
 
 __all__ = [
     "apply_classifier_head",
@@ -101,6 +102,7 @@ def apply_classifier_head(
     num_classes: int,
     *,
     pooling: str = "avg",
+    feature_norm: bool = False,
     dense_units=(),
     activation: str = "relu",
     dropout_rate: float = 0.0,
@@ -110,14 +112,16 @@ def apply_classifier_head(
 ):
     """Pooling/flatten, optional dense layers, dropout and the `predictions` layer.
 
-    Layer names: `avg_pool`, `max_pool` or `flatten`, `fc1`..`fcN`, `dropout`,
-    `predictions`.
+    Layer names: `avg_pool`, `max_pool` or `flatten`, `feature_bn`,
+    `fc1`..`fcN`, `dropout`, `predictions`.
 
     Args:
         x: The last spatial feature map (a Keras tensor).
         num_classes: Number of classes.
         pooling: "avg" (global average pooling, `avg_pool`), "max" (global max
             pooling, `max_pool`) or "flatten". Defaults to "avg".
+        feature_norm: A `feature_bn` BatchNormalization on the pooled features
+            (standardized inputs for the dense layers). Defaults to False.
         dense_units: Units of hidden dense layers. Defaults to ().
         activation: Activation of the hidden dense layers. Defaults to "relu".
         dropout_rate: Dropout before `predictions`; 0 disables. Defaults to 0.0.
@@ -140,6 +144,8 @@ def apply_classifier_head(
         x = layers.GlobalMaxPooling2D(name="max_pool")(x)
     else:
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    if feature_norm:
+        x = batch_normalization(name="feature_bn")(x)
     for index, width in enumerate(as_tuple(dense_units), start=1):
         x = layers.Dense(
             int(width),

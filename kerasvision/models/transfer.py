@@ -26,6 +26,7 @@ from kerasvision.models.backbones import (
 from kerasvision.models.heads import apply_classifier_head
 
 __all__ = [
+    "ENCODER_BACKBONE",
     "backbone_blocks",
     "build_transfer_classifier",
     "freeze_backbone",
@@ -36,7 +37,11 @@ __all__ = [
     "unfreeze",
 ]
 
-POOLINGS = ("avg", "max")
+POOLINGS = ("avg", "max", "flatten")
+#: Name of an autoencoder's encoder used as a backbone (`reuse.load_backbone`).
+#: Its output is a code, not pooled classifier features: the head flattens it and
+#: standardizes it (see `build_transfer_classifier`).
+ENCODER_BACKBONE = "encoder"
 _GENERIC_BLOCKS = r"^([a-z]+\d+[a-z]?)_"  # block1_conv1, c3_conv, stage2_... (Model A)
 
 
@@ -46,7 +51,8 @@ def build_transfer_classifier(
     *,
     weights="imagenet",
     input_shape=None,
-    pooling: str = "avg",
+    pooling: str | None = None,
+    feature_norm: bool | None = None,
     dropout_rate: float = 0.2,
     dense_units=(),
     trainable=False,
@@ -65,7 +71,15 @@ def build_transfer_classifier(
             a `keras.Model`). Defaults to "imagenet".
         input_shape: `(height, width, 3)`. Defaults to None (the family's default
             size, or the given model's input shape).
-        pooling: "avg" (`avg_pool`) or "max" (`max_pool`). Defaults to "avg".
+        pooling: "avg" (`avg_pool`), "max" (`max_pool`) or "flatten"; None
+            gives "flatten" for an autoencoder's encoder (a backbone model named
+            `ENCODER_BACKBONE`: its spatial code says *where* strokes are, which
+            global pooling throws away) and "avg" otherwise. Defaults to None.
+        feature_norm: Standardize the pooled features with a trainable
+            `feature_bn` BatchNormalization before the dropout; None turns it on
+            for an encoder, whose ReLU code is un-centred (all >= 0, mean ~1)
+            and makes a linear head converge very slowly at Adam's 1e-3.
+            Defaults to None.
         dropout_rate: Dropout before `predictions`. Defaults to 0.2.
         dense_units: Hidden dense layers of the head. Defaults to ().
         trainable: False (feature extraction), True (all), or an `unfreeze` spec
@@ -93,8 +107,13 @@ def build_transfer_classifier(
 
     if bn not in BN_POLICIES:
         raise ValueError(f"bn must be one of {BN_POLICIES}, got {bn!r}")
+    is_encoder = isinstance(backbone, keras.Model) and (
+        backbone.name == ENCODER_BACKBONE
+    )
+    pooling = pooling or ("flatten" if is_encoder else "avg")
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+    feature_norm = is_encoder if feature_norm is None else bool(feature_norm)
     spec: BackboneSpec | None = None
     if isinstance(backbone, keras.Model):
         base, label = backbone, backbone.name
@@ -131,6 +150,7 @@ def build_transfer_classifier(
         x,
         num_classes,
         pooling=pooling,
+        feature_norm=feature_norm,
         dense_units=dense_units,
         dropout_rate=dropout_rate,
         classifier_activation=classifier_activation,

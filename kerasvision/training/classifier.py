@@ -181,6 +181,7 @@ def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=Non
         "test_split": config.test_split,
         "seed": config.seed,
         "split_record": split_record,
+        "classes": config.classes,
     }
     if isinstance(data, str | os.PathLike):
         kwargs["on_bad_file"] = on_bad_file

@@ -119,6 +119,9 @@ def fit(
                 to the model's minimum).
             channels: 1, 3 or 4. Defaults to None (3 for folders, the arrays' own).
             resize: "stretch", "crop" or "pad". Defaults to "stretch".
+            classes: Class names to train on ("a,b,c" or a list; folders and
+                built-in datasets), labelled 0..k-1 in this order; an unknown
+                name is a ValueError. Defaults to None (all classes).
             epochs: Training epochs. Defaults to None (15; 10 for autoencoders).
             batch_size: Batch size. Defaults to 32.
             optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".

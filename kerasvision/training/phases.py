@@ -82,9 +82,8 @@ def cached_head(network, data, config, *, binary, one_hot, seed, class_weights=N
     import keras
     import tensorflow as tf
 
-    pool = next(
-        layer for layer in network.layers if layer.name in ("avg_pool", "max_pool")
-    )
+    pooling = ("avg_pool", "max_pool", "flatten")
+    pool = next(layer for layer in network.layers if layer.name in pooling)
     features_model = keras.Model(network.inputs, pool.output)
     after = network.layers[network.layers.index(pool) + 1 :]
     head_input = keras.Input(shape=pool.output.shape[1:], name="features")

@@ -382,3 +382,32 @@ def test_save_image_folder_round_trips_pixels(tmp_path):
     np.testing.assert_array_equal(labels.numpy()[order], y)
     with pytest.raises(ValueError, match="not an empty folder"):
         kvdata.save_image_folder(x, y, names, tmp_path / "out")
+
+
+def test_classes_subset_of_a_folder_and_a_builtin_dataset(tmp_path):
+    from kerasvision.config import FitConfig
+    from kerasvision.data import load_data
+
+    write_image_folder(
+        tmp_path / "f", classes=("a", "b", "c"), per_class=4, size=(8, 9)
+    )
+    data = load_data(str(tmp_path / "f"), classes="c,a", val_split=0.0, test_split=0.0)
+    assert data.class_names == ["c", "a"] and data.source["classes"] == ["c", "a"]
+    train = data.splits["train"]
+    assert sorted(set(train.labels.tolist())) == [0, 1] and len(train) == 8
+    assert all(
+        path.split("/")[-2] == ("c" if label == 0 else "a")
+        for path, label in zip(train.paths, train.labels, strict=True)
+    )
+    x, y, names = load_builtin("digits", "9,3")
+    assert names == ["9", "3"] and set(y.tolist()) == {0, 1}
+    all_x, all_y, _ = load_builtin("digits")
+    np.testing.assert_array_equal(x[y == 0], all_x[all_y == 9])
+    with pytest.raises(ValueError, match="unknown class 'x'"):
+        load_data(dataset="digits", classes="1,x")
+    with pytest.raises(ValueError, match="at least 2"):
+        FitConfig(dataset="digits", classes="1")
+    assert FitConfig(dataset="digits", classes="3, 5").to_json()["classes"] == [
+        "3",
+        "5",
+    ]

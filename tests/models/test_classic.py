@@ -541,3 +541,18 @@ def test_preact_resnet():
     assert plain.name == "plain8_v2"
     assert plain.get_layer("conv4_block1_out").output.shape == (None, 8, 8, 64)
     assert feature_layer_name(plain) == "post_relu"
+
+
+def test_wide_resnet_and_zfnet_layouts():
+    # WRN-16-4 (Zagoruyko & Komodakis 2016, table 1): 2.7M parameters on CIFAR.
+    model = classic.build_wide_resnet((32, 32, 3), 10, depth=16, width=4)
+    assert model.name == "wrn16_4"
+    assert model.count_params() == 2_752_522
+    assert model.get_layer("conv4_block2_out").output.shape == (None, 8, 8, 256)
+    with pytest.raises(ValueError, match="6 \\* n \\+ 4"):
+        classic.build_wide_resnet((32, 32, 3), 10, depth=20)
+    # ZFNet: AlexNet with conv1 7x7/2 and conv2 stride 2 (13x13 conv5 at 224).
+    zfnet = classic.build_zfnet((224, 224, 3), 10, width_multiplier=0.25)
+    assert zfnet.get_layer("conv1").kernel.shape == (7, 7, 3, 24)
+    assert zfnet.get_layer("conv2").strides == (2, 2)
+    assert zfnet.get_layer("conv5_relu").output.shape == (None, 13, 13, 64)

@@ -154,3 +154,33 @@ def test_lenet5_matches_the_paper_layout():
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="unknown model 'resnet9000'"):
         build_model("resnet9000", (32, 32, 3), 3)
+
+
+@pytest.mark.parametrize(
+    ("norm", "layer", "kind"),
+    [
+        ("batch", "block1_bn1", "BatchNormalization"),
+        ("layer", "block1_ln1", "LayerNormalization"),
+        ("group", "block1_gn1", "GroupNormalization"),
+    ],
+)
+def test_norm_choices_in_the_scratch_cnns(norm, layer, kind, tmp_path):
+    model = build_bipyramidal_cnn((8, 8, 1), 3, filters=(4, 8), norm=norm)
+    assert type(model.get_layer(layer)).__name__ == kind
+    assert not model.get_layer("block1_conv1").use_bias  # the norm's offset
+    lenet = build_lenet5((32, 32, 1), 3, norm=norm)
+    assert type(lenet.get_layer(f"c1_{layer.split('_')[1][:2]}")).__name__ == kind
+    x = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 1)).astype("float32")
+    assert_keras_round_trip(model, str(tmp_path / "m.keras"), x)
+
+
+def test_norm_none_and_conflicts():
+    model = build_bipyramidal_cnn((8, 8, 1), 3, filters=(4,), norm="none")
+    assert model.get_layer("block1_conv1").use_bias
+    assert build_model("resnet20", (8, 8, 1), 3, norm="group").get_layer(
+        "conv2_block1_conv1_gn"
+    )
+    with pytest.raises(ValueError, match="norm must be one of"):
+        build_bipyramidal_cnn((8, 8, 1), 3, norm="instance")
+    with pytest.raises(ValueError, match="contradicts"):
+        build_bipyramidal_cnn((8, 8, 1), 3, batch_norm=True, norm="layer")

@@ -291,3 +291,43 @@ def test_pretrained_prediction_offline_or_real(tmp_path):
         )
     else:
         assert len(results[0]["top_k"]) == 5
+
+
+def _position_codes(count=240, seed=0):
+    """ReLU-like codes `[N, 2, 2, 4]` whose class is *where* the signal is.
+
+    Every position holds the same un-centred channel values (mean ~3), so global
+    average pooling sees only noise; the class (0-3) is the position that is
+    brighter.
+    """
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 4, count)
+    codes = 3.0 + rng.uniform(0.0, 0.5, (count, 2, 2, 4))
+    rows, cols = labels // 2, labels % 2
+    codes[np.arange(count), rows, cols] += 1.0
+    return codes.astype("float32"), labels
+
+
+def _code_backbone(name):
+    inputs = keras.Input((2, 2, 4), name="image")
+    return keras.Model(inputs, keras.layers.Identity(name="code")(inputs), name=name)
+
+
+def test_an_encoder_backbone_gets_a_flattened_standardized_head():
+    codes, labels = _position_codes()
+    encoder = build_transfer_classifier(_code_backbone("encoder"), 4)
+    model_a = build_transfer_classifier(_code_backbone("model_a"), 4)
+    names = [layer.name for layer in encoder.layers]
+    assert names[2:] == ["flatten", "feature_bn", "dropout", "predictions"]
+    assert [layer.name for layer in model_a.layers][2] == "avg_pool"
+    accuracies = {}
+    for label, model in (("encoder", encoder), ("model_a", model_a)):
+        model.compile(
+            keras.optimizers.Adam(1e-3),
+            "sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
+        model.fit(codes[:200], labels[:200], epochs=20, batch_size=16, verbose=0)
+        accuracies[label] = model.evaluate(codes[200:], labels[200:], verbose=0)[1]
+    # The pooled head cannot see positions; the encoder head learns them fast.
+    assert accuracies["encoder"] >= 0.9 > accuracies["model_a"] + 0.3

@@ -1,0 +1,44 @@
+"""keras.applications families as scratch registry models (`fit --model`)."""
+
+import numpy as np
+import pytest
+
+from kerasvision.models import MODELS, build_model, list_models
+from kerasvision.models.applications import APPLICATION_PREFIX
+from kerasvision.models.backbones import BACKBONES
+
+NAMES = list_models(f"{APPLICATION_PREFIX}*")
+# Every entry; the ones over 10M parameters build for seconds each: --run-slow.
+PARAMS = [
+    pytest.param(name, marks=pytest.mark.slow)
+    if BACKBONES[name.removeprefix(APPLICATION_PREFIX)].params > 10_000_000
+    else name
+    for name in NAMES
+]
+
+
+def test_every_backbone_is_a_scratch_model():
+    assert {f"{APPLICATION_PREFIX}{name}" for name in BACKBONES} == set(NAMES)
+    assert {"keras_xception", "keras_inception_v3", "keras_efficientnet_b0"} <= set(
+        NAMES
+    )
+
+
+@pytest.mark.parametrize("name", PARAMS, ids=NAMES)
+def test_application_builds_from_scratch_on_grayscale(name):
+    spec = MODELS[name]
+    backbone = BACKBONES[spec.defaults["architecture"]]
+    size = spec.min_size
+    model = build_model(name, (size, size, 1), 3)
+    head = model.get_layer("predictions").count_params()
+    assert model.count_params() == backbone.params + head
+    assert all(layer.trainable for layer in model.layers)  # nothing frozen
+    if spec.feature_layer:
+        assert len(model.get_layer(spec.feature_layer).output.shape) == 4
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, size, size, 1))
+    assert np.all(np.isfinite(model.predict(pixels.astype("float32"), verbose=0)))
+
+
+def test_application_refuses_four_channels():
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        build_model("keras_mobilenet_v2", (32, 32, 4), 3)
