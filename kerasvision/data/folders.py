@@ -48,6 +48,17 @@ DEFAULT_CACHE_BUDGET = 1 << 30
 # === Folder scanning ===
 
 
+def data_summary(data) -> dict:
+    """What run.json records of any image data: source, classes, size, resize."""
+    return {
+        "source": data.source,
+        "class_names": data.class_names,
+        "image_size": list(data.image_size),
+        "channels": data.channels,
+        "resize": data.resize,
+    }
+
+
 def _check_name(path: str, name: str, what: str) -> None:
     """Refuse names that labels.txt / splits/*.txt (one name per line) cannot hold.
 
@@ -576,11 +587,7 @@ class ImageData:
     def summary(self) -> dict:
         """Counts per split and class, for run.json and reports."""
         return {
-            "source": self.source,
-            "class_names": self.class_names,
-            "image_size": list(self.image_size),
-            "channels": self.channels,
-            "resize": self.resize,
+            **data_summary(self),
             "counts": {
                 name: {
                     cls: int(np.sum(part.labels == i))

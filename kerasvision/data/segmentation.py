@@ -76,13 +76,7 @@ class SegmentationData:
         return self.images[index].astype("float32"), self.masks[index].astype("int32")
 
     def dataset(
-        self,
-        split: str,
-        *,
-        batch_size: int = 32,
-        shuffle: bool | None = None,
-        seed: int | None = None,
-        include_labels: bool = True,
+        self, split: str, *, batch_size=32, shuffle=None, seed=None, include_labels=True
     ):
         """A batched `tf.data.Dataset` of `(float32 images 0-255, int32 masks)`.
 
@@ -120,13 +114,11 @@ class SegmentationData:
 
     def summary(self) -> dict:
         """Counts and per-class pixel fractions, for run.json."""
+        from kerasvision.data.folders import data_summary
+
         counts = np.bincount(self.masks.reshape(-1), minlength=self.num_classes)
         return {
-            "source": self.source,
-            "class_names": self.class_names,
-            "image_size": list(self.image_size),
-            "channels": self.channels,
-            "resize": self.resize,
+            **data_summary(self),
             "counts": {k: int(len(v)) for k, v in self.splits.items()},
             "pixel_fractions": {
                 name: round(float(c) / max(1, int(counts.sum())), 6)
