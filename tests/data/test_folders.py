@@ -411,3 +411,21 @@ def test_classes_subset_of_a_folder_and_a_builtin_dataset(tmp_path):
         "3",
         "5",
     ]
+
+
+@pytest.mark.parametrize(
+    "folder, file_name, what",
+    [("a\nb", "x.png", "class folder"), ("   ", "x.png", "class folder"),
+     ("a", "x\ny.png", "file")],
+)  # fmt: skip
+def test_names_that_break_one_name_per_line_files_are_refused(
+    tmp_path, folder, file_name, what
+):
+    from kerasvision.data.folders import scan_image_folder
+
+    write_image_folder(tmp_path, classes=("c", "d"), per_class=2)
+    (tmp_path / folder).mkdir(exist_ok=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / folder / file_name, format="PNG")
+    with pytest.raises(ValueError, match=f"{what} name .* line break") as caught:
+        scan_image_folder(tmp_path)
+    assert "\n" not in str(caught.value)
