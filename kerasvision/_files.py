@@ -151,6 +151,39 @@ def replace_path(source: str, destination: str) -> None:
         _remove(backup)
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(folder: str, prefix: str) -> list[str]:
+    """Remove `prefix<pid>-*` leftovers in `folder` whose process is gone.
+
+    A killed command leaves its temporary file or folder behind; the next one
+    of the same kind in the same folder removes it. Leftovers of a live
+    process (a concurrent command) are kept.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in names:
+        pid, _, rest = name[len(prefix) :].partition("-")
+        if not (name.startswith(prefix) and rest and pid.isdigit()):
+            continue
+        if int(pid) != os.getpid() and not pid_alive(int(pid)):
+            _remove(os.path.join(folder, name))
+            removed.append(name)
+    return removed
+
+
 @contextlib.contextmanager
 def _staged(destination, prefix: str, make, finish):
     """Yield `make(parent, prefix)` beside `destination`; `finish` it on success."""
@@ -160,7 +193,8 @@ def _staged(destination, prefix: str, make, finish):
     with _translated(destination):
         try:
             os.makedirs(parent, exist_ok=True)
-            staging = make(parent, prefix)
+            remove_stale_staging(parent, prefix)
+            staging = make(parent, f"{prefix}{os.getpid()}-")
             yield staging
             finish(staging, destination)
         except BaseException:

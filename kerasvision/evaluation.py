@@ -73,15 +73,21 @@ def compute_metrics(probabilities, labels, class_names, *, targets=None) -> dict
         }
         for i, name in enumerate(class_names)
     }
+    # Classes absent from these labels (no support) have no recall to average:
+    # the averages are over the classes present, and say which are left out.
+    present = [i for i in everything if support[i] > 0]
     for average in ("macro", "weighted"):
         p, r, f, _ = precision_recall_fscore_support(
-            labels, predicted, labels=everything, average=average, zero_division=0
+            labels, predicted, labels=present, average=average, zero_division=0
         )
         metrics[f"{average}_avg"] = {
             "precision": float(p),
             "recall": float(r),
             "f1": float(f),
         }
+    absent = [class_names[i] for i in everything if support[i] == 0]
+    if absent:
+        metrics["classes_without_support"] = absent
     metrics["confusion_matrix"] = confusion_matrix(
         labels, predicted, labels=everything
     ).tolist()

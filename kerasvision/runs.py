@@ -22,6 +22,7 @@ import socket
 from dataclasses import dataclass, field
 
 from kerasvision._files import (
+    pid_alive,
     read_json,
     replace_path,
     save_model,
@@ -147,16 +148,6 @@ def check_not_overlapping(output, data_dir, *, what: str = "--output") -> None:
 # === Locking ===
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _read_lock(path: str) -> tuple[int, str] | None:
     try:
         with open(path, encoding="utf-8") as stream:
@@ -178,7 +169,7 @@ def _take_lock(folder: str) -> str:
             if holder is not None and holder[0] == os.getpid():
                 return path
             stale = holder is not None and (
-                holder[1] == socket.gethostname() and not _pid_alive(holder[0])
+                holder[1] == socket.gethostname() and not pid_alive(holder[0])
             )
             if not stale:
                 who = (
@@ -297,7 +288,7 @@ class RunWriter:
         if os.path.exists(self.path):
             holder = _read_lock(os.path.join(self.path, LOCK_FILE))
             if holder is not None and holder[0] != os.getpid():
-                alive = holder[1] != socket.gethostname() or _pid_alive(holder[0])
+                alive = holder[1] != socket.gethostname() or pid_alive(holder[0])
                 if alive:
                     raise ValueError(
                         f"run {self.final_dir} is being written by process "

@@ -125,3 +125,11 @@ def test_load_run_errors(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(ValueError, match="not a kerasvision run"):
         load_run(tmp_path / "plain")
+
+
+def test_macro_average_leaves_out_classes_absent_from_the_labels():
+    probabilities = np.array([[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.7, 0.1]])
+    metrics = compute_metrics(probabilities, np.array([0, 1, 1]), ["a", "b", "lone"])
+    assert metrics["macro_avg"]["recall"] == pytest.approx(1.0)  # not 2/3
+    assert metrics["classes_without_support"] == ["lone"]
+    assert metrics["per_class"]["lone"]["support"] == 0

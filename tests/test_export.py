@@ -1,6 +1,7 @@
 """kerasvision.export: SavedModel signatures, parity with predict, failure modes."""
 
 import io
+import os
 
 import numpy as np
 import pytest
@@ -182,3 +183,20 @@ def test_pixel_signature_enforces_its_declared_shape(served):
     assert served["serving_default"](images=tf.zeros([2, 16, 16, 3]))[
         "probabilities"
     ].shape == (2, 3)
+
+
+def test_a_killed_export_leftover_is_removed_by_the_next_export(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    leftover = tmp_path / f".export-{dead.pid}-abc123"
+    (leftover / "variables").mkdir(parents=True)
+    live = tmp_path / f".export-{os.getpid() + 0}-mine"  # this process: kept
+    live.mkdir()
+    user = tmp_path / ".export-notes"  # not ours by name: kept
+    user.mkdir()
+    export_saved_model(_model(), tmp_path / "serving", class_names=["a", "b", "c"])
+    assert not leftover.exists() and live.exists() and user.exists()
+    assert sorted(os.listdir(tmp_path)) == sorted(["serving", live.name, user.name])
