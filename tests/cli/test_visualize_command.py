@@ -104,7 +104,7 @@ def test_report_command(cli_run, tmp_path):
 @pytest.mark.parametrize(
     "arguments, fragment",
     [
-        (["--kind", "gradcam", "--class", "cow"], "unknown class 'cow'"),
+        (["--kind", "gradcam", "--class", "yak"], "unknown class 'yak'"),
         (["--kind", "gradcam", "--layer", "nope"], "has no layer 'nope'"),
         (["--kind", "feature-maps", "--layer", "avg_pool"], "not feature maps"),
         (["--kind", "filters", "--class", "ant"], "a class applies to"),

@@ -8,13 +8,14 @@ from kerasvision.models.applications import APPLICATION_PREFIX
 from kerasvision.models.backbones import BACKBONES
 
 NAMES = list_models(f"{APPLICATION_PREFIX}*")
-# Every entry; the ones over 10M parameters build for seconds each: --run-slow.
-PARAMS = [
-    pytest.param(name, marks=pytest.mark.slow)
-    if BACKBONES[name.removeprefix(APPLICATION_PREFIX)].params > 10_000_000
-    else name
+# Entries under 10M parameters run by default, one test each; the big ones build
+# for seconds each and run together in one --run-slow test.
+SMALL = [
+    name
     for name in NAMES
+    if BACKBONES[name.removeprefix(APPLICATION_PREFIX)].params <= 10_000_000
 ]
+LARGE = [name for name in NAMES if name not in SMALL]
 
 
 def test_every_backbone_is_a_scratch_model():
@@ -24,8 +25,21 @@ def test_every_backbone_is_a_scratch_model():
     )
 
 
-@pytest.mark.parametrize("name", PARAMS, ids=NAMES)
+@pytest.mark.parametrize("name", SMALL)
 def test_application_builds_from_scratch_on_grayscale(name):
+    _check_builds_from_scratch(name)
+
+
+@pytest.mark.slow
+def test_large_applications_build_from_scratch_on_grayscale():
+    for name in LARGE:
+        _check_builds_from_scratch(name)
+
+
+def _check_builds_from_scratch(name):
+    import keras
+
+    keras.backend.clear_session()
     spec = MODELS[name]
     backbone = BACKBONES[spec.defaults["architecture"]]
     size = spec.min_size
