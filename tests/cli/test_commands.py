@@ -349,3 +349,20 @@ def test_autoencoder_task_encode_and_encoder_reuse(tmp_path):
     _assert_one_line_error(wrong, 2, "autoencoder run")
     mixed = _invoke("fit", "--task", "vae", "--augment", "flip")
     _assert_one_line_error(mixed, 2, "--augment only apply to --task classification")
+
+
+def test_fit_classes_subset_and_unknown_class(tmp_path):
+    write_image_folder(tmp_path / "d", classes=("a", "b", "c"), size=(8, 9))
+    bad = _invoke("fit", tmp_path / "d", "--classes", "a,x", "--epochs", "1")
+    assert bad.exit_code == 2 and "unknown class 'x'" in bad.output
+    assert "Traceback" not in bad.output
+    result = _invoke(
+        "fit", tmp_path / "d", "--classes", "c,a", "--norm", "layer", "--epochs", "1",
+        "--image-size", "8x9", "--model-arg", "filters=(4,)", "--seed", "0",
+        "--output", tmp_path / "run",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "labels.txt").read_text().split() == ["c", "a"]
+    arguments = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
+    assert arguments["classes"] == ["c", "a"]
+    assert arguments["model_kwargs"]["norm"] == "layer"
