@@ -2,6 +2,8 @@
 
 RESIZE_MODES = ("stretch", "crop", "pad")
 OPTIMIZERS = ("adam", "sgd", "adamw", "rmsprop")
+#: Learning-rate schedules (`--schedule`); each phase gets its own curve.
+SCHEDULES = ("cosine", "onecycle", "step", "constant")
 CACHE_MODES = ("auto", "memory", "none")
 PREDICT_FORMATS = ("csv", "json")
 TRANSFER_MODES = ("feature-extraction", "fine-tune")

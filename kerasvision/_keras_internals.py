@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["build_for_strategy", "op_determinism"]
+__all__ = ["build_for_strategy", "ema_weights", "op_determinism"]
 
 
 def build_for_strategy(model, dataset, strategy) -> None:
@@ -68,3 +68,23 @@ def op_determinism(enabled: bool):
         yield
     finally:
         _set_op_determinism(previous)
+
+
+def ema_weights(model) -> list:
+    """`[(variable, moving_average)]` of the model's optimizer with `use_ema`.
+
+    Keras keeps the averages privately, aligned with the optimizer's variables,
+    and only offers `finalize_variable_values` (the end-of-fit swap); EMA
+    validation needs the pairs during training. Empty without EMA.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    optimizer = getattr(optimizer, "inner_optimizer", optimizer)  # loss scaling
+    if optimizer is None or not getattr(optimizer, "use_ema", False):
+        return []
+    averages = getattr(optimizer, "_model_variables_moving_average", None) or []
+    variables = getattr(optimizer, "_trainable_variables", None) or []
+    return [
+        (variable, average)
+        for variable, average in zip(variables, averages, strict=False)
+        if average is not None
+    ]

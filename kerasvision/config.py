@@ -26,6 +26,7 @@ from kerasvision._choices import (
     OPTIMIZERS,
     PRECISIONS,
     RESIZE_MODES,
+    SCHEDULES,
     TASKS,
     TRANSFER_MODES,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "CLASSIFIER_ONLY",
     "MAX_BATCH_SIZE",
     "MAX_IMAGE_SIDE",
+    "RECIPE_DEFAULTS",
     "TASK_DEFAULTS",
     "TRANSFER_ONLY",
     "FitConfig",
@@ -50,6 +52,19 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "segmentation": {"epochs": 10},
 }
 
+#: Training defaults per recipe (None in the dataclass = "from this table"),
+#: chosen by measurement (`benchmarks/recipes.py`, figures in its README):
+#: `schedule` is each phase's learning-rate curve after a linear warm-up over
+#: the `lr_warmup` fraction of its steps; `lr_mult` the learning rate of the
+#: earliest fine-tuned backbone layer relative to the head (geometric in between).
+RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "scratch": {"schedule": "cosine", "lr_warmup": 0.05},
+    "feature-extraction": {"schedule": "cosine", "lr_warmup": 0.05},
+    "fine-tune": {"schedule": "cosine", "lr_warmup": 0.05, "lr_mult": 0.1},
+    # Autoencoders keep a constant rate (what their figures were measured with).
+    "autoencoder": {"schedule": "constant", "lr_warmup": 0.0},
+}
+
 #: Options that only mean something with a backbone (transfer learning).
 TRANSFER_ONLY = (
     "mode",
@@ -57,6 +72,7 @@ TRANSFER_ONLY = (
     "unfreeze",
     "warmup_epochs",
     "fine_tune_lr",
+    "lr_mult",
     "bn",
     "feature_cache",
 )
@@ -71,6 +87,8 @@ CLASSIFIER_ONLY = (
     "weight_decay",
     "kernel_initializer",
     "early_stopping",
+    "ema",
+    "time_budget",
     "optimizer",
     "resize",
     "classes",
@@ -182,6 +200,7 @@ class FitConfig:
     unfreeze: str = "all"
     warmup_epochs: int | None = None
     fine_tune_lr: float | None = None
+    lr_mult: float | None = None
     bn: str = "frozen"
     feature_cache: str = "auto"
     kernel_initializer: str | None = None
@@ -191,7 +210,11 @@ class FitConfig:
     epochs: int | None = None
     batch_size: int = 32
     optimizer: str = "adam"
-    lr: float = 1e-3
+    lr: Any = 1e-3
+    schedule: str | None = None
+    lr_warmup: float | None = None
+    ema: float | None = None
+    time_budget: float | None = None
     weight_decay: float | None = None
     label_smoothing: float = 0.0
     class_weight: Any = None
@@ -228,10 +251,12 @@ class FitConfig:
         return dataclasses.replace(self, **changes)
 
     def resolved(self) -> FitConfig:
-        """The config with the task's defaults filled in (`TASK_DEFAULTS`)."""
+        """The config with the task's and the recipe's defaults filled in
+        (`TASK_DEFAULTS`, `RECIPE_DEFAULTS`)."""
+        defaults = {**TASK_DEFAULTS[self.task], **RECIPE_DEFAULTS[self.recipe]}
         changes = {
             name: value
-            for name, value in TASK_DEFAULTS[self.task].items()
+            for name, value in defaults.items()
             if getattr(self, name) is None
         }
         if self.backbone is not None:
@@ -265,6 +290,14 @@ class FitConfig:
         return self.backbone is not None
 
     @property
+    def recipe(self) -> str:
+        """The `RECIPE_DEFAULTS` row: scratch, feature-extraction, fine-tune or
+        autoencoder."""
+        if self.task != "classification":
+            return "autoencoder"
+        return self.mode if self.is_transfer else "scratch"
+
+    @property
     def model_label(self) -> str:
         """What run names and records call the model."""
         if self.task != "classification":
@@ -295,15 +328,20 @@ class FitConfig:
             "classification",
         ):
             options["model"] = None
-        if record.get("config_version", 1) < CONFIG_VERSION:
+        version = record.get("config_version", 1)
+        if version < 2:
             options["model_kwargs"] = _upgrade_model_kwargs(
                 dict(options.get("model_kwargs") or {}), options
             )
+        if version < 3:  # before schedules: a constant rate, no layer-wise rates
+            options.update(schedule="constant", lr_warmup=0.0)
+            if options.get("backbone") and options.get("mode") == "fine-tune":
+                options["lr_mult"] = 1.0
         return cls(**options)
 
 
 #: `run.json` "arguments" carry this; a record without it is kerasvision 0.1's.
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3
 
 
 def _upgrade_model_kwargs(kwargs: dict, options: dict) -> dict:
@@ -440,7 +478,17 @@ def _validate_data(config: FitConfig) -> None:
 def _validate_training(config: FitConfig) -> None:
     _positive_int("epochs", config.epochs, allow_none=True, maximum=100_000)
     _positive_int("batch_size", config.batch_size, maximum=MAX_BATCH_SIZE)
-    _positive_float("lr", config.lr)
+    if config.lr != "auto":
+        _positive_float("lr", config.lr)
+    elif config.task != "classification":
+        raise ValueError("--lr auto (the learning-rate finder) is for classifiers")
+    if config.schedule is not None:
+        _choice("schedule", config.schedule, SCHEDULES)
+    if config.lr_warmup is not None and not 0.0 <= config.lr_warmup < 1.0:
+        raise ValueError(f"--lr-warmup must be in [0, 1), got {config.lr_warmup}")
+    if config.ema is not None and not 0.0 < float(config.ema) < 1.0:
+        raise ValueError(f"--ema momentum must be in (0, 1), got {config.ema}")
+    _positive_float("time_budget", config.time_budget, allow_none=True)
     if config.seed is not None:
         if not isinstance(config.seed, int) or isinstance(config.seed, bool):
             raise ValueError(f"seed must be an integer, got {config.seed!r}")
@@ -496,7 +544,8 @@ def _validate_transfer(config: FitConfig) -> None:
     parse_unfreeze(config.unfreeze)
     if config.mode == "feature-extraction":
         given = set(config.given())
-        wrong = [n for n in ("unfreeze", "warmup_epochs", "fine_tune_lr") if n in given]
+        fine_tune_only = ("unfreeze", "warmup_epochs", "fine_tune_lr", "lr_mult")
+        wrong = [n for n in fine_tune_only if n in given]
         if wrong:
             raise ValueError(
                 f"{', '.join(_option(n) for n in wrong)} only apply with --mode "
@@ -504,6 +553,8 @@ def _validate_transfer(config: FitConfig) -> None:
             )
     _positive_int("warmup_epochs", config.warmup_epochs, allow_none=True, minimum=0)
     _positive_float("fine_tune_lr", config.fine_tune_lr, allow_none=True)
+    if config.lr_mult is not None and not 0.0 < config.lr_mult <= 1.0:
+        raise ValueError(f"--lr-mult must be in (0, 1], got {config.lr_mult}")
     weights = config.weights
     if weights not in (None, "imagenet"):
         if not os.path.isfile(weights):

@@ -9,6 +9,7 @@ __all__ = ["load_model", "register_custom_objects"]
 # Modules defining `@register_keras_serializable(package="kerasvision")` objects.
 _CUSTOM_OBJECT_MODULES = (
     "kerasvision.layers",
+    "kerasvision.optimization",
     "kerasvision.regularization",
     "kerasvision.augmentation",
     "kerasvision.models.autoencoders",

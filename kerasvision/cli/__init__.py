@@ -2,7 +2,7 @@
 
 Each command parses options (shared decorators in `options`), calls one public
 library function and echoes the result; TensorFlow/Keras load inside the
-commands, so `kerasvision --help` stays fast. Modules: `train` (fit, rerun),
+commands, so `kerasvision --help` stays fast. Modules: `train` (fit, rerun, lr-find),
 `inference` (evaluate, predict, export, encode, ensemble), `data` (write-dataset,
 augment, datasets), `catalog` (models, backbones), `visualize` (visualize,
 report), `doctor` (doctor, review, clean).

@@ -20,6 +20,7 @@ from kerasvision._choices import (
     OPTIMIZERS,
     PRECISIONS,
     RESIZE_MODES,
+    SCHEDULES,
     TRANSFER_MODES,
 )
 from kerasvision.cli._support import UserError
@@ -29,6 +30,7 @@ __all__ = [
     "data_dir_argument",
     "dataset_option",
     "fit_options",
+    "lr_find_options",
     "given",
     "image_size_option",
     "output_option",
@@ -108,6 +110,15 @@ overwrite_option = click.option(
 )
 
 
+def _to_learning_rate(context, parameter, value):
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a number or auto") from None
+
+
 def output_option(help_text: str, *, required: bool = False):
     return click.option(
         "--output", required=required, type=click.Path(path_type=str), help=help_text
@@ -155,7 +166,40 @@ _FIT_OPTIONS = [
     click.option("--epochs", type=click.IntRange(min=1), help="Training epochs."),
     batch_size_option,
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer."),
-    click.option("--lr", type=float, help="Learning rate."),
+    click.option(
+        "--lr",
+        metavar="RATE|auto",
+        callback=_to_learning_rate,
+        help="Learning rate (peak of the schedule); auto: run lr-find first.",
+    ),
+    click.option(
+        "--schedule",
+        type=click.Choice(SCHEDULES),
+        help="Learning-rate curve of each phase, after a linear warm-up "
+        "(default: cosine; constant for the autoencoder tasks).",
+    ),
+    click.option(
+        "--lr-warmup",
+        type=click.FloatRange(0.0, 1.0, max_open=True),
+        metavar="FRACTION",
+        help="Linear warm-up over this fraction of each phase's steps (default: 0.05).",
+    ),
+    click.option(
+        "--ema",
+        type=click.FloatRange(0.0, 1.0, min_open=True, max_open=True),
+        is_flag=False,
+        flag_value=0.99,
+        metavar="[MOMENTUM]",
+        help="Average the weights (EMA, momentum 0.99 if no value); validation, "
+        "test and export use the averages.",
+    ),
+    click.option(
+        "--time-budget",
+        type=click.FloatRange(min=1.0),
+        metavar="SECONDS",
+        help="Choose --epochs so that training, evaluation and export end within "
+        "SECONDS (measured on the first steps).",
+    ),
     click.option("--val-split", type=float, help="Validation fraction."),
     click.option("--test-split", type=float, help="Test fraction."),
     click.option(
@@ -204,6 +248,12 @@ _FIT_OPTIONS = [
         "--fine-tune-lr",
         type=float,
         help="Fine-tuning learning rate (default: --lr / 10).",
+    ),
+    click.option(
+        "--lr-mult",
+        type=click.FloatRange(0.0, 1.0, min_open=True),
+        help="Fine-tuning: the earliest backbone layer learns at this multiple of "
+        "the rate, later ones geometrically closer to it (default: 0.1).",
     ),
     click.option("--bn", type=click.Choice(BN_POLICIES), help="BatchNorm policy."),
     click.option(
@@ -275,11 +325,28 @@ _FIT_OPTIONS = [
 _MODEL_KWARG_OPTIONS = ("dropout_rate", "batch_norm", "norm", "l1", "l2")
 
 
-def fit_options(command):
-    """Every `fit` option (also used by commands that train like `fit`)."""
+#: What `lr-find` does not take of `fit`'s options (it trains nothing for real).
+_NOT_FOR_LR_FIND = (
+    "output", "overwrite", "resume", "tensorboard", "distribute", "epochs", "lr",
+    "schedule", "lr_warmup", "ema", "time_budget", "early_stopping", "task",
+    "latent_dim", "noise",
+)  # fmt: skip
+
+
+def fit_options(command, *, exclude=()):
+    """Every `fit` option but `exclude` (also for commands that train like `fit`)."""
     for option in reversed(_FIT_OPTIONS):
         command = option(command)
+    if exclude:
+        command.__click_params__ = [
+            p for p in command.__click_params__ if p.name not in exclude
+        ]
     return command
+
+
+def lr_find_options(command):
+    """`fit`'s data and model options, as `lr-find` takes them."""
+    return fit_options(command, exclude=_NOT_FOR_LR_FIND)
 
 
 def fit_kwargs(options: dict) -> dict:

@@ -1,4 +1,4 @@
-"""`fit` and `rerun`: train a run (thin wrappers around `kerasvision.fit`)."""
+"""`fit`, `rerun` and `lr-find`: train a run (thin wrappers around `kerasvision.fit`)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from kerasvision.cli.options import (
     data_dir_argument,
     fit_kwargs,
     fit_options,
+    lr_find_options,
     output_option,
     overwrite_option,
     run_argument,
 )
 
-__all__ = ["fit", "rerun"]
+__all__ = ["fit", "lr_find", "rerun"]
 
 
 def _echo_result(result) -> None:
@@ -47,3 +48,19 @@ def rerun(run, output, overwrite):
     rerun_run = library("kerasvision.training", "rerun")
     kwargs = {"output": output, "overwrite": overwrite}
     _echo_result(call(rerun_run, run, **{k: v for k, v in kwargs.items() if v}))
+
+
+@click.command("lr-find")
+@data_dir_argument
+@click.option("--output", help="The loss-vs-learning-rate PNG (default: lr_find.png).")
+@lr_find_options
+def lr_find(data_dir, output, **options):
+    """Suggest a learning rate: an exponential sweep on a copy of the model that
+    `fit` with the same options would train (nothing is written but the plot)."""
+    check_path(data_dir, "data directory")
+    find = library("kerasvision.training.lr_find", "lr_find")
+    kwargs = fit_kwargs(options) | ({"output": output} if output else {})
+    result = call(find, data_dir, **kwargs)
+    click.echo(result.summary())
+    click.echo(f"plot written to {result.plot}; use it with: fit --lr "
+               f"{result.suggested:.3g}")  # fmt: skip

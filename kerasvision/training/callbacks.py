@@ -13,7 +13,9 @@ from kerasvision._files import save_model
 
 __all__ = [
     "BestCheckpoint",
+    "EmaValidation",
     "EpochLogger",
+    "LearningRateLogger",
     "LastCheckpoint",
     "NaNGuard",
     "progress_modes",
@@ -61,8 +63,45 @@ class EpochLogger(keras.callbacks.Callback):
             self.train_seconds.append(elapsed)
             self._in_epoch = False
         if not self.quiet:
-            values = " - ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+            values = " - ".join(
+                f"{k} {v:.3g}" if k == "learning_rate" else f"{k} {v:.4f}"
+                for k, v in (logs or {}).items()
+            )
             self.log(f"epoch {epoch + 1}/{self.epochs} - {elapsed:.1f}s - {values}")
+
+
+class LearningRateLogger(keras.callbacks.Callback):
+    """Puts the optimizer's learning rate at the end of each epoch into the logs
+    (so `history.csv` and `curves.png` show the schedule). List it first."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(
+                keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)
+            )
+
+
+class EmaValidation(keras.callbacks.Callback):
+    """Validates on the optimizer's EMA weights (`use_ema`), as test and export
+    will; the raw weights go back for the next training step."""
+
+    def __init__(self):
+        super().__init__()
+        self._raw = None
+
+    def on_test_begin(self, logs=None):
+        from kerasvision._keras_internals import ema_weights
+
+        pairs = ema_weights(self.model)
+        if pairs:
+            self._raw = [(v, keras.ops.copy(v.value)) for v, _ in pairs]
+            for variable, average in pairs:
+                variable.assign(average)
+
+    def on_test_end(self, logs=None):
+        for variable, value in self._raw or []:
+            variable.assign(value)
+        self._raw = None
 
 
 class NaNGuard(keras.callbacks.Callback):

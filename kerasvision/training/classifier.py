@@ -266,12 +266,14 @@ def uses_categorical_labels(config, data) -> bool:
     return any(step.is_mixer for step in parse_augment_spec(config.augment))
 
 
-def compile_model(model, config, data, lr, *, distribution=None):
-    """Compile for the run (optimizer at `lr`, loss matching head and labels)."""
+def compile_model(model, config, data, phase, *, distribution=None):
+    """Compile for a phase of the run (`phase_optimizer`: the phase's schedule,
+    EMA, layer-wise rates; the loss matching head and labels)."""
     import contextlib
 
     from kerasvision.models import get_model_spec
-    from kerasvision.training.compile import compile_classifier, make_optimizer
+    from kerasvision.training.compile import compile_classifier
+    from kerasvision.training.phases import phase_optimizer
 
     aux_weight = 0.3
     if config.backbone is None:
@@ -280,7 +282,7 @@ def compile_model(model, config, data, lr, *, distribution=None):
     with scope:  # the optimizer's variables are mirrored too
         return compile_classifier(
             model,
-            make_optimizer(config.optimizer, lr, weight_decay=config.weight_decay),
+            phase_optimizer(model, config, data, phase),
             label_mode="categorical"
             if uses_categorical_labels(config, data)
             else "int",
@@ -310,7 +312,7 @@ def _feature_layer(config, model, backbone) -> str:
 
 def record(run, config, data, model, *, backbone=None, distribution=None) -> dict:
     """Write `run.json` (status "running"), labels, splits and bad files."""
-    from kerasvision.training.phases import plan_phases
+    from kerasvision.training.phases import phase_schedule, plan_phases
 
     model_info = {}
     if config.backbone is not None:
@@ -345,12 +347,20 @@ def record(run, config, data, model, *, backbone=None, distribution=None) -> dic
         },
         "data": data.summary(),
         "split": data.split_record(),
+        "schedule": [
+            {"phase": phase.name, "ema": config.ema, "lr_mult": config.lr_mult}
+            | phase_schedule(config, data, phase).to_json()
+            for phase in plan_phases(config)
+        ],
     }
     if distribution is not None and distribution.strategy is not None:
         info["distribution"] = distribution.summary()
     if run.state is not None:  # resuming: keep the history of the record
         previous = run.info
         info["created"] = previous.get("created", info["created"])
+        info.update(
+            {k: previous[k] for k in ("lr_find", "time_budget") if k in previous}
+        )
         info["resumed"] = previous.get("resumed", []) + [
             {
                 "at": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -540,7 +550,7 @@ class _PhaseRunner:
                 self.model,
                 self.config,
                 self.data,
-                phase.lr,
+                phase,
                 distribution=self.distribution,
             )
         table = trainability_table(self.model, lr=phase.lr, bn=self.config.bn)
@@ -578,17 +588,22 @@ class _PhaseRunner:
                 class_weights=self.class_weights,
             )
         compile_model(
-            head, self.config, self.data, phase.lr, distribution=self.distribution
+            head, self.config, self.data, phase, distribution=self.distribution
         )
         self.cache_seconds += time.perf_counter() - tick
         shard = self.distribution.shard
         return head, shard(train_ds), None if val_ds is None else shard(val_ds)
 
     def _fit(self, fit_model, phase, start, train_ds, val_ds, tracked, stopper, target):
-        from kerasvision.training.callbacks import LastCheckpoint
+        from kerasvision.training.callbacks import (
+            EmaValidation,
+            LastCheckpoint,
+            LearningRateLogger,
+        )
         from kerasvision.training.results import TrainingError
 
-        callbacks = [self.nan_guard, self.logger, self.csv_logger, self.best]
+        callbacks = [LearningRateLogger(), EmaValidation(), self.nan_guard]
+        callbacks += [self.logger, self.csv_logger, self.best]
         callbacks += [c for c in (stopper, self.tensorboard) if c is not None]
         callbacks.append(LastCheckpoint(self.run, self.monitor, tracked, target))
         with self.distribution.scope():
@@ -635,7 +650,7 @@ def train(model, data, config, run, *, distribution=None, log=None, verbose="aut
     log = log or _stderr
     runner = _PhaseRunner(model, data, config, run, distribution, log, verbose)
     if not config.is_transfer and not model.compiled:
-        compile_model(model, config, data, config.lr, distribution=distribution)
+        compile_model(model, config, data, runner.phases[0], distribution=distribution)
     tick = time.perf_counter()
     for phase in runner.phases:
         if phase.end > runner.initial_epoch:
@@ -786,13 +801,20 @@ def fit_classifier(
     log = log or _stderr
     if distribution is not None and distribution.strategy is not None:
         log(distribution.describe(config.batch_size))
+    started = time.perf_counter()
     with seeded(config):
         run, model, image_data, backbone = _start(
             data, config, output, overwrite, resume, distribution, log
         )
         with run:
+            notes = {}
+            if resume is None:
+                config, notes = plan(
+                    model, image_data, config, run, log=log, started=started
+                )
             record(run, config, image_data, model, backbone=backbone,
                    distribution=distribution)  # fmt: skip
+            run.record(**notes)
             outcome = train(
                 model, image_data, config, run,
                 distribution=distribution, log=log, verbose=verbose,
@@ -847,6 +869,39 @@ def _start(data, config, output, overwrite, resume, distribution, log):
     run.open()  # created only now: a model that fails to build leaves nothing
     log(f"run directory: {run.final_dir} (in progress at {run.path})")
     return run, model, image_data, backbone
+
+
+def plan(model, data, config, run, *, log=None, started=None):
+    """Settle `lr="auto"` (the learning-rate finder) and `time_budget` (the
+    epochs) on the built model.
+
+    Then reseeds (from `seed + 1`), whether or not it ran anything, so a run
+    equals the one given the chosen values (`kerasvision rerun`).
+
+    Returns:
+        `(config, notes)`: the config the run trains with and records, and the
+        choices for run.json ("lr_find", "time_budget").
+    """
+    import keras
+
+    log = log or _stderr
+    notes = {}
+    if config.lr == "auto":
+        from kerasvision.training.lr_find import choose_lr
+
+        found = choose_lr(model, data, config, log=log, plot=run.file("lr_find.png"))
+        notes["lr_find"] = found.to_json()
+        config = config.replace(lr=found.suggested)
+    if config.time_budget is not None:
+        from kerasvision.training.budget import plan_epochs
+
+        spent = time.perf_counter() - started if started is not None else 0.0
+        epochs, notes["time_budget"] = plan_epochs(
+            model, data, config, elapsed=spent, log=log
+        )
+        config = config.replace(epochs=epochs, time_budget=None)
+    keras.utils.set_random_seed(config.seed + 1)
+    return config, notes
 
 
 def _check_unfreeze(config, model) -> None:

@@ -7,14 +7,22 @@ from kerasvision._choices import OPTIMIZERS
 __all__ = ["compile_autoencoder", "compile_classifier", "make_optimizer"]
 
 
-def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
+def make_optimizer(
+    name: str = "adam", lr=1e-3, *, weight_decay=None, ema=None, multipliers=None
+):
     """A Keras optimizer by name ("adam", "sgd" with momentum 0.9, "adamw", "rmsprop").
 
     Args:
         name: One of `OPTIMIZERS`. Defaults to "adam".
-        lr: Learning rate (a float or a Keras schedule). Defaults to 1e-3.
+        lr: Learning rate (a float or a Keras schedule, e.g.
+            `kerasvision.optimization.WarmupSchedule`). Defaults to 1e-3.
         weight_decay: AdamW's decoupled decay. Defaults to None (1e-4 for
             "adamw").
+        ema: Momentum of an exponential moving average of the weights (Keras's
+            `use_ema`; the averages replace the weights at the end of `fit`).
+            Defaults to None (no EMA).
+        multipliers: `{variable.path: factor}` learning-rate multipliers
+            (`kerasvision.optimization.layer_multipliers`). Defaults to None.
 
     Returns:
         The optimizer.
@@ -23,23 +31,32 @@ def make_optimizer(name: str = "adam", lr: float = 1e-3, *, weight_decay=None):
         ValueError: On an unknown name or a non-positive learning rate.
 
     Example:
-        >>> optimizer = make_optimizer("sgd", 0.01)
+        >>> optimizer = make_optimizer("sgd", 0.01, ema=0.99)
     """
     import keras
+
+    from kerasvision.optimization import layerwise_optimizer
 
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {name!r}")
     if isinstance(lr, int | float) and not lr > 0:
         raise ValueError(f"learning rate must be > 0, got {lr}")
-    if name == "adam":
-        return keras.optimizers.Adam(lr)
+    options = {"learning_rate": lr}
+    if ema is not None:
+        options.update(use_ema=True, ema_momentum=float(ema))
     if name == "sgd":
-        return keras.optimizers.SGD(lr, momentum=0.9)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(lr)
-    return keras.optimizers.AdamW(
-        lr, weight_decay=1e-4 if weight_decay is None else weight_decay
-    )
+        options["momentum"] = 0.9
+    if name == "adamw":
+        options["weight_decay"] = 1e-4 if weight_decay is None else weight_decay
+    if multipliers:
+        return layerwise_optimizer(name, multipliers, **options)
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "adamw": keras.optimizers.AdamW,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    return classes[name](**options)
 
 
 def _classifier_loss(units, label_mode, num_classes, label_smoothing):

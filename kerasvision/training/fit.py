@@ -125,7 +125,24 @@ def fit(
             epochs: Training epochs. Defaults to None (15; 10 for autoencoders).
             batch_size: Batch size. Defaults to 32.
             optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
-            lr: Learning rate. Defaults to 1e-3.
+            lr: Learning rate: the peak of each phase's schedule, or "auto"
+                (run `lr_find` on the model first; the choice is recorded in
+                run.json). Defaults to 1e-3.
+            schedule: Learning-rate curve of each phase after a linear warm-up:
+                "cosine" (to 0), "onecycle", "step" (x0.1 at 1/3 and 2/3) or
+                "constant". Recorded in run.json, drawn in curves.png. Defaults
+                to None (`RECIPE_DEFAULTS`: cosine; constant for autoencoders).
+            lr_warmup: Fraction of each phase's steps of linear warm-up.
+                Defaults to None (0.05).
+            ema: Momentum of a weight EMA (Keras `use_ema`); validation, test
+                metrics and every export use the averaged weights. Defaults to
+                None (off).
+            lr_mult: Fine-tuning: the earliest trainable backbone layer learns at
+                `lr_mult` x the phase's rate, later layers geometrically closer
+                to the full rate of the head. Defaults to None (0.1).
+            time_budget: Seconds for the whole run: throughput is measured on a
+                few steps first and `epochs` set so that training, evaluation
+                and export end within the budget (recorded). Defaults to None.
             val_split: Validation fraction (stratified). Defaults to 0.1.
             test_split: Test fraction (stratified). Defaults to 0.1.
             seed: Seeds the split, initialisation, shuffling and dropout, and

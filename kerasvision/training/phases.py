@@ -3,9 +3,19 @@ feature cache that trains a frozen backbone's head on precomputed features."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
-__all__ = ["Phase", "cached_head", "enter_phase", "plan_phases", "use_feature_cache"]
+__all__ = [
+    "Phase",
+    "cached_head",
+    "enter_phase",
+    "phase_optimizer",
+    "phase_schedule",
+    "plan_phases",
+    "steps_per_epoch",
+    "use_feature_cache",
+]
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,47 @@ def plan_phases(config) -> list[Phase]:
     phases = [Phase("warm-up", 0, warmup, lr, False)] if warmup else []
     phases.append(Phase("fine-tune", warmup, warmup + epochs, fine_lr, config.unfreeze))
     return phases
+
+
+def steps_per_epoch(data, config) -> int:
+    """Optimizer steps of one epoch over the training split."""
+    return max(1, math.ceil(len(data.splits["train"]) / config.batch_size))
+
+
+def phase_schedule(config, data, phase: Phase):
+    """The phase's learning-rate curve (`config.schedule`) over all its steps.
+
+    Each phase has its own curve (warm-up, then cosine/one-cycle/step/constant)
+    from `phase.lr`; a resumed phase continues it (the optimizer's step count is
+    in the checkpoint).
+    """
+    from kerasvision.optimization import WarmupSchedule
+
+    total = (phase.end - phase.start) * steps_per_epoch(data, config)
+    warmup = int((config.lr_warmup or 0.0) * total)
+    return WarmupSchedule(config.schedule or "constant", phase.lr, total, warmup)
+
+
+def phase_optimizer(network, config, data, phase: Phase):
+    """The optimizer of a phase: its schedule, EMA when asked, and layer-wise
+    rates (`config.lr_mult`) over the backbone while it is fine-tuned."""
+    from kerasvision.training.compile import make_optimizer
+
+    multipliers = None
+    if phase.trainable and (config.lr_mult or 1.0) < 1.0:
+        from kerasvision.models.transfer import get_backbone
+        from kerasvision.optimization import layer_multipliers
+
+        multipliers = layer_multipliers(
+            network, config.lr_mult, inner=get_backbone(network)
+        )
+    return make_optimizer(
+        config.optimizer,
+        phase_schedule(config, data, phase),
+        weight_decay=config.weight_decay,
+        ema=config.ema,
+        multipliers=multipliers,
+    )
 
 
 def enter_phase(network, phase: Phase, *, bn: str) -> None:

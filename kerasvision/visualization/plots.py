@@ -17,6 +17,7 @@ __all__ = [
     "plot_latent_scatter",
     "plot_segmentation",
     "plot_image_maps",
+    "plot_lr_find",
     "plot_per_class_metrics",
     "plot_reliability_diagram",
     "plot_top_losses",
@@ -97,7 +98,46 @@ def plot_training_curves(history: dict, path: str) -> str:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(name)
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(loc="upper left")
+    if history.get("learning_rate"):
+        rates = history["learning_rate"]
+        twin = axes[0][0].twinx()  # the schedule on the loss panel's second axis
+        twin.plot(np.arange(1, len(rates) + 1), rates, color="gray", ls="--")
+        twin.set_ylabel("learning rate (end of epoch)", color="gray")
+        twin.tick_params(axis="y", colors="gray")
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_lr_find(result, path: str) -> str:
+    """The learning-rate finder's loss (raw and smoothed) vs learning rate (log),
+    with the suggested and the steepest-descent rates marked.
+
+    Args:
+        result: A `kerasvision.training.lr_find.LrFindResult`.
+        path: Output PNG path.
+
+    Returns:
+        The path written.
+    """
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(6, 4))
+    rates = result.learning_rates
+    axis.plot(rates, result.losses, color="lightgray", label="loss")
+    axis.plot(rates, result.smoothed, label="smoothed loss")
+    axis.axvline(
+        result.suggested, color="C1", ls="--", label=f"suggested {result.suggested:.2g}"
+    )
+    axis.axvline(
+        result.steepest, color="C2", ls=":", label=f"steepest {result.steepest:.2g}"
+    )
+    axis.set_xscale("log")
+    axis.set_xlabel("learning rate")
+    axis.set_ylabel("training loss")
+    low, high = min(result.smoothed), result.smoothed[0]
+    axis.set_ylim(low - 0.1 * abs(high - low), high + 0.5 * abs(high - low) + 1e-6)
+    axis.grid(alpha=0.3)
+    axis.legend()
     figure.tight_layout()
     return save_figure(figure, path)
 

@@ -1,0 +1,118 @@
+"""`--time-budget`: measure throughput on a few steps, then choose the epochs.
+
+The whole run (training, evaluation and export) should end within the budget
+with its learning-rate schedule complete, so the number of epochs is fixed
+before training starts: a clone of the model takes a few timed training and
+inference steps on real batches of the run, and the rest of the budget (minus
+what has been spent already and a reserve for evaluation and export) is divided
+by the estimated epoch time.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+__all__ = ["BUDGET", "plan_epochs"]
+
+#: Timed steps after one untimed (tracing) step; the share of the budget kept
+#: back; seconds reserved for saving, the SavedModel export and its check; the
+#: most epochs a budget may choose.
+BUDGET = {"steps": 3, "margin": 0.1, "export_seconds": 15.0, "max_epochs": 100}
+
+
+def _seconds_per_step(step, batch, count) -> float:
+    step(batch)  # traces
+    tick = time.perf_counter()
+    for _ in range(count):
+        step(batch)
+    return (time.perf_counter() - tick) / count
+
+
+def measure(model, data, config) -> dict:
+    """Seconds per training step and per inference batch, on a clone of `model`."""
+    import keras
+
+    from kerasvision.training.classifier import pipelines, uses_categorical_labels
+    from kerasvision.training.compile import compile_classifier
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    if config.is_transfer and config.mode == "fine-tune":
+        clone.trainable = True  # the costlier, fine-tuning phase
+    compile_classifier(
+        clone,
+        keras.optimizers.Adam(1e-9),
+        label_mode="categorical" if uses_categorical_labels(config, data) else "int",
+        num_classes=data.num_classes,
+        label_smoothing=float(config.label_smoothing or 0.0),
+    )
+    train, _ = pipelines(model, data, config)
+    batch = next(iter(train))
+    count = BUDGET["steps"]
+    return {
+        "train_step": _seconds_per_step(
+            lambda b: clone.train_on_batch(*b), batch, count
+        ),
+        "predict_batch": _seconds_per_step(
+            lambda b: clone.predict_on_batch(b[0]), batch, count
+        ),
+    }
+
+
+def plan_epochs(model, data, config, *, elapsed: float, log=None) -> tuple[int, dict]:
+    """`(epochs, plan)`: the epochs that fit `config.time_budget`.
+
+    Args:
+        model: The built classifier of the run.
+        data: The run's `ImageData`.
+        config: A resolved `FitConfig` with `time_budget` set.
+        elapsed: Seconds the run has spent already (loading, building).
+        log: Receives the decision line. Defaults to None (silent).
+
+    Returns:
+        The epochs of the (last) phase and the plan recorded in run.json.
+    """
+    from kerasvision.training.phases import steps_per_epoch, use_feature_cache
+
+    tick = time.perf_counter()
+    speed = measure(model, data, config)
+    elapsed += time.perf_counter() - tick
+    batch = config.batch_size
+    batches = {k: math.ceil(len(data.splits[k]) / batch) for k in data.splits}
+    frozen_cached = config.is_transfer and config.mode == "feature-extraction"
+    if frozen_cached and use_feature_cache(config, _first_phase(config)):
+        # One pass of the backbone over train+val, then near-free head epochs.
+        fixed = (batches["train"] + batches["val"]) * speed["predict_batch"]
+        epoch = 0.02 * fixed + 0.05
+    else:
+        fixed = 0.0
+        epoch = steps_per_epoch(data, config) * speed["train_step"]
+        epoch += batches["val"] * speed["predict_batch"]
+    reserve = batches["test"] * speed["predict_batch"] + BUDGET["export_seconds"]
+    spare = config.time_budget * (1 - BUDGET["margin"]) - elapsed - fixed - reserve
+    warmup = 0
+    if config.is_transfer and config.mode == "fine-tune":
+        warmup = 1 if config.warmup_epochs is None else config.warmup_epochs
+    epochs = int(min(BUDGET["max_epochs"], spare // epoch - warmup))
+    plan = {
+        "time_budget": config.time_budget,
+        "epochs": max(1, epochs),
+        "estimated_epoch_seconds": round(epoch, 3),
+        "estimated_fixed_seconds": round(fixed + reserve, 3),
+        "spent_before_training": round(elapsed, 3),
+        **{f"seconds_per_{k}": round(v, 5) for k, v in speed.items()},
+    }
+    if log is not None:
+        note = "" if epochs >= 1 else " (the budget is too small for more)"
+        log(
+            f"time budget {config.time_budget:g}s: {plan['epochs']} epochs of about "
+            f"{epoch:.1f}s{note}"
+        )
+    return plan["epochs"], plan
+
+
+def _first_phase(config):
+    from kerasvision.training.phases import plan_phases
+
+    return plan_phases(config)[0]
