@@ -444,6 +444,15 @@ def _validate_task_options(config: FitConfig) -> None:
 def _validate_data(config: FitConfig) -> None:
     if config.data is not None and config.dataset is not None:
         raise ValueError("give either a data directory or --dataset, not both")
+    if config.dataset is not None and "test_split" in config.given():
+        from kerasvision.data.datasets import DATASETS
+
+        spec = DATASETS.get(config.dataset)
+        if spec is not None and spec.official_test:
+            raise ValueError(
+                f"--test-split does not apply to {config.dataset}: its official "
+                f"test split is the test set (validation comes from its training set)"
+            )
     if config.image_size is not None:
         from kerasvision.data.images import parse_image_size
 

@@ -183,8 +183,13 @@ class LayerwiseLearningRates:
         super().__init__(*args, **kwargs)
         self.multipliers = dict(multipliers or {})
 
+    def build(self, variables):
+        super().build(variables)
+        self._scales = [self.multipliers.get(v.path, 1.0) for v in variables]
+
     def update_step(self, gradient, variable, learning_rate):
-        scale = self.multipliers.get(variable.path, 1.0)
+        # The TF backend passes the backing tf.Variable; its index names it.
+        scale = self._scales[self._get_variable_index(variable)]
         if scale != 1.0:
             learning_rate = ops.multiply(learning_rate, scale)
         return super().update_step(gradient, variable, learning_rate)

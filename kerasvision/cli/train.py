@@ -1,4 +1,4 @@
-"""`fit`, `rerun` and `lr-find`: train a run (thin wrappers around `kerasvision.fit`)."""
+"""`fit`, `rerun` and `lr-find`: thin wrappers around `kerasvision.fit`."""
 
 from __future__ import annotations
 

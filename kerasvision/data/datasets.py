@@ -28,11 +28,15 @@ class DatasetSpec:
             `(x uint8 [N, H, W(, C)], y int [N], class_names)`.
         description: One line for `kerasvision datasets`.
         offline: Whether it works without internet after `pip install`.
+        official_test: Whether it comes with an official test split, which
+            `fit` keeps as its test split (validation is carved from the
+            official training set), so test metrics compare with published ones.
     """
 
     loader: str
     description: str
     offline: bool
+    official_test: bool = False
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -42,15 +46,22 @@ DATASETS: dict[str, DatasetSpec] = {
         True,
     ),
     "mnist": DatasetSpec(
-        "_load_mnist", "70,000 28x28 handwritten digits (keras.datasets)", False
+        "_load_mnist",
+        "70,000 28x28 handwritten digits (keras.datasets; official 10,000 test)",
+        False,
+        official_test=True,
     ),
     "fashion_mnist": DatasetSpec(
-        "_load_fashion_mnist", "70,000 28x28 clothing images (keras.datasets)", False
+        "_load_fashion_mnist",
+        "70,000 28x28 clothing images (keras.datasets; official 10,000 test)",
+        False,
+        official_test=True,
     ),
     "cifar10": DatasetSpec(
         "_load_cifar10",
-        "60,000 32x32 colour images, 10 classes (keras.datasets)",
+        "60,000 32x32 colour images, 10 classes (keras.datasets; official 10,000 test)",
         False,
+        official_test=True,
     ),
 }
 
@@ -128,17 +139,21 @@ def select_classes(labels, class_names, classes):
     return keep, mapping[labels[keep]], names
 
 
-def load_builtin(name: str, classes=None):
+def load_builtin(name: str, classes=None, *, with_test_mask: bool = False):
     """Load a built-in dataset as raw 0-255 uint8 pixels.
 
     Args:
         name: A key of `DATASETS`.
         classes: Class names to keep, relabelled 0..k-1 in this order (e.g.
             "3,5,8"), or None for all. Defaults to None.
+        with_test_mask: Also return which items are the official test split.
+            Defaults to False.
 
     Returns:
         `(x, y, class_names)`: x uint8 `[N, H, W, C]`, y int64 `[N]`, and the
-        class names in label order.
+        class names in label order; with `with_test_mask`, a fourth item: a
+        bool `[N]` mask of the official test items (None when the dataset has no
+        official split). The official training items come first.
 
     Raises:
         ValueError: If the name or a class is unknown.
@@ -150,13 +165,19 @@ def load_builtin(name: str, classes=None):
         raise ValueError(
             f"unknown dataset {name!r}; choose one of: {', '.join(list_datasets())}"
         )
-    x, y, class_names = globals()[DATASETS[name].loader]()
+    x, y, class_names, *test_count = globals()[DATASETS[name].loader]()
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
     y = np.asarray(y).reshape(-1)
     keep, y, class_names = select_classes(y, class_names, classes)
-    return x[keep].astype("uint8"), y, class_names
+    x = x[keep].astype("uint8")
+    if not with_test_mask:
+        return x, y, class_names
+    mask = None
+    if test_count:
+        mask = (np.arange(len(keep)) >= len(keep) - test_count[0])[keep]
+    return x, y, class_names, mask
 
 
 def _load_digits():
@@ -184,19 +205,24 @@ def _keras_download(loader_name: str, filename: str):
         ) from None
     import numpy as np
 
-    return np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    x = np.concatenate([x_train, x_test])
+    return x, np.concatenate([y_train, y_test]), len(x_test)
+
+
+# Loaders with an official split return a 4th item: how many of the last items
+# are the official test set.
 
 
 def _load_mnist():
-    x, y = _keras_download("mnist", "mnist.npz")
-    return x, y, [str(d) for d in range(10)]
+    x, y, test = _keras_download("mnist", "mnist.npz")
+    return x, y, [str(d) for d in range(10)], test
 
 
 def _load_fashion_mnist():
-    x, y = _keras_download("fashion_mnist", "the fashion-mnist .gz files")
-    return x, y, list(FASHION_CLASSES)
+    x, y, test = _keras_download("fashion_mnist", "the fashion-mnist .gz files")
+    return x, y, list(FASHION_CLASSES), test
 
 
 def _load_cifar10():
-    x, y = _keras_download("cifar10", "cifar-10-python.tar.gz")
-    return x, y, list(CIFAR10_CLASSES)
+    x, y, test = _keras_download("cifar10", "cifar-10-python.tar.gz")
+    return x, y, list(CIFAR10_CLASSES), test

@@ -909,11 +909,35 @@ def load_builtin_dataset(name: str, *, classes=None, **kwargs) -> ImageData:
     """
     from kerasvision.data.datasets import load_builtin
 
-    x, y, class_names = load_builtin(name, classes)
+    x, y, class_names, is_test = load_builtin(name, classes, with_test_mask=True)
     source = {"kind": "dataset", "name": name}
     if classes is not None:
         source["classes"] = list(class_names)
+    if is_test is not None:
+        source["official_test_split"] = True
+        if kwargs.get("split_record") is None:
+            kwargs["split_record"] = official_split(
+                y, is_test, kwargs.get("val_split", 0.1), kwargs.get("seed", 0)
+            )
     return from_arrays(x, y, class_names=class_names, source=source, **kwargs)
+
+
+def official_split(labels, is_test, val_split: float, seed: int) -> dict:
+    """The official test items as the test split; validation carved from the
+    official training items (stratified, seeded); the rest trains.
+
+    Returns:
+        A split record (`{"train", "val", "test": indices, "seed"}`).
+    """
+    labels, is_test = np.asarray(labels), np.asarray(is_test, dtype=bool)
+    official_train = np.flatnonzero(~is_test)
+    parts = stratified_split(labels[official_train], val_split, 0.0, seed)
+    return {
+        "train": official_train[parts["train"]].tolist(),
+        "val": official_train[parts["val"]].tolist(),
+        "test": np.flatnonzero(is_test).tolist(),
+        "seed": seed,
+    }
 
 
 def save_image_folder(
