@@ -58,9 +58,20 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 #: the `lr_warmup` fraction of its steps; `lr_mult` the learning rate of the
 #: earliest fine-tuned backbone layer relative to the head (geometric in between).
 RECIPE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "scratch": {"schedule": "cosine", "lr_warmup": 0.05},
+    # Scratch CNNs overfit small sets: label smoothing (label-agnostic, unlike
+    # flips for digits) took digits from 0.966 to 0.994 (seed 0).
+    "scratch": {"schedule": "cosine", "lr_warmup": 0.05, "label_smoothing": 0.1},
     "feature-extraction": {"schedule": "cosine", "lr_warmup": 0.05},
-    "fine-tune": {"schedule": "cosine", "lr_warmup": 0.05, "lr_mult": 0.1},
+    # Fine-tuning: a full feature-extraction warm-up of the head (on cached
+    # features: cheap), then the top two blocks with layer-wise rates.
+    "fine-tune": {
+        "schedule": "cosine",
+        "lr_warmup": 0.05,
+        "lr_mult": 0.1,
+        "warmup_epochs": 10,
+        "epochs": 3,
+        "unfreeze": "blocks:2",
+    },
     # Autoencoders keep a constant rate (what their figures were measured with).
     "autoencoder": {"schedule": "constant", "lr_warmup": 0.0},
 }
@@ -197,7 +208,7 @@ class FitConfig:
     backbone: str | None = None
     mode: str = "feature-extraction"
     weights: str | None = "imagenet"
-    unfreeze: str = "all"
+    unfreeze: str | None = None
     warmup_epochs: int | None = None
     fine_tune_lr: float | None = None
     lr_mult: float | None = None
@@ -216,7 +227,7 @@ class FitConfig:
     ema: float | None = None
     time_budget: float | None = None
     weight_decay: float | None = None
-    label_smoothing: float = 0.0
+    label_smoothing: float | None = None
     class_weight: Any = None
     augment: str | None = None
     early_stopping: int | None = None
@@ -333,10 +344,16 @@ class FitConfig:
             options["model_kwargs"] = _upgrade_model_kwargs(
                 dict(options.get("model_kwargs") or {}), options
             )
-        if version < 3:  # before schedules: a constant rate, no layer-wise rates
+        if version < 3:  # before schedules and recipe defaults
             options.update(schedule="constant", lr_warmup=0.0)
-            if options.get("backbone") and options.get("mode") == "fine-tune":
+            fine_tune = options.get("backbone") and options.get("mode") == "fine-tune"
+            if fine_tune:
                 options["lr_mult"] = 1.0
+                options.setdefault("unfreeze", "all")
+                if options.get("warmup_epochs") is None:
+                    options["warmup_epochs"] = 1
+            elif options.get("unfreeze") == "all":  # was the default everywhere
+                del options["unfreeze"]
         return cls(**options)
 
 
@@ -518,7 +535,7 @@ def _validate_classifier(config: FitConfig) -> None:
         from kerasvision.augmentation import parse_augment_spec
 
         parse_augment_spec(config.augment)
-    if not 0.0 <= float(config.label_smoothing) < 1.0:
+    if not 0.0 <= float(config.label_smoothing or 0.0) < 1.0:
         raise ValueError(
             f"label_smoothing must be in [0, 1), got {config.label_smoothing}"
         )
@@ -550,7 +567,8 @@ def _validate_transfer(config: FitConfig) -> None:
     _choice("mode", config.mode, TRANSFER_MODES)
     _choice("bn", config.bn, BN_POLICIES)
     _choice("feature_cache", config.feature_cache, FEATURE_CACHE_MODES)
-    parse_unfreeze(config.unfreeze)
+    if config.unfreeze is not None:
+        parse_unfreeze(config.unfreeze)
     if config.mode == "feature-extraction":
         given = set(config.given())
         fine_tune_only = ("unfreeze", "warmup_epochs", "fine_tune_lr", "lr_mult")

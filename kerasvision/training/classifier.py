@@ -910,7 +910,7 @@ def _check_unfreeze(config, model) -> None:
         return
     from kerasvision.models.transfer import resolve_unfreeze
 
-    resolve_unfreeze(model, config.unfreeze, bn=config.bn)
+    resolve_unfreeze(model, config.unfreeze or "all", bn=config.bn)
 
 
 def _load_checkpoint(run, distribution):

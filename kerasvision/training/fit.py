@@ -78,9 +78,9 @@ def fit(
                 None/"none" or a local `.h5`/`.weights.h5` path. Defaults to
                 "imagenet".
             unfreeze: What fine-tuning trains: "all", "top:N", "from:LAYER" or
-                "blocks:K". Defaults to "all".
+                "blocks:K". Defaults to None (`RECIPE_DEFAULTS`: "blocks:2").
             warmup_epochs: Head-only epochs before fine-tuning. Defaults to None
-                (1).
+                (`RECIPE_DEFAULTS`: 10, on cached features).
             fine_tune_lr: Learning rate of the fine-tuning phase. Defaults to None
                 (`lr` / 10).
             bn: "frozen" (BatchNorm in inference mode, statistics fixed) or
@@ -94,7 +94,8 @@ def fit(
                 "flip,rotate=0.1,zoom=0.2,cutmix=1.0@0.5,mixup=0.2@0.5". Never part
                 of the model or the validation/test/export paths. Defaults to None.
             label_smoothing: Label smoothing of the loss; labels become one-hot.
-                Defaults to 0.0.
+                Defaults to None (`RECIPE_DEFAULTS`: 0.1 for scratch models, 0 for
+                transfer learning).
             class_weight: "balanced", per-class weights (a list, "1,2,1", or a dict
                 by index or class name), applied as per-sample weights in tf.data.
                 Defaults to None.
@@ -122,7 +123,9 @@ def fit(
             classes: Class names to train on ("a,b,c" or a list; folders and
                 built-in datasets), labelled 0..k-1 in this order; an unknown
                 name is a ValueError. Defaults to None (all classes).
-            epochs: Training epochs. Defaults to None (15; 10 for autoencoders).
+            epochs: Training epochs (of the fine-tuning phase with
+                `mode="fine-tune"`). Defaults to None (15; 3 when fine-tuning; 10
+                for autoencoders).
             batch_size: Batch size. Defaults to 32.
             optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
             lr: Learning rate: the peak of each phase's schedule, or "auto"

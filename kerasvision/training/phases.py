@@ -52,7 +52,8 @@ def plan_phases(config) -> list[Phase]:
     warmup = 1 if config.warmup_epochs is None else config.warmup_epochs
     fine_lr = config.fine_tune_lr or lr / 10
     phases = [Phase("warm-up", 0, warmup, lr, False)] if warmup else []
-    phases.append(Phase("fine-tune", warmup, warmup + epochs, fine_lr, config.unfreeze))
+    part = config.unfreeze or "all"
+    phases.append(Phase("fine-tune", warmup, warmup + epochs, fine_lr, part))
     return phases
 
 
