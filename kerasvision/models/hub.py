@@ -199,16 +199,22 @@ def build_hub_backbone(value: str, input_shape, *, weights="imagenet"):
         )
     converter, _ = load_hub_converter(value)
     keras_hub = import_keras_hub()
-    load_weights = weights is not None
+    import keras
+
+    # A preset records its dtype ("float32"): follow --precision instead.
+    options = {
+        "load_weights": weights is not None,
+        "dtype": keras.config.dtype_policy().name,
+    }
 
     def load():
         cls = keras_hub.models.Backbone
         try:  # a fixed size: known feature-map shapes for Grad-CAM and ONNX
             return cls.from_preset(
-                preset, load_weights=load_weights, image_shape=(height, width, channels)
+                preset, image_shape=(height, width, channels), **options
             )
         except TypeError:  # a backbone class without `image_shape`
-            return cls.from_preset(preset, load_weights=load_weights)
+            return cls.from_preset(preset, **options)
 
     backbone = _load(preset, load)
     shape = backbone.output.shape if len(backbone.outputs) == 1 else None

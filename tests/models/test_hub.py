@@ -95,6 +95,10 @@ def test_fit_feature_extraction_exports_and_explains(tiny_hub):
     )
     assert cam.exit_code == 0, cam.output
     assert [p.suffix for p in (root / "cam").iterdir()] == [".png"]
+    from kerasvision.reuse import load_backbone
+
+    model_a, feature = load_backbone(root / "fe")  # the run as Model A
+    assert feature == "res_net_backbone" and model_a.output.shape == (None, 8, 8, 64)
     if all(importlib.util.find_spec(m) for m in ("tf2onnx", "onnxruntime")):
         onnx = _invoke("export", root / "fe", "--format", "onnx")
         assert onnx.exit_code == 0, onnx.output
