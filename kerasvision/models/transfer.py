@@ -37,6 +37,7 @@ from kerasvision.models.hub import (
 __all__ = [
     "ENCODER_BACKBONE",
     "backbone_blocks",
+    "backbone_with_preprocessing",
     "build_transfer_classifier",
     "freeze_backbone",
     "get_backbone",
@@ -126,8 +127,8 @@ def build_transfer_classifier(
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     feature_norm = is_encoder if feature_norm is None else bool(feature_norm)
-    base, preprocessing, label, input_shape = _base_and_preprocessing(
-        backbone, weights, input_shape
+    base, preprocessing, label, input_shape = backbone_with_preprocessing(
+        backbone, weights=weights, input_shape=input_shape
     )
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs if preprocessing is None else preprocessing(inputs)
@@ -152,8 +153,24 @@ def build_transfer_classifier(
     return model
 
 
-def _base_and_preprocessing(backbone, weights, input_shape):
-    """`(backbone model, preprocessing layer or None, label, input shape)`."""
+def backbone_with_preprocessing(backbone, *, weights="imagenet", input_shape=None):
+    """The backbone model and the layer that maps raw pixels to its inputs.
+
+    Args:
+        backbone: See `build_transfer_classifier`.
+        weights: See `build_transfer_classifier`. Defaults to "imagenet".
+        input_shape: `(height, width, 3)`. Defaults to None (the family's or
+            preset's default size, or the given model's input shape).
+
+    Returns:
+        `(backbone model, preprocessing layer or None, label, input shape)`:
+        call the preprocessing (when not None), then the backbone, on raw 0-255
+        pixels of that shape; `label` names the backbone in model names.
+
+    Raises:
+        ValueError, FileNotFoundError, RuntimeError, TypeError: see
+            `build_transfer_classifier`.
+    """
     from kerasvision.layers import ImagenetPreprocessing
 
     if isinstance(backbone, keras.Model):
