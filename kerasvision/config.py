@@ -560,7 +560,11 @@ def _validate_transfer(config: FitConfig) -> None:
 
     if config.model is not None:
         raise ValueError("give either --model (scratch) or --backbone, not both")
-    if not is_backbone_reference(config.backbone):
+    from kerasvision.models.hub import hub_preset, is_hub_backbone
+
+    if is_hub_backbone(config.backbone):
+        hub_preset(config.backbone)  # loaded (keras_hub, maybe a download) later
+    elif not is_backbone_reference(config.backbone):
         get_backbone_spec(config.backbone)
     elif not os.path.exists(config.backbone):
         raise FileNotFoundError(f"backbone model not found: {config.backbone}")

@@ -457,11 +457,8 @@ def _pooled_model(backbone, weights):
     """`(model: raw pixels -> pooled features, (height, width), channels)`."""
     import keras
 
-    from kerasvision.models.backbones import (
-        build_backbone,
-        get_backbone_spec,
-        is_backbone_reference,
-    )
+    from kerasvision.models.backbones import is_backbone_reference
+    from kerasvision.models.transfer import backbone_with_preprocessing
 
     if is_backbone_reference(backbone):
         from kerasvision.reuse import load_backbone
@@ -469,16 +466,12 @@ def _pooled_model(backbone, weights):
         base, _ = load_backbone(backbone)
         inputs = keras.Input(base.input_shape[1:])
         x = base(inputs)
-    else:
-        from kerasvision.layers import ImagenetPreprocessing
-
-        _, spec = get_backbone_spec(backbone)
-        size = spec.default_size
-        base = build_backbone(backbone, (size, size, 3), weights=weights)
-        inputs = keras.Input((size, size, 3))
-        x = inputs
-        if spec.preprocessing:
-            x = ImagenetPreprocessing(spec.preprocessing)(x)
+    else:  # a keras.applications name or hub:PRESET, with its preprocessing
+        base, preprocessing, _, shape = backbone_with_preprocessing(
+            backbone, weights=weights
+        )
+        inputs = keras.Input(shape)
+        x = inputs if preprocessing is None else preprocessing(inputs)
         x = base(x)
     if len(x.shape) == 4:
         x = keras.layers.GlobalAveragePooling2D()(x)
@@ -571,8 +564,9 @@ def doctor(
         strict: Make `result.failed` True on cross-class duplicates, bad files
             or empty classes (the CLI then exits 1). Defaults to False.
         backbone: Confirm near-duplicates by the cosine similarity of pooled
-            features of a keras.applications backbone name or a kerasvision
-            run / `.keras` file. Defaults to None (a pixel check).
+            features of a keras.applications backbone name, `hub:PRESET` (a
+            KerasHub backbone) or a kerasvision run / `.keras` file. Defaults
+            to None (a pixel check).
         weights: Weights of a named backbone ("imagenet", None or a file).
             Defaults to "imagenet".
         write: Write the report files. Defaults to True.

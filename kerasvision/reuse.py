@@ -67,10 +67,27 @@ def load_backbone(path):
             raise ValueError(f"cannot load backbone model {path}: {error}") from None
     if feature not in {layer.name for layer in model.layers}:
         feature = find_feature_layer(model)
-    backbone = keras.Model(
-        model.inputs[0], model.get_layer(feature).output, name="model_a"
-    )
+    layer = model.get_layer(feature)
+    if isinstance(layer, keras.Model):  # a transfer run: cut after its backbone
+        return _through_nested(model, layer), feature
+    backbone = keras.Model(model.inputs[0], layer.output, name="model_a")
     return backbone, feature
+
+
+def _through_nested(model, nested):
+    """Model A ending at a nested backbone's output.
+
+    A nested model's `.output` is its own inner graph's tensor, not the one in
+    `model`'s graph, so the top-level layers up to it are called again on a new
+    input (a transfer classifier is a chain: image, preprocessing, backbone).
+    """
+    import keras
+
+    inputs = keras.Input(shape=model.input_shape[1:], name="image")
+    x = inputs
+    for layer in model.layers[1 : model.layers.index(nested) + 1]:
+        x = layer(x)
+    return keras.Model(inputs, x, name="model_a")
 
 
 def load_encoder(run_dir, *, spatial: bool = True):

@@ -31,8 +31,27 @@ def load_model(path, *, compile: bool = True):
 
     Returns:
         The Keras model.
+
+    Raises:
+        RuntimeError: If the model holds a KerasHub backbone and keras_hub is
+            not installed.
     """
     import keras
 
     register_custom_objects()
+    if _uses_keras_hub(path):  # a KerasHub backbone registers on import
+        from kerasvision.models.hub import import_keras_hub
+
+        import_keras_hub()
     return keras.saving.load_model(path, compile=compile)
+
+
+def _uses_keras_hub(path) -> bool:
+    """True when a `.keras` archive's config names a keras_hub class."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return b'"keras_hub' in archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return False

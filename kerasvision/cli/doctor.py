@@ -29,7 +29,7 @@ __all__ = ["clean_command", "doctor_command", "review_command"]
     "--backbone",
     metavar="NAME|PATH",
     help="Confirm near-duplicates with this backbone's pooled features "
-    "(keras.applications name, or a kerasvision run / .keras file).",
+    "(keras.applications name, hub:PRESET, or a kerasvision run / .keras file).",
 )
 @click.option(
     "--weights", help="Weights of a named --backbone: imagenet (default), none, PATH."

@@ -232,7 +232,8 @@ _FIT_OPTIONS = [
     click.option(
         "--backbone",
         help="Transfer learning: keras.applications backbone (see `kerasvision "
-        "backbones`) or a kerasvision .keras model / run directory (Model A).",
+        "backbones`), a kerasvision .keras model / run directory (Model A), or "
+        "hub:PRESET (a KerasHub preset name or directory; kerasvision[hub]).",
     ),
     click.option("--mode", type=click.Choice(TRANSFER_MODES), help="Transfer mode."),
     click.option(

@@ -15,6 +15,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from kerasvision.models.hub import HUB_PREFIX
+
 __all__ = [
     "BACKBONES",
     "BackboneSpec",
@@ -194,7 +196,8 @@ def get_backbone_spec(name: str) -> tuple[str, BackboneSpec]:
     if key not in BACKBONES:
         raise ValueError(
             f"unknown backbone {name!r}; choose one of: {', '.join(list_backbones())}"
-            " (or a path to a kerasvision .keras model / run directory)"
+            " (or a path to a kerasvision .keras model / run directory, or "
+            "hub:PRESET for a KerasHub backbone)"
         )
     return key, BACKBONES[key]
 
@@ -203,8 +206,14 @@ def get_backbone_spec(name: str) -> tuple[str, BackboneSpec]:
 
 
 def is_backbone_reference(value) -> bool:
-    """True when `value` names a file or run directory (Model A) not a registry key."""
+    """True when `value` names a file or run directory (Model A) not a registry key.
+
+    A `hub:PRESET` name (KerasHub, `kerasvision.models.hub`) is not one, even when
+    its preset is a local directory.
+    """
     text = os.fspath(value)
+    if text.startswith(HUB_PREFIX):
+        return False
     return text.endswith(".keras") or os.sep in text or os.path.exists(text)
 
 

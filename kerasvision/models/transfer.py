@@ -1,4 +1,5 @@
-"""Transfer learning: a new head on a keras.applications backbone (or on Model A).
+"""Transfer learning: a new head on a keras.applications or KerasHub backbone
+(or on Model A).
 
 `build_transfer_classifier` wraps a backbone as a nested model whose BatchNorm
 layers stay in inference mode even when unfrozen (`bn="train"` for the other
@@ -24,16 +25,26 @@ from kerasvision.models.backbones import (
     is_backbone_reference,
 )
 from kerasvision.models.heads import apply_classifier_head
+from kerasvision.models.hub import (
+    build_hub_backbone,
+    hub_default_size,
+    hub_feature_layer,
+    hub_label,
+    is_hub_backbone,
+    is_hub_model,
+)
 
 __all__ = [
     "ENCODER_BACKBONE",
     "backbone_blocks",
+    "backbone_with_preprocessing",
     "build_transfer_classifier",
     "freeze_backbone",
     "get_backbone",
     "parse_unfreeze",
     "resolve_unfreeze",
     "trainability_table",
+    "transfer_feature_layer",
     "unfreeze",
 ]
 
@@ -64,11 +75,14 @@ def build_transfer_classifier(
 
     Args:
         backbone: Registry name (e.g. "mobilenet_v2"), keras.applications name,
-            or a `keras.Model` taking raw pixels, used as is (e.g. Model A from
+            "hub:PRESET" (a KerasHub image backbone with its preset's
+            preprocessing, `kerasvision.models.hub`), or a `keras.Model` taking
+            raw pixels, used as is (e.g. Model A from
             `kerasvision.reuse.load_backbone(path)`, cut at its feature layer).
         num_classes: Number of classes (2 -> one sigmoid unit by default).
-        weights: "imagenet", None, or a local `.h5`/`.weights.h5` path (ignored for
-            a `keras.Model`). Defaults to "imagenet".
+        weights: "imagenet" (for "hub:PRESET": the preset's weights), None, or a
+            local `.h5`/`.weights.h5` path (keras.applications only; ignored
+            for a `keras.Model`). Defaults to "imagenet".
         input_shape: `(height, width, 3)`. Defaults to None (the family's default
             size, or the given model's input shape).
         pooling: "avg" (`avg_pool`), "max" (`max_pool`) or "flatten"; None
@@ -95,7 +109,8 @@ def build_transfer_classifier(
         An uncompiled functional `keras.Model` taking raw 0-255 pixels.
 
     Raises:
-        ValueError, FileNotFoundError, RuntimeError: see `build_backbone`.
+        ValueError, FileNotFoundError, RuntimeError: see `build_backbone` and
+            `build_hub_backbone`.
         TypeError: If `backbone` is a path (load it with
             `kerasvision.reuse.load_backbone` first).
 
@@ -103,8 +118,6 @@ def build_transfer_classifier(
         >>> model = build_transfer_classifier(
         ...     "mobilenet_v2", 5, weights=None, input_shape=(96, 96, 3))
     """
-    from kerasvision.layers import ImagenetPreprocessing
-
     if bn not in BN_POLICIES:
         raise ValueError(f"bn must be one of {BN_POLICIES}, got {bn!r}")
     is_encoder = isinstance(backbone, keras.Model) and (
@@ -114,35 +127,11 @@ def build_transfer_classifier(
     if pooling not in POOLINGS:
         raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     feature_norm = is_encoder if feature_norm is None else bool(feature_norm)
-    spec: BackboneSpec | None = None
-    if isinstance(backbone, keras.Model):
-        base, label = backbone, backbone.name
-        if input_shape is not None and tuple(input_shape) != tuple(
-            base.input_shape[1:]
-        ):
-            height, width, channels = base.input_shape[1:]
-            raise ValueError(
-                f"the backbone model takes {height}x{width}x{channels} images, not "
-                f"{'x'.join(str(v) for v in input_shape)}; use --image-size "
-                f"{height}x{width}"
-            )
-    else:
-        if not isinstance(backbone, str) or is_backbone_reference(backbone):
-            raise TypeError(
-                f"backbone must be a registry name or a keras.Model, got "
-                f"{backbone!r}; load a model file or run directory with "
-                f"kerasvision.reuse.load_backbone(path) first"
-            )
-        label, spec = get_backbone_spec(backbone)
-        if input_shape is None:
-            input_shape = (spec.default_size, spec.default_size, 3)
-        base = build_backbone(label, input_shape, weights=weights)
-    input_shape = tuple(base.input_shape[1:])
-
+    base, preprocessing, label, input_shape = backbone_with_preprocessing(
+        backbone, weights=weights, input_shape=input_shape
+    )
     inputs = keras.Input(shape=input_shape, name="image")
-    x = inputs
-    if spec is not None and spec.preprocessing:
-        x = ImagenetPreprocessing(spec.preprocessing, name="preprocessing")(x)
+    x = inputs if preprocessing is None else preprocessing(inputs)
     # training=False states the intent (inference-mode backbone); under `fit`
     # Keras 3 overrides it, so `unfreeze` also keeps BatchNorm layers frozen.
     x = base(x, training=False) if bn == "frozen" else base(x)
@@ -164,12 +153,88 @@ def build_transfer_classifier(
     return model
 
 
+def backbone_with_preprocessing(backbone, *, weights="imagenet", input_shape=None):
+    """The backbone model and the layer that maps raw pixels to its inputs.
+
+    Args:
+        backbone: See `build_transfer_classifier`.
+        weights: See `build_transfer_classifier`. Defaults to "imagenet".
+        input_shape: `(height, width, 3)`. Defaults to None (the family's or
+            preset's default size, or the given model's input shape).
+
+    Returns:
+        `(backbone model, preprocessing layer or None, label, input shape)`:
+        call the preprocessing (when not None), then the backbone, on raw 0-255
+        pixels of that shape; `label` names the backbone in model names.
+
+    Raises:
+        ValueError, FileNotFoundError, RuntimeError, TypeError: see
+            `build_transfer_classifier`.
+    """
+    from kerasvision.layers import ImagenetPreprocessing
+
+    if isinstance(backbone, keras.Model):
+        if input_shape is not None and tuple(input_shape) != tuple(
+            backbone.input_shape[1:]
+        ):
+            height, width, channels = backbone.input_shape[1:]
+            raise ValueError(
+                f"the backbone model takes {height}x{width}x{channels} images, not "
+                f"{'x'.join(str(v) for v in input_shape)}; use --image-size "
+                f"{height}x{width}"
+            )
+        return backbone, None, backbone.name, tuple(backbone.input_shape[1:])
+    if not isinstance(backbone, str) or is_backbone_reference(backbone):
+        raise TypeError(
+            f"backbone must be a registry name, hub:PRESET or a keras.Model, got "
+            f"{backbone!r}; load a model file or run directory with "
+            f"kerasvision.reuse.load_backbone(path) first"
+        )
+    if is_hub_backbone(backbone):
+        if input_shape is None:
+            size = hub_default_size(backbone)
+            input_shape = (size, size, 3)
+        base, converter = build_hub_backbone(backbone, input_shape, weights=weights)
+        if all(v is not None for v in base.input_shape[1:]):
+            input_shape = base.input_shape[1:]
+        return base, converter, hub_label(backbone), tuple(input_shape)
+    label, spec = get_backbone_spec(backbone)
+    if input_shape is None:
+        input_shape = (spec.default_size, spec.default_size, 3)
+    base = build_backbone(label, input_shape, weights=weights)
+    preprocessing = None
+    if spec.preprocessing:
+        preprocessing = ImagenetPreprocessing(spec.preprocessing, name="preprocessing")
+    return base, preprocessing, label, tuple(base.input_shape[1:])
+
+
 def get_backbone(model):
     """The nested backbone model inside a transfer classifier."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
             return layer
     raise ValueError(f"model {model.name!r} has no nested backbone")
+
+
+def transfer_feature_layer(model, backbone_name: str | None = None) -> str:
+    """Name of the last spatial feature layer inside a transfer classifier's backbone.
+
+    Args:
+        model: A transfer classifier (`build_transfer_classifier`).
+        backbone_name: The registry name it was built from. Defaults to None
+            (recognised from the nested backbone's name).
+
+    Returns:
+        A layer name inside the nested backbone, e.g. "out_relu".
+    """
+    inner = get_backbone(model)
+    if is_hub_model(inner):
+        return hub_feature_layer(inner)
+    if backbone_name is not None and not is_backbone_reference(backbone_name):
+        spec = get_backbone_spec(backbone_name)[1]
+    else:
+        spec = _spec_for(inner)
+    return (spec.feature_layer if spec else None) or inner.layers[-1].name
 
 
 def freeze_backbone(model):
@@ -206,6 +271,8 @@ def parse_unfreeze(spec) -> tuple[str, object]:
 
 def _spec_for(backbone) -> BackboneSpec | None:
     """The registry entry a keras.applications model was built from (by its name)."""
+    if is_hub_model(backbone):  # "mobile_net_backbone" is no keras.applications one
+        return None
     name = re.sub(r"[^a-z0-9]", "", backbone.name.lower())
     best = None
     for spec in BACKBONES.values():

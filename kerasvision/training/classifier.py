@@ -90,6 +90,11 @@ def resolve_backbone(config) -> Backbone | None:
         return Backbone(
             config.backbone, 1, height, (height, width), channels, model, feature
         )
+    from kerasvision.models.hub import HUB_MIN_SIZE, hub_default_size, is_hub_backbone
+
+    if is_hub_backbone(config.backbone):  # reads the preset's converter (no weights)
+        size = hub_default_size(config.backbone)
+        return Backbone(config.backbone, HUB_MIN_SIZE, size)
     key, spec = get_backbone_spec(config.backbone)
     return Backbone(key, spec.min_size, spec.default_size)
 
@@ -300,11 +305,9 @@ def _feature_layer(config, model, backbone) -> str:
         return feature_layer_name(model, config.model)
     if backbone is not None and backbone.feature_layer is not None:
         return backbone.feature_layer
-    from kerasvision.models.backbones import get_backbone_spec
-    from kerasvision.models.transfer import get_backbone
+    from kerasvision.models.transfer import transfer_feature_layer
 
-    inner = get_backbone(model)
-    return get_backbone_spec(backbone.name)[1].feature_layer or inner.layers[-1].name
+    return transfer_feature_layer(model, backbone.name)
 
 
 # === Record ===
