@@ -71,6 +71,7 @@ CLASSIFIER_ONLY = (
     "weight_decay",
     "kernel_initializer",
     "early_stopping",
+    "calibrate",
     "optimizer",
     "resize",
     "classes",
@@ -197,6 +198,7 @@ class FitConfig:
     class_weight: Any = None
     augment: str | None = None
     early_stopping: int | None = None
+    calibrate: bool = True
     seed: int | None = None
     precision: str = "float32"
     jit_compile: bool | None = None
