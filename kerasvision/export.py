@@ -170,13 +170,13 @@ def _header_pixels(content):
     )
 
 
-def _check_header_pixels(content) -> None:
+def _check_header_pixels(content):
     """Refuse a decompression bomb before decoding it (the loader's limit)."""
     import tensorflow as tf
 
     from kerasvision.data.images import MAX_PIXELS
 
-    tf.debugging.assert_less_equal(
+    return tf.debugging.assert_less_equal(
         _header_pixels(content),
         tf.constant(MAX_PIXELS, tf.int64),
         message=f"image has more than {MAX_PIXELS} pixels (a decompression bomb?)",
@@ -288,10 +288,11 @@ def export_saved_model(
         return {"probabilities": serving_probabilities(model(images, training=False))}
 
     def decode_one(content):
-        _check_header_pixels(content)
-        return decode_image_bytes(
-            content, image_size=(height, width), channels=channels, resize=resize
-        )
+        # Explicitly first: nothing else orders the check before the decoder.
+        with tf.control_dependencies([_check_header_pixels(content)]):
+            return decode_image_bytes(
+                content, image_size=(height, width), channels=channels, resize=resize
+            )
 
     @tf.function
     def serve_bytes(image_bytes):
