@@ -292,6 +292,7 @@ class FitConfig:
         """Read `run.json`'s "arguments" back (also those of kerasvision 0.1)."""
         names = {f.name for f in dataclasses.fields(cls)}
         options = {k: v for k, v in record.items() if k in names}
+        options.setdefault("calibrate", False)  # recorded before calibration existed
         if options.get("model") == "transfer" or options.get("task") not in (
             None,
             "classification",
