@@ -1,4 +1,4 @@
-"""Serving benchmark: exported SavedModel (and ONNX Runtime) vs `model.predict`.
+"""Serving benchmark: exported SavedModel (ONNX Runtime, LiteRT) vs `model.predict`.
 
 Builds a registered model (random weights: speed does not depend on training),
 exports it with `export_saved_model` (checked against `predict`) and, when the
@@ -8,9 +8,13 @@ optional packages are installed, with `export_onnx`. For batch sizes 1, 8, 32 an
 - `model.predict(batch)` (Keras, one call per batch),
 - the SavedModel's `serving_default` signature (`tf.saved_model.load`),
 - ONNX Runtime's CPU execution provider (if available),
+- the LiteRT interpreter (if `ai-edge-litert` is installed) on the float32,
+  float16 and int8 (full-integer, 32 representative images) exports, one thread,
 
 and prints images/s (median of `--repeats` timed calls after a warm-up) and the
-ratios SavedModel / predict and ONNX / SavedModel. Then single-image latency of
+ratios SavedModel / predict and ONNX / SavedModel. The LiteRT exports' file
+sizes and top-1 agreement with Keras are printed too (random weights: the int8
+agreement check is off, the figure is speed). Then single-image latency of
 the `serving_bytes` signature (one JPEG, decoded and resized in the graph):
 p50/p95 over `--latency-calls` calls.
 """
@@ -73,6 +77,40 @@ def _onnx_session(model, folder, class_names):
     )
 
 
+LITERT_QUANTIZATIONS = ("none", "float16", "int8")
+
+
+def _litert_runners(model, folder, class_names, images):
+    """`{quantize: signature runner}` of the LiteRT exports ({} if unavailable)."""
+    from kerasvision.export import ExportError, export_litert
+
+    runners = {}
+    for quantize in LITERT_QUANTIZATIONS:
+        try:
+            report = export_litert(
+                model,
+                os.path.join(folder, f"litert-{quantize}"),
+                class_names=class_names,
+                quantize=quantize,
+                representative=images[:32],
+                sample_images=images[:8],
+                min_agreement=0.0,
+            )
+        except ExportError as error:
+            print(f"LiteRT: skipped ({error})")
+            return {}
+        from ai_edge_litert.interpreter import Interpreter
+
+        print(
+            f"LiteRT {quantize} export: {report['file_bytes'] / 1024:.0f} KiB, max "
+            f"|delta prob| {report['max_abs_diff']:.2g}, top-1 agreement "
+            f"{report['top1_agreement']:.0%} on 8 random images"
+        )
+        interpreter = Interpreter(model_path=report["file"], num_threads=1)
+        runners[quantize] = interpreter.get_signature_runner("serving_default")
+    return runners
+
+
 @click.command()
 @click.option("--model", "model_name", default="bipyramidal_cnn", show_default=True)
 @click.option("--image-size", default=128, show_default=True)
@@ -109,11 +147,13 @@ def main(model_name, image_size, num_classes, repeats, latency_calls, jpeg_size)
         serve = loaded.signatures["serving_default"]
         serve_bytes = loaded.signatures["serving_bytes"]
         session = _onnx_session(model, folder, class_names)
+        litert = _litert_runners(model, folder, class_names, images)
 
         header = f"{'batch':>5s} {'predict img/s':>14s} {'SavedModel img/s':>17s}"
         header += f" {'SM/predict':>10s}"
         if session is not None:
             header += f" {'ONNX RT img/s':>14s} {'ONNX/SM':>8s}"
+        header += "".join(f" {'LiteRT ' + q + ' img/s':>20s}" for q in litert)
         print(header)
         for batch in BATCH_SIZES:
             x = images[:batch]
@@ -133,6 +173,9 @@ def main(model_name, image_size, num_classes, repeats, latency_calls, jpeg_size)
                     lambda x=x: session.run(["probabilities"], {"images": x}), repeats
                 )
                 row += f" {batch / onnx:14.1f} {saved / onnx:8.2f}"
+            for runner in litert.values():
+                lite = _median_seconds(lambda x=x, r=runner: r(images=x), repeats)
+                row += f" {batch / lite:20.1f}"
             print(row)
 
         payload = tf.constant([_jpeg(jpeg_size)])

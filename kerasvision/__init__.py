@@ -64,6 +64,7 @@ _PUBLIC = {
     "export_saved_model": "kerasvision.export",
     "export_run": "kerasvision.export",
     "export_onnx": "kerasvision.export",
+    "export_litert": "kerasvision.export",
     "ensemble_runs": "kerasvision.ensemble",
     # looking inside
     "visualize_run": "kerasvision.visualization.pictures",

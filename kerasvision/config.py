@@ -100,6 +100,7 @@ CLASSIFIER_ONLY = (
     "early_stopping",
     "ema",
     "time_budget",
+    "calibrate",
     "optimizer",
     "resize",
     "classes",
@@ -231,6 +232,7 @@ class FitConfig:
     class_weight: Any = None
     augment: str | None = None
     early_stopping: int | None = None
+    calibrate: bool = True
     seed: int | None = None
     precision: str = "float32"
     jit_compile: bool | None = None
@@ -334,10 +336,12 @@ class FitConfig:
         """Read `run.json`'s "arguments" back (also those of kerasvision 0.1)."""
         names = {f.name for f in dataclasses.fields(cls)}
         options = {k: v for k, v in record.items() if k in names}
-        if options.get("model") == "transfer" or options.get("task") not in (
-            None,
-            "classification",
-        ):
+        if options.get("task") not in (None, "classification"):
+            # What an autoencoder record holds of them are old defaults.
+            options = {k: v for k, v in options.items() if k not in CLASSIFIER_ONLY}
+        else:
+            options.setdefault("calibrate", False)  # recorded before calibration
+        if options.get("model") == "transfer":
             options["model"] = None
         version = record.get("config_version", 1)
         if version < 2:

@@ -10,13 +10,17 @@ import numpy as np
 
 __all__ = [
     "as_labels",
+    "apply_temperature",
     "as_probability_matrix",
     "calibration_bins",
+    "calibration_scores",
     "compute_metrics",
     "evaluate",
     "evaluate_model",
     "expected_calibration_error",
+    "fit_temperature",
     "image_quality",
+    "negative_log_likelihood",
     "predict",
     "predict_pretrained",
     "predict_probabilities",
@@ -216,6 +220,92 @@ def expected_calibration_error(probabilities, labels, bins: int = 15) -> float:
     return float(np.sum(counts[filled] / counts.sum() * gaps))
 
 
+#: Temperatures searched by `fit_temperature` (log-uniform bounds).
+TEMPERATURE_RANGE = (0.05, 20.0)
+
+
+def negative_log_likelihood(probabilities, labels) -> float:
+    """Mean `-log(max(p_true, 1e-7))` (the cross-entropy Keras reports)."""
+    probabilities = as_probability_matrix(probabilities)
+    labels = as_labels(labels, len(probabilities))
+    true = probabilities[np.arange(len(labels)), labels]
+    return float(np.mean(-np.log(np.clip(true, EPSILON, 1.0))))
+
+
+def apply_temperature(probabilities, temperature: float) -> np.ndarray:
+    """`softmax(log(p) / T)` per row: what `TemperatureScaling` serves.
+
+    Args:
+        probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
+        temperature: T > 0.
+
+    Returns:
+        `[N, K]` float64 tempered probabilities (1.0 gives them back unchanged).
+    """
+    if not float(temperature) > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    probabilities = as_probability_matrix(probabilities)
+    logits = np.log(np.maximum(probabilities, 1e-38)) / float(temperature)
+    logits -= logits.max(axis=1, keepdims=True)
+    tempered = np.exp(logits)
+    return tempered / tempered.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probabilities, labels) -> float:
+    """The temperature T minimising the NLL of `softmax(log(p) / T)`.
+
+    A bounded 1-D search on log T (`scipy.optimize.minimize_scalar`) within
+    `TEMPERATURE_RANGE`; argmax and accuracy are unchanged by any T.
+
+    Args:
+        probabilities: `[N, K]` validation probabilities (or `[N]` P(class 1)).
+        labels: `[N]` integer true labels.
+
+    Returns:
+        T, rounded to 4 significant digits.
+
+    Raises:
+        ValueError: On mismatched shapes or no items.
+
+    Example:
+        >>> fit_temperature([[0.99, 0.01], [0.98, 0.02], [0.02, 0.98]], [0, 1, 1])
+    """
+    from scipy.optimize import minimize_scalar
+
+    probabilities = as_probability_matrix(probabilities)
+    labels = as_labels(labels, len(probabilities))
+    if len(labels) == 0:
+        raise ValueError("no items to fit a temperature on")
+
+    def nll(log_t):
+        return negative_log_likelihood(
+            apply_temperature(probabilities, np.exp(log_t)), labels
+        )
+
+    low, high = np.log(TEMPERATURE_RANGE)
+    found = minimize_scalar(nll, bounds=(low, high), method="bounded")
+    temperature = float(np.exp(found.x))
+    if nll(0.0) <= found.fun:  # never worse than leaving it alone
+        temperature = 1.0
+    return float(f"{temperature:.4g}")
+
+
+def calibration_scores(probabilities, labels, temperature: float) -> dict:
+    """NLL and ECE before and after the temperature, on one split.
+
+    Returns:
+        `{"temperature", "nll_before", "nll_after", "ece_before", "ece_after"}`.
+    """
+    after = apply_temperature(probabilities, temperature)
+    return {
+        "temperature": float(temperature),
+        "nll_before": negative_log_likelihood(probabilities, labels),
+        "nll_after": negative_log_likelihood(after, labels),
+        "ece_before": expected_calibration_error(probabilities, labels),
+        "ece_after": expected_calibration_error(after, labels),
+    }
+
+
 # === Autoencoders and segmentation ===
 
 
@@ -315,14 +405,20 @@ def evaluate_model(model, data, split: str = "test", *, batch_size: int = 64) ->
     return metrics
 
 
-def evaluate(run, data=None, *, batch_size: int = 64) -> dict:
+def evaluate(run, data=None, *, batch_size: int = 64, tta=None) -> dict:
     """Evaluate a finished run on its recorded test split or on a folder.
+
+    The run's calibrated probabilities are scored (its temperature, 1.0 for
+    runs without one).
 
     Args:
         run: Run directory (or a loaded `Run`).
         data: Folder-per-class directory; its classes must be the run's. Defaults
             to None (the run's own recorded test split, rebuilt exactly).
         batch_size: Prediction batch size. Defaults to 64.
+        tta: Also score test-time augmentation ("flip" or "flip+crop"), under
+            "tta"; on the run's own split the block is also written into its
+            `metrics.json` beside the plain scores. Defaults to None.
 
     Returns:
         The metrics dict.
@@ -334,6 +430,7 @@ def evaluate(run, data=None, *, batch_size: int = 64) -> dict:
     Example:
         >>> metrics = evaluate("saved_models/bipyramidal_cnn-digits-20261121-101500")
     """
+    from kerasvision.models.heads import serving_model
     from kerasvision.runs import load_run, require_classifier
 
     run = require_classifier(load_run(run))
@@ -341,15 +438,35 @@ def evaluate(run, data=None, *, batch_size: int = 64) -> dict:
     split = "test" if len(image_data.splits["test"]) else "val"
     if not len(image_data.splits[split]):
         raise ValueError(f"run {run.path} has no test or validation split to evaluate")
-    return evaluate_model(run.model, image_data, split, batch_size=batch_size)
+    model = serving_model(run.model, temperature=run.temperature)
+    metrics = evaluate_model(model, image_data, split, batch_size=batch_size)
+    if tta is None:
+        return metrics
+    augmented = serving_model(run.model, temperature=run.temperature, tta=tta)
+    scores = evaluate_model(augmented, image_data, split, batch_size=batch_size)
+    metrics["tta"] = {
+        "mode": tta,
+        **{k: v for k, v in scores.items() if isinstance(v, float)},
+    }
+    if data is None:
+        run.update_metrics(tta=metrics["tta"])
+    return metrics
 
 
 def predict(
-    run, inputs, *, top_k: int = 1, batch_size: int = 64, on_bad_file=None
+    run,
+    inputs,
+    *,
+    top_k: int = 1,
+    batch_size: int = 64,
+    on_bad_file=None,
+    tta=None,
+    min_confidence=None,
 ) -> list[dict]:
     """Classify image files with a finished run.
 
-    Images are decoded and resized exactly as in training.
+    Images are decoded and resized exactly as in training; probabilities are
+    the run's calibrated ones (its temperature).
 
     Args:
         run: Run directory (or a loaded `Run`).
@@ -359,6 +476,10 @@ def predict(
         on_bad_file: Called as `on_bad_file(path, reason)` for an invalid image
             found inside a folder, which is then skipped. Defaults to None (skip
             silently).
+        tta: Average the probabilities of test-time views ("flip" or
+            "flip+crop"). Defaults to None (none).
+        min_confidence: Answer "unknown" as `class_name` when the top
+            probability is below it (0 < P <= 1). Defaults to None (never).
 
     Returns:
         One dict per image: `{"path", "class_name", "probability", "top_k":
@@ -370,12 +491,18 @@ def predict(
             is left, or `top_k` is out of range.
     """
     from kerasvision.data.images import check_inputs, images_dataset
+    from kerasvision.models.heads import (
+        UNKNOWN_CLASS,
+        serving_model,
+        unknown_threshold,
+    )
     from kerasvision.runs import load_run, require_classifier
 
     run = require_classifier(load_run(run))
     names = run.class_names
     if not 1 <= top_k <= len(names):
         raise ValueError(f"top_k must be between 1 and {len(names)}, got {top_k}")
+    threshold = unknown_threshold(min_confidence, names)
     checks = check_inputs(inputs, on_bad_file=on_bad_file)
     paths = [c.path for c in checks]
     dataset = images_dataset(
@@ -385,14 +512,16 @@ def predict(
         resize=run.resize,
         batch_size=batch_size,
     )
-    probabilities = predict_probabilities(run.model, dataset)
+    model = serving_model(run.model, temperature=run.temperature, tta=tta)
+    probabilities = predict_probabilities(model, dataset)
     results = []
     for path, row in zip(paths, probabilities, strict=True):
         order = np.argsort(-row)[:top_k]
+        unsure = threshold is not None and row[order[0]] < threshold
         results.append(
             {
                 "path": path,
-                "class_name": names[order[0]],
+                "class_name": UNKNOWN_CLASS if unsure else names[order[0]],
                 "probability": float(row[order[0]]),
                 "top_k": [
                     {"class_name": names[i], "probability": float(row[i])}

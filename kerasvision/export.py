@@ -1,4 +1,4 @@
-"""Exports, all through one stage-and-check core: SavedModel, encoder, ONNX.
+"""Exports, all through one stage-and-check core: SavedModel, encoder, ONNX, LiteRT.
 
 Every format is written into a temporary folder or file beside its destination,
 checked there (reloaded, deterministic, within a tolerance of `model.predict`),
@@ -19,6 +19,16 @@ ONNX (`export_onnx`, optional packages `tf2onnx`, `onnx`, `onnxruntime`): one gr
 `images` float32 `[N, H, W, C]` raw 0-255 pixels -> `probabilities` `[N,
 num_classes]` (the `serving_default` contract; decoding and resizing stay with the
 caller), class names in the model's metadata, checked in ONNX Runtime.
+
+LiteRT (`export_litert`, optional package `ai-edge-litert`): a folder with
+`model.tflite` (signature `serving_default`: `images` float32 `[N, H, W, C]` raw
+0-255 pixels -> `probabilities` float32 `[N, num_classes]`, also when quantized:
+int8 keeps a float interface) and `labels.txt`, checked in the LiteRT
+interpreter.
+
+A run's exports serve its calibrated probabilities (`serving_model`: the
+fitted temperature, optionally test-time augmentation) and may answer
+"unknown" below `min_confidence` in `serving_bytes`.
 """
 
 from __future__ import annotations
@@ -28,15 +38,24 @@ import warnings
 
 import numpy as np
 
-from kerasvision._choices import EXPORT_FORMATS
-from kerasvision._files import staged_dir, staged_file
-from kerasvision.models.heads import serving_probabilities, strip_auxiliary_heads
+from kerasvision._choices import EXPORT_FORMATS, QUANTIZE_MODES
+from kerasvision._files import staged_dir, staged_file, write_text
+from kerasvision.models.heads import (
+    UNKNOWN_CLASS,
+    serving_model,
+    serving_probabilities,
+    strip_auxiliary_heads,
+    unknown_threshold,
+)
 
 __all__ = [
     "EXPORT_FORMATS",
     "ExportError",
+    "LITERT_AGREEMENT",
+    "LITERT_TOLERANCES",
     "check_export",
     "export_encoder",
+    "export_litert",
     "export_onnx",
     "export_run",
     "export_saved_model",
@@ -52,11 +71,14 @@ class ExportError(RuntimeError):
 
 
 def is_export(path) -> bool:
-    """Whether `path` is something kerasvision exports (a SavedModel folder or an
-    `.onnx` file), i.e. safe to replace by a new export."""
+    """Whether `path` is something kerasvision exports (a SavedModel or LiteRT
+    folder, or an `.onnx` file), i.e. safe to replace by a new export."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        return os.path.isfile(os.path.join(path, "saved_model.pb"))
+        return any(
+            os.path.isfile(os.path.join(path, name))
+            for name in ("saved_model.pb", LITERT_FILE)
+        )
     return os.path.isfile(path) and path.endswith(".onnx")
 
 
@@ -148,13 +170,13 @@ def _header_pixels(content):
     )
 
 
-def _check_header_pixels(content) -> None:
+def _check_header_pixels(content):
     """Refuse a decompression bomb before decoding it (the loader's limit)."""
     import tensorflow as tf
 
     from kerasvision.data.images import MAX_PIXELS
 
-    tf.debugging.assert_less_equal(
+    return tf.debugging.assert_less_equal(
         _header_pixels(content),
         tf.constant(MAX_PIXELS, tf.int64),
         message=f"image has more than {MAX_PIXELS} pixels (a decompression bomb?)",
@@ -176,6 +198,18 @@ def _class_names_for(model, class_names) -> list[str]:
             f"model has {expected} classes but {len(class_names)} class names given"
         )
     return class_names
+
+
+def _two_columns(model):
+    """`model`, with a one-unit sigmoid head turned into two probabilities."""
+    if model.output_shape[-1] != 1:
+        return model
+    import keras
+
+    from kerasvision.layers.outputs import BinaryToCategorical
+
+    two = BinaryToCategorical(name="probabilities")(model.outputs[0])
+    return keras.Model(model.inputs, two, name=model.name)
 
 
 def _predict_without_xla(model, images):
@@ -204,6 +238,7 @@ def export_saved_model(
     sample_images=None,
     tolerance: float = 1e-5,
     overwrite: bool = True,
+    min_confidence: float | None = None,
 ) -> dict:
     """Write `model` as a SavedModel with raw-pixel and encoded-bytes signatures.
 
@@ -219,6 +254,9 @@ def export_saved_model(
             1e-5.
         overwrite: Replace an existing export at `path` (never anything else).
             Defaults to True.
+        min_confidence: `serving_bytes` answers `class_name` "unknown" and
+            `class_index` -1 when the top probability is below it. Defaults to
+            None (never).
 
     Returns:
         A dict with the path, signatures and the measured differences.
@@ -230,7 +268,7 @@ def export_saved_model(
     """
     import tensorflow as tf
 
-    from kerasvision.data.images import resize_image, to_channels
+    from kerasvision.data.images import decode_image_bytes
 
     model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
@@ -238,6 +276,7 @@ def export_saved_model(
     shape = tuple(int(v) for v in model.input_shape[1:])
     height, width, channels = shape
     class_names = _class_names_for(model, class_names)
+    threshold = unknown_threshold(min_confidence, class_names)
 
     @tf.function
     def serve(images):
@@ -249,11 +288,11 @@ def export_saved_model(
         return {"probabilities": serving_probabilities(model(images, training=False))}
 
     def decode_one(content):
-        _check_header_pixels(content)
-        image = tf.io.decode_image(content, channels=3, expand_animations=False)
-        image = to_channels(tf.cast(image, tf.float32), 1) if channels == 1 else image
-        image.set_shape([None, None, channels])
-        return resize_image(image, (height, width), resize)
+        # Explicitly first: nothing else orders the check before the decoder.
+        with tf.control_dependencies([_check_header_pixels(content)]):
+            return decode_image_bytes(
+                content, image_size=(height, width), channels=channels, resize=resize
+            )
 
     @tf.function
     def serve_bytes(image_bytes):
@@ -265,6 +304,10 @@ def export_saved_model(
         probabilities = serving_probabilities(model(images, training=False))
         index = tf.argmax(probabilities, axis=-1)
         names = tf.gather(tf.constant(class_names), index)
+        if threshold is not None:
+            sure = tf.reduce_max(probabilities, axis=-1) >= threshold
+            index = tf.where(sure, index, tf.constant(-1, tf.int64))
+            names = tf.where(sure, names, tf.constant(UNKNOWN_CLASS))
         return {
             "probabilities": probabilities,
             "class_index": index,
@@ -293,6 +336,7 @@ def export_saved_model(
         signatures=["serving_default", "serving_bytes"],
         input_shape=list(shape),
         class_names=class_names,
+        min_confidence=threshold,
     )
     return report
 
@@ -419,6 +463,34 @@ def export_encoder(
 # === Runs ===
 
 
+def _run_destination(run, output, format, quantize):
+    """`(output, overwrite_default)`: the run's own default, or a checked path."""
+    name = {"savedmodel": "serving", "onnx": "model.onnx"}.get(
+        format, f"litert-{quantize}"
+    )
+    if output is None:
+        return os.path.join(run.path, name), True
+    output = os.path.abspath(os.fspath(output))
+    real_run, real_out = os.path.realpath(run.path), os.path.realpath(output)
+    if real_run == real_out or real_run.startswith(real_out + os.sep):
+        raise ValueError(f"--output {output} would replace the run {run.path} itself")
+    return output, None
+
+
+def _check_run_options(format, quantize, min_confidence) -> None:
+    if format not in EXPORT_FORMATS:
+        raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize != "none" and format != "tflite":
+        raise ValueError("--quantize applies to --format tflite only")
+    if min_confidence is not None and format != "savedmodel":
+        raise ValueError(
+            "--min-confidence applies to the SavedModel (its serving_bytes "
+            "signature); the other formats return probabilities only"
+        )
+
+
 def export_run(
     run_dir,
     output=None,
@@ -426,69 +498,102 @@ def export_run(
     tolerance: float | None = None,
     format: str = "savedmodel",
     overwrite: bool = False,
+    quantize: str = "none",
+    representative: int = 200,
+    min_confidence: float | None = None,
+    tta: str | None = None,
 ) -> dict:
-    """(Re-)export a run's `model.keras` as a SavedModel or an ONNX file.
+    """(Re-)export a run as a SavedModel, an ONNX file or a LiteRT model.
 
-    Uses images of the run's recorded test split (when available) for the check.
-    The default destination inside the run is replaced; another `output` must
-    not exist yet (or hold an earlier export, with `overwrite`), and may not be
-    the run itself or contain it.
+    The exported model serves the run's calibrated probabilities (its
+    temperature; 1.0 for runs without one), with `tta` averaged in. Images of
+    the run's recorded test split (when available) check it. The default
+    destination inside the run is replaced; another `output` must not exist yet
+    (or hold an earlier export, with `overwrite`), and may not be the run
+    itself or contain it. The report is also recorded in the run's `run.json`
+    under "exports" (keyed by format, and quantization for LiteRT).
 
     Args:
         run_dir: A finished run directory.
         output: Destination. Defaults to None (`RUN/serving` for a SavedModel,
-            `RUN/model.onnx` for ONNX).
+            `RUN/model.onnx` for ONNX, `RUN/litert-<quantize>/` for LiteRT).
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
-            None (1e-5 for a SavedModel, 1e-4 for ONNX).
-        format: "savedmodel" or "onnx". Defaults to "savedmodel".
+            None (1e-5 SavedModel, 1e-4 ONNX, `LITERT_TOLERANCES` for LiteRT).
+        format: "savedmodel", "onnx" or "tflite". Defaults to "savedmodel".
         overwrite: Replace an earlier export at `output`. Defaults to False.
+        quantize: LiteRT only: "none", "float16", "dynamic" or "int8" (see
+            `export_litert`). Defaults to "none".
+        representative: int8 only: how many training images (a seeded draw)
+            calibrate the quantization ranges. Defaults to 200.
+        min_confidence: SavedModel only: `serving_bytes` answers "unknown"
+            below this top probability. Defaults to None (never).
+        tta: Bake test-time augmentation ("flip" or "flip+crop") into the
+            exported model. Defaults to None (none).
 
     Returns:
         The export report.
 
     Raises:
-        ValueError: On an unknown format, a run that is not finished, or a
-            destination that is not replaceable.
-        ExportError: If the export fails its check, or ONNX's optional packages
-            are missing.
+        ValueError: On an unknown format or an option the format does not take,
+            a run that is not finished, or a destination that is not replaceable.
+        ExportError: If the export fails its check, or an optional package is
+            missing.
 
     Example:
-        >>> export_run("saved_models/run", format="onnx")["path"]
-        '.../saved_models/run/model.onnx'
+        >>> export_run("saved_models/run", format="tflite", quantize="int8")["path"]
+        '.../saved_models/run/litert-int8'
     """
     from kerasvision.runs import load_run, require_classifier
 
-    if format not in EXPORT_FORMATS:
-        raise ValueError(f"format must be one of {EXPORT_FORMATS}, got {format!r}")
+    _check_run_options(format, quantize, min_confidence)
     run = require_classifier(load_run(run_dir))
-    default = os.path.join(
-        run.path, "serving" if format == "savedmodel" else "model.onnx"
-    )
-    if output is None:
-        output, overwrite = default, True
-    output = os.path.abspath(os.fspath(output))
-    real_run, real_out = os.path.realpath(run.path), os.path.realpath(output)
-    if real_run == real_out or real_run.startswith(real_out + os.sep):
-        raise ValueError(f"--output {output} would replace the run {run.path} itself")
-    samples = run.sample_images(16)
-    if format == "onnx":
-        return export_onnx(
-            run.model,
-            output,
-            class_names=run.class_names,
-            sample_images=samples,
-            tolerance=1e-4 if tolerance is None else tolerance,
-            overwrite=overwrite,
+    output, own = _run_destination(run, output, format, quantize)
+    overwrite = bool(own or overwrite)
+    model = serving_model(run.model, temperature=run.temperature, tta=tta)
+    common = {"class_names": run.class_names, "overwrite": overwrite}
+    if tolerance is not None:
+        common["tolerance"] = tolerance
+    if format == "tflite":
+        report = _export_run_litert(
+            run, model, output, quantize, representative, common
         )
-    return export_saved_model(
-        run.model,
-        output,
-        class_names=run.class_names,
-        resize=run.resize,
-        sample_images=samples,
-        tolerance=1e-5 if tolerance is None else tolerance,
-        overwrite=overwrite,
-    )
+    elif format == "onnx":
+        samples = run.sample_images(16)
+        report = export_onnx(model, output, sample_images=samples, **common)
+    else:
+        samples = run.sample_images(16)
+        report = export_saved_model(
+            model, output, resize=run.resize, sample_images=samples,
+            min_confidence=min_confidence, **common,
+        )  # fmt: skip
+    report.update(temperature=run.temperature, tta=tta)
+    key = f"tflite-{quantize}" if format == "tflite" else format
+    run.record(exports={**(run.info.get("exports") or {}), key: report})
+    return report
+
+
+def _export_run_litert(run, model, output, quantize, representative, common):
+    """LiteRT export of a run: representative images from its training split
+    (int8), its test split for the agreement and accuracy checks."""
+    try:
+        data = run.data()
+    except (ValueError, FileNotFoundError, RuntimeError):
+        data = None  # in-memory arrays: checked on random pixels only
+    if quantize == "int8" and (data is None or not len(data.splits["train"])):
+        raise ValueError(
+            f"int8 quantization needs the run's training images for its "
+            f"representative dataset, and {run.path} has none on disk"
+        )
+    calibration = test = None
+    if data is not None:
+        if quantize == "int8":
+            calibration = data.arrays("train", count=int(representative), seed=0)[0]
+        split = next((k for k in ("test", "val") if len(data.splits[k])), None)
+        test = None if split is None else data.arrays(split)
+    return export_litert(
+        model, output, quantize=quantize, representative=calibration,
+        test_data=test, **common,
+    )  # fmt: skip
 
 
 # === ONNX ===
@@ -552,10 +657,6 @@ def export_onnx(
         >>> report["max_abs_diff"] <= 1e-4
         True
     """
-    import keras
-
-    from kerasvision.layers.outputs import BinaryToCategorical
-
     _require_onnx_packages()
     model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
@@ -568,10 +669,7 @@ def export_onnx(
             f"ONNX export needs a float32 model; this one uses {', '.join(mixed)} "
             f"(export the SavedModel instead, or retrain with --precision float32)"
         )
-    serving = model
-    if model.output_shape[-1] == 1:
-        two = BinaryToCategorical(name="probabilities")(model.outputs[0])
-        serving = keras.Model(model.inputs, two, name=model.name)
+    serving = _two_columns(model)
     images = _sample_images(sample_images, shape)
     # The check's reference; calling the model also marks it as called.
     reference = np.asarray(serving_probabilities(model.predict(images, verbose=0)))
@@ -649,3 +747,218 @@ def _check_onnx(path, images, reference, tolerance) -> float:
     (actual,) = session.run(["probabilities"], {"images": images})
     delta = float(np.max(np.abs(actual - reference)))
     return _within("ONNX Runtime output", delta, tolerance, len(images))
+
+
+# === LiteRT (TFLite) ===
+
+LITERT_FILE = "model.tflite"
+#: Largest |delta prob| vs Keras `predict` of the float LiteRT exports.
+LITERT_TOLERANCES = {"none": 1e-4, "float16": 5e-3}
+#: Smallest top-1 agreement with Keras of the quantized exports (dynamic, int8)
+#: on the run's test split (else the check images).
+LITERT_AGREEMENT = 0.99
+
+
+def _require_litert():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise ExportError(
+            "LiteRT export needs the optional package ai-edge-litert: "
+            "pip install 'kerasvision[litert]'"
+        ) from None
+    return Interpreter
+
+
+def _litert_converter(serving, saved_model_dir, shape, quantize, representative):
+    """A `tf.lite.TFLiteConverter` from the clean serving function."""
+    import tensorflow as tf
+
+    @tf.function
+    def serve(images):
+        return {"probabilities": serving(images, training=False)}
+
+    archive = _archive(serving, [("serving_default", serve, _pixels_spec(shape))])
+    archive.write_out(saved_model_dir, verbose=False)
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=["serving_default"]
+    )
+    if quantize != "none":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if quantize == "int8":
+        # Full-integer kernels; the interface stays float32 raw pixels.
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.representative_dataset = lambda: (
+            [image[None]] for image in representative
+        )
+    return converter
+
+
+def _litert_predict(runner, images, batch_size: int = 64) -> np.ndarray:
+    parts = [
+        runner(images=images[start : start + batch_size])["probabilities"]
+        for start in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(parts).astype("float64")
+
+
+def _litert_latency(runner, image, repeats: int = 20) -> float:
+    """Median single-image latency in milliseconds (after one warm-up call)."""
+    import time
+
+    runner(images=image[None])
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        runner(images=image[None])
+        times.append(time.perf_counter() - tick)
+    return float(np.median(times) * 1000)
+
+
+def _check_litert(staging, model, images, labels, quantize, tolerance, agreement):
+    """Load the staged model in the LiteRT interpreter and compare with Keras."""
+    interpreter = _require_litert()(
+        model_path=os.path.join(staging, LITERT_FILE), num_threads=1
+    )
+    runner = interpreter.get_signature_runner("serving_default")
+    first = _litert_predict(runner, images)
+    if not np.array_equal(first, _litert_predict(runner, images)):
+        raise ExportError(f"LiteRT model at {staging} is not deterministic")
+    expected = np.asarray(_predict_without_xla(model, images), dtype="float64")
+    expected = np.asarray(serving_probabilities(expected))
+    agree = float(np.mean(first.argmax(1) == expected.argmax(1)))
+    report = {
+        "checked_images": int(len(images)),
+        "max_abs_diff": float(np.max(np.abs(first - expected))),
+        "top1_agreement": agree,
+        "deterministic": True,
+        "file_bytes": os.path.getsize(os.path.join(staging, LITERT_FILE)),
+        "latency_ms": _litert_latency(runner, images[0]),
+    }
+    if labels is not None:
+        report["accuracy"] = float(np.mean(first.argmax(1) == labels))
+        report["keras_accuracy"] = float(np.mean(expected.argmax(1) == labels))
+    if quantize in LITERT_TOLERANCES:
+        report["tolerance"] = tolerance
+        _within("LiteRT output", report["max_abs_diff"], tolerance, len(images))
+    elif agree < agreement:
+        raise ExportError(
+            f"{quantize}-quantized LiteRT model agrees with Keras on the top-1 "
+            f"class of {agree:.2%} of {len(images)} images (< {agreement:.0%}); "
+            f"nothing written"
+        )
+    report["min_agreement"] = None if quantize in LITERT_TOLERANCES else agreement
+    return report
+
+
+def export_litert(
+    model,
+    path,
+    *,
+    class_names,
+    quantize: str = "none",
+    representative=None,
+    test_data=None,
+    sample_images=None,
+    tolerance: float | None = None,
+    min_agreement: float = LITERT_AGREEMENT,
+    overwrite: bool = True,
+) -> dict:
+    """Write `model` as a LiteRT (TFLite) folder, checked in the LiteRT interpreter.
+
+    Converted with `tf.lite.TFLiteConverter` from the clean serving function
+    (the SavedModel's `serving_default`): `images` float32 `[N, H, W, C]` raw
+    0-255 pixels -> `probabilities` `[N, num_classes]`. The folder holds
+    `model.tflite` and `labels.txt` (class names in output order). Quantization:
+    "none" (float32), "float16" (float16 weights), "dynamic" (int8 weights,
+    float activations) or "int8" (full-integer kernels with ranges from
+    `representative` images; float32 input and output). Float exports must
+    match `model.predict` within `tolerance`; quantized ones must agree on the
+    top-1 class of at least `min_agreement` of the check images.
+
+    Args:
+        model: A float32 Keras classifier taking raw 0-255 pixels.
+        path: Destination folder.
+        class_names: Class names in output order.
+        quantize: "none", "float16", "dynamic" or "int8". Defaults to "none".
+        representative: int8 only: `[N, H, W, C]` images for the ranges.
+            Defaults to None (required for int8).
+        test_data: `(images, labels)` for the check (agreement and accuracy).
+            Defaults to None (`sample_images`).
+        sample_images: Check images when `test_data` is None. Defaults to None
+            (8 random images).
+        tolerance: Largest |delta prob| of the float exports. Defaults to None
+            (`LITERT_TOLERANCES`).
+        min_agreement: Smallest top-1 agreement of the quantized exports.
+            Defaults to `LITERT_AGREEMENT` (0.99).
+        overwrite: Replace an existing export at `path`. Defaults to True.
+
+    Returns:
+        The report: path, quantize, file size, single-image latency, max |delta
+        prob|, top-1 agreement and, with `test_data`, LiteRT and Keras accuracy.
+
+    Raises:
+        ExportError: If ai-edge-litert is missing, the conversion fails, or the
+            check fails (nothing is written then).
+        ValueError: On a bad `quantize`, a missing `representative`, class names
+            that do not match, or a destination that is not replaceable.
+
+    Example:
+        >>> export_litert(model, "litert", class_names=names, quantize="float16")
+    """
+    import tempfile
+
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize == "int8" and (representative is None or not len(representative)):
+        raise ValueError("int8 quantization needs representative images")
+    _require_litert()
+    model = _two_columns(strip_auxiliary_heads(model))
+    path = os.path.abspath(os.fspath(path))
+    _check_destination(path, overwrite)
+    shape = tuple(int(v) for v in model.input_shape[1:])
+    class_names = _class_names_for(model, class_names)
+    images, labels = (
+        (_sample_images(sample_images, shape), None)
+        if test_data is None or not len(test_data[0])
+        else (_sample_images(test_data[0], shape), np.asarray(test_data[1]))
+    )
+    tolerance = LITERT_TOLERANCES.get(quantize) if tolerance is None else tolerance
+
+    def write(staging):
+        with tempfile.TemporaryDirectory(prefix="kerasvision-litert-") as scratch:
+            converter = _litert_converter(
+                model, scratch, shape, quantize, representative
+            )
+            try:
+                content = converter.convert()
+            except Exception as error:  # the converter raises many types
+                raise ExportError(
+                    f"LiteRT conversion failed: {type(error).__name__}: "
+                    f"{str(error).splitlines()[0] if str(error) else ''}"
+                ) from error
+        with open(os.path.join(staging, LITERT_FILE), "wb") as stream:
+            stream.write(content)
+        write_text(os.path.join(staging, "labels.txt"), "\n".join(class_names) + "\n")
+
+    report = _stage_and_check(
+        path,
+        write,
+        lambda staging: _check_litert(
+            staging, model, images, labels, quantize, tolerance, min_agreement
+        ),
+    )
+    report.update(
+        path=path,
+        format="tflite",
+        quantize=quantize,
+        file=os.path.join(path, LITERT_FILE),
+        input="images",
+        output="probabilities",
+        input_shape=list(shape),
+        class_names=class_names,
+        representative_images=None if representative is None else len(representative),
+    )
+    return report

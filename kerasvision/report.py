@@ -283,6 +283,7 @@ def _predictions(run, split):
     import numpy as np
 
     from kerasvision.evaluation import (
+        apply_temperature,
         expected_calibration_error,
         predict_probabilities,
     )
@@ -298,12 +299,16 @@ def _predictions(run, split):
     dataset = data.dataset(split, batch_size=64, shuffle=False, include_labels=False)
     probabilities = predict_probabilities(run.model, dataset)
     labels = np.asarray(data.splits[split].labels, dtype="int64")
+    calibrated = apply_temperature(probabilities, run.temperature)
     return {
         "data": data,
         "split": split,
         "probabilities": probabilities,
         "labels": labels,
         "ece": expected_calibration_error(probabilities, labels),
+        "temperature": run.temperature,
+        "calibrated": calibrated,
+        "ece_calibrated": expected_calibration_error(calibrated, labels),
     }, None
 
 
@@ -477,17 +482,30 @@ def _calibration_section(predictions, problem, scratch) -> str:
         return f'<p class="note warn">Not available: {_escape(problem)}.</p>'
     from kerasvision.visualization.plots import plot_reliability_diagram
 
+    temperature = predictions["temperature"]
     path = plot_reliability_diagram(
         predictions["probabilities"],
         predictions["labels"],
         os.path.join(scratch, "reliability.png"),
+        title="Before calibration",
     )
     text = (
         f'<p class="note">Expected calibration error (15 equal-width bins) on the '
-        f"{_escape(predictions['split'])} split: <b>{predictions['ece']:.4f}</b>. "
-        "Bars below the diagonal mean over-confidence.</p>"
+        f"{_escape(predictions['split'])} split: <b>{predictions['ece']:.4f}</b> "
+        f"before, <b>{predictions['ece_calibrated']:.4f}</b> after the "
+        f"temperature T = {temperature:g} fitted on the validation split (what "
+        "the exports serve). Bars below the diagonal mean over-confidence.</p>"
     )
-    return text + _figure(path, alt="reliability diagram")
+    figures = _figure(path, alt="reliability diagram before calibration")
+    if temperature != 1.0:
+        after = plot_reliability_diagram(
+            predictions["calibrated"],
+            predictions["labels"],
+            os.path.join(scratch, "reliability_calibrated.png"),
+            title=f"After calibration (T = {temperature:g})",
+        )
+        figures += _figure(after, alt="reliability diagram after calibration")
+    return text + figures
 
 
 def _run_section(info) -> str:

@@ -492,8 +492,27 @@ class Run:
     def resize(self) -> str:
         return self.info["data"].get("resize", "stretch")
 
+    @property
+    def temperature(self) -> float:
+        """The fitted temperature ("calibration" in `run.json`); 1.0 for runs
+        without one (older runs, `--no-calibrate`)."""
+        return float((self.info.get("calibration") or {}).get("temperature") or 1.0)
+
+    def record(self, **fields) -> dict:
+        """Merge `fields` into this finished run's `run.json` (atomic rewrite),
+        e.g. the checks of a later export."""
+        self.info.update(fields)
+        write_json(os.path.join(self.path, RUN_FILE), self.info)
+        return self.info
+
     def history(self) -> dict[str, list[float]]:
         return read_history(os.path.join(self.path, "history.csv"))
+
+    def update_metrics(self, **fields) -> dict:
+        """Merge `fields` into this run's `metrics.json` (atomic rewrite)."""
+        metrics = {**self.metrics(), **fields}
+        write_json(os.path.join(self.path, "metrics.json"), metrics)
+        return metrics
 
     def metrics(self) -> dict:
         path = os.path.join(self.path, "metrics.json")

@@ -200,3 +200,49 @@ def test_a_killed_export_leftover_is_removed_by_the_next_export(tmp_path):
     export_saved_model(_model(), tmp_path / "serving", class_names=["a", "b", "c"])
     assert not leftover.exists() and live.exists() and user.exists()
     assert sorted(os.listdir(tmp_path)) == sorted(["serving", live.name, user.name])
+
+
+def test_bytes_signature_applies_exif_orientation_like_training(tmp_path):
+    """A JPEG stored sideways with orientation 6: serving sees training's pixels."""
+    import tensorflow as tf
+
+    from kerasvision.data.images import load_images
+
+    rng = np.random.default_rng(5)
+    blocks = rng.integers(0, 256, (6, 10, 3)).astype("uint8")
+    pixels = np.kron(blocks, np.ones((2, 2, 1), dtype="uint8"))  # 12 x 20
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to view: 20 x 12
+    path = tmp_path / "sideways.jpg"
+    Image.fromarray(pixels).save(path, "JPEG", exif=exif.tobytes(), quality=95)
+    model = _model()
+    export_saved_model(model, tmp_path / "s", class_names=["a", "b", "c"])
+    loaded = tf.saved_model.load(str(tmp_path / "s"))
+    _, training = load_images([str(path)], image_size=16)
+    out = loaded.signatures["serving_bytes"](
+        image_bytes=tf.constant([path.read_bytes()])
+    )
+    expected = model.predict(training, verbose=0)
+    np.testing.assert_allclose(out["probabilities"].numpy(), expected, atol=1e-5)
+    upright = load_images([str(path)], image_size=(20, 12))[1][0]
+    assert not np.array_equal(upright, np.swapaxes(upright, 0, 1)[:20, :12])
+
+
+def test_min_confidence_makes_the_bytes_signature_answer_unknown(tmp_path):
+    import tensorflow as tf
+
+    model = _model()
+    report = export_saved_model(
+        model, tmp_path / "s", class_names=["a", "b", "c"], min_confidence=0.999
+    )
+    assert report["min_confidence"] == 0.999
+    loaded = tf.saved_model.load(str(tmp_path / "s"))
+    out = loaded.signatures["serving_bytes"](
+        image_bytes=tf.constant([_encode(_images(1)[0])])
+    )
+    assert out["class_name"].numpy().tolist() == [b"unknown"]
+    assert out["class_index"].numpy().tolist() == [-1]
+    with pytest.raises(ValueError, match="a class is named 'unknown'"):
+        export_saved_model(
+            model, tmp_path / "t", class_names=["a", "unknown", "c"], min_confidence=0.5
+        )

@@ -36,7 +36,10 @@ def test_report_is_one_self_contained_html_file(report_run, report_html):
     assert page.startswith("<!DOCTYPE html>")
     sources = re.findall(r"""\bsrc\s*=\s*["']([^"']*)""", page)
     links = re.findall(r"""\bhref\s*=\s*["']([^"']*)""", page)
-    assert len(sources) == 5  # curves, confusion, per-class, top losses, reliability
+    # curves, confusion, per-class, top losses, reliability before (and after)
+    # the temperature
+    calibrated = json.loads((report_run / "run.json").read_text())["calibration"]
+    assert len(sources) == 5 + (calibrated["temperature"] != 1.0)
     assert all(s.startswith("data:image/png;base64,") for s in sources)
     assert all(link.startswith("#") for link in links)  # in-page anchors only
     for marker in ("<script", "<link", "<iframe", "@import", "url(", "http://"):

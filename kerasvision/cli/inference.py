@@ -21,9 +21,13 @@ from kerasvision.cli.options import (
     dataset_option,
     export_format_option,
     given,
+    min_confidence_option,
     output_option,
     overwrite_option,
+    quantize_option,
+    representative_option,
     run_argument,
+    tta_option,
 )
 
 __all__ = ["encode", "ensemble", "evaluate", "export", "predict"]
@@ -33,16 +37,19 @@ __all__ = ["encode", "ensemble", "evaluate", "export", "predict"]
 @run_argument
 @data_dir_argument
 @batch_size_option
-def evaluate(run, data_dir, batch_size):
+@tta_option
+def evaluate(run, data_dir, batch_size, tta):
     """Evaluate RUN on its recorded test split, or on DATA_DIR; prints JSON."""
     check_path(run, "run directory")
     check_path(data_dir, "data directory")
     evaluate_run = library("kerasvision.evaluation", "evaluate")
-    metrics = call(evaluate_run, run, data_dir, **given(batch_size=batch_size))
+    options = given(batch_size=batch_size, tta=tta)
+    metrics = call(evaluate_run, run, data_dir, **options)
     click.echo(json.dumps(metrics, indent=2))
 
 
-def _write_predictions(results, output_format) -> None:
+def _write_predictions(results, output_format, answer: bool = False) -> None:
+    """JSON, or CSV rows (with an `answer` column: the class or "unknown")."""
     if output_format == "json":
         click.echo(json.dumps(results, indent=2))
         return
@@ -50,12 +57,12 @@ def _write_predictions(results, output_format) -> None:
 
     k = len(results[0]["top_k"])
     writer = csv.writer(sys.stdout, lineterminator="\n")
-    header = ["path"]
+    header = ["path", "answer"] if answer else ["path"]
     for rank in range(1, k + 1):
         header += [f"class_{rank}", f"probability_{rank}"]
     writer.writerow(header)
     for row in results:
-        cells = [row["path"]]
+        cells = [row["path"], row["class_name"]] if answer else [row["path"]]
         for item in row["top_k"]:
             cells += [item["class_name"], f"{item['probability']:.6f}"]
         writer.writerow(cells)
@@ -85,10 +92,14 @@ def _write_predictions(results, output_format) -> None:
 @click.option(
     "--weights", help="With --pretrained: a local full-model .h5 instead of imagenet."
 )
-def predict(inputs, top_k, output_format, pretrained, weights):
+@tta_option
+@min_confidence_option
+def predict(inputs, top_k, output_format, pretrained, weights, tta, min_confidence):
     """Classify images: `predict RUN IMAGE_OR_DIR...` or `predict --pretrained NAME
     IMAGE...` (ImageNet top-5)."""
     if pretrained:
+        if tta or min_confidence:
+            raise UserError("--tta and --min-confidence need a RUN, not --pretrained")
         function = library("kerasvision.evaluation", "predict_pretrained")
         results = call(
             function, pretrained, inputs, **given(top_k=top_k, weights=weights)
@@ -103,12 +114,24 @@ def predict(inputs, top_k, output_format, pretrained, weights):
             inputs[0],
             inputs[1:],
             on_bad_file=warn_bad_file,
-            **given(top_k=top_k),
+            **given(top_k=top_k, tta=tta, min_confidence=min_confidence),
         )
-    _write_predictions(results, output_format)
+    _write_predictions(results, output_format, answer=min_confidence is not None)
 
 
 def _export_line(report) -> str:
+    if report.get("format") == "tflite":
+        quality = f"max |delta prob| vs predict {report['max_abs_diff']:.2g}"
+        if "accuracy" in report:
+            quality += (
+                f", top-1 agreement {report['top1_agreement']:.2%}, accuracy "
+                f"{report['accuracy']:.4f} (Keras {report['keras_accuracy']:.4f})"
+            )
+        return (
+            f"exported {report['file']} (LiteRT, quantize {report['quantize']}; "
+            f"{report['file_bytes'] / 1024:.0f} KiB, {report['latency_ms']:.2f} ms "
+            f"per image; {quality} on {report['checked_images']} images)"
+        )
     if report.get("format") == "onnx":
         return (
             f"exported {report['path']} (ONNX opset {report['opset']}, images -> "
@@ -124,15 +147,21 @@ def _export_line(report) -> str:
 @click.command()
 @run_argument
 @output_option(
-    "Destination (default: RUN/serving, or RUN/model.onnx with --format onnx)."
+    "Destination (default: RUN/serving, RUN/model.onnx with --format onnx, "
+    "RUN/litert-QUANTIZE/ with --format tflite)."
 )
 @export_format_option
+@quantize_option
+@representative_option
+@min_confidence_option
+@tta_option
 @overwrite_option
-def export(run, output, export_format, overwrite):
-    """Export RUN as a SavedModel (pixels + image-bytes signatures) or ONNX, checked."""
+def export(run, output, export_format, overwrite, **options):
+    """Export RUN as a SavedModel (pixels + image-bytes signatures), ONNX or LiteRT,
+    checked."""
     check_path(run, "run directory")
     export_run = library("kerasvision.export", "export_run")
-    options = given(format=export_format, overwrite=overwrite)
+    options = given(format=export_format, overwrite=overwrite, **options)
     click.echo(_export_line(call(export_run, run, output, **options)))
 
 

@@ -19,9 +19,11 @@ from kerasvision._choices import (
     NORMALIZATIONS,
     OPTIMIZERS,
     PRECISIONS,
+    QUANTIZE_MODES,
     RESIZE_MODES,
     SCHEDULES,
     TRANSFER_MODES,
+    TTA_MODES,
 )
 from kerasvision.cli._support import UserError
 
@@ -33,10 +35,12 @@ __all__ = [
     "lr_find_options",
     "given",
     "image_size_option",
+    "min_confidence_option",
     "output_option",
     "overwrite_option",
     "run_argument",
     "seed_option",
+    "tta_option",
 ]
 
 
@@ -129,7 +133,31 @@ export_format_option = click.option(
     "--format",
     "export_format",
     type=click.Choice(EXPORT_FORMATS),
-    help="savedmodel (default) or onnx (needs: pip install 'kerasvision[onnx]').",
+    help="savedmodel (default), onnx (pip install 'kerasvision[onnx]') or tflite "
+    "(LiteRT; pip install 'kerasvision[litert]').",
+)
+quantize_option = click.option(
+    "--quantize",
+    type=click.Choice(QUANTIZE_MODES),
+    help="With --format tflite: none (default), float16, dynamic or int8.",
+)
+representative_option = click.option(
+    "--representative",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="With --quantize int8: training images that set the ranges (default 200).",
+)
+tta_option = click.option(
+    "--tta",
+    type=click.Choice(TTA_MODES),
+    help="Test-time augmentation: average the probabilities of flipped (and "
+    "cropped) views.",
+)
+min_confidence_option = click.option(
+    "--min-confidence",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    metavar="P",
+    help="Answer 'unknown' when the top probability is below P.",
 )
 
 
@@ -214,6 +242,11 @@ _FIT_OPTIONS = [
         type=click.IntRange(min=1),
         metavar="PATIENCE",
         help="Stop after PATIENCE epochs without val_loss improvement.",
+    ),
+    click.option(
+        "--calibrate/--no-calibrate",
+        default=None,
+        help="Fit a temperature on the validation split (default: on).",
     ),
     output_option("Run directory (default: saved_models/<model>-<data>-<time>)."),
     overwrite_option,

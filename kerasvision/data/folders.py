@@ -434,6 +434,35 @@ class ImageData:
             indices=join("indices"),
         )
 
+    def arrays(self, split: str, *, count: int | None = None, seed: int = 0):
+        """`(float32 images, labels)` of one split in memory, or a seeded sample.
+
+        Args:
+            split: "train", "val" or "test".
+            count: Take this many items, drawn without replacement with `seed`
+                (kept in split order). Defaults to None (all).
+            seed: Seed of the draw. Defaults to 0.
+
+        Returns:
+            `(images [N, H, W, C] 0-255, labels [N])`.
+        """
+        import dataclasses
+
+        part = self.splits[split]
+        if count is not None and int(count) < len(part):
+            rng = np.random.default_rng(seed)
+            index = np.sort(rng.choice(len(part), int(count), replace=False))
+            part = self._slice(part, index)
+        data = dataclasses.replace(self, splits={**self.splits, split: part})
+        batches = data.dataset(
+            split, batch_size=64, shuffle=False, include_labels=False, cache="none"
+        )
+        images = [np.asarray(batch) for batch in batches]
+        shape = (0, *self.input_shape)
+        return (np.concatenate(images) if images else np.zeros(shape, "float32")), (
+            part.labels
+        )
+
     def estimated_cache_bytes(self, split: str) -> int:
         height, width = self.image_size
         return len(self.splits[split]) * height * width * self.channels

@@ -11,9 +11,10 @@ from kerasvision.layers.noise import (
     SaltAndPepperNoise,
 )
 from kerasvision.layers.normalization import LocalResponseNormalization
-from kerasvision.layers.outputs import BinaryToCategorical
+from kerasvision.layers.outputs import BinaryToCategorical, TemperatureScaling
 from kerasvision.layers.preprocessing import ImagenetPreprocessing
 from kerasvision.layers.sampling import KSparse, Sampling
+from kerasvision.layers.tta import TestTimeViews, ViewAverage
 
 __all__ = [
     "BinaryToCategorical",
@@ -24,4 +25,7 @@ __all__ = [
     "RandomMasking",
     "SaltAndPepperNoise",
     "Sampling",
+    "TemperatureScaling",
+    "TestTimeViews",
+    "ViewAverage",
 ]

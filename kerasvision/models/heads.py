@@ -16,6 +16,7 @@ from kerasvision._choices import POOLINGS
 from kerasvision.models.blocks import batch_normalization
 
 __all__ = [
+    "UNKNOWN_CLASS",
     "apply_classifier_head",
     "as_tuple",
     "check_input_shape",
@@ -23,9 +24,14 @@ __all__ = [
     "main_output",
     "make_regularizer",
     "output_layer",
+    "serving_model",
     "serving_probabilities",
     "strip_auxiliary_heads",
+    "unknown_threshold",
 ]
+
+#: The answer of `predict --min-confidence` / `export --min-confidence` below P.
+UNKNOWN_CLASS = "unknown"
 
 
 def check_input_shape(input_shape, *, min_size: int = 1, model_name: str = "model"):
@@ -251,3 +257,60 @@ def serving_probabilities(outputs):
     if outputs.shape[-1] == 1:
         return keras.ops.concatenate([1.0 - outputs, outputs], axis=-1)
     return outputs
+
+
+def serving_model(model, *, temperature=None, tta=None):
+    """The model that serves: main output only, calibrated, optionally with TTA.
+
+    Args:
+        model: A trained classifier (raw 0-255 pixels in).
+        temperature: The run's fitted temperature; None or 1.0 adds nothing.
+            Defaults to None.
+        tta: Test-time augmentation, "flip" or "flip+crop" (see
+            `kerasvision.layers.tta`): the probabilities of the views are
+            averaged inside the model. Defaults to None (none).
+
+    Returns:
+        A one-output `keras.Model` sharing `model`'s weights (or `model` itself
+        when there is nothing to add).
+
+    Example:
+        >>> served = serving_model(model, temperature=1.7, tta="flip")
+    """
+    model = strip_auxiliary_heads(model)
+    scaled = temperature is not None and float(temperature) != 1.0
+    if not scaled and tta is None:
+        return model
+    from kerasvision.layers.outputs import TemperatureScaling
+
+    calibrated = model
+    if scaled:
+        scale = TemperatureScaling(temperature, name="temperature", dtype="float32")
+        calibrated = keras.Model(model.input, scale(model.outputs[0]), name=model.name)
+    if tta is None:
+        return calibrated
+    from kerasvision.layers.tta import TestTimeViews, ViewAverage, view_count
+
+    inputs = keras.Input(model.input_shape[1:], name="images")
+    probabilities = calibrated(TestTimeViews(tta, name="tta_views")(inputs))
+    averaged = ViewAverage(view_count(tta), name="tta_average")(probabilities)
+    return keras.Model(inputs, averaged, name=f"{model.name}_tta")
+
+
+def unknown_threshold(min_confidence, class_names) -> float | None:
+    """Check a `--min-confidence` P (0 < P <= 1) against the class names.
+
+    Raises:
+        ValueError: If P is out of range, or a class is already named "unknown".
+    """
+    if min_confidence is None:
+        return None
+    value = float(min_confidence)
+    if not 0.0 < value <= 1.0:
+        raise ValueError(f"--min-confidence must be in (0, 1], got {min_confidence}")
+    if UNKNOWN_CLASS in class_names:
+        raise ValueError(
+            f"a class is named {UNKNOWN_CLASS!r}: --min-confidence would make its "
+            f"answers ambiguous"
+        )
+    return value

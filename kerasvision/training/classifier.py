@@ -28,11 +28,13 @@ import numpy as np
 
 from kerasvision import __version__
 from kerasvision.runs import software_versions
+from kerasvision.training.calibration import calibrate
 
 __all__ = [
     "Backbone",
     "TrainingOutcome",
     "build_model",
+    "calibrate",
     "compile_model",
     "evaluate",
     "fit_classifier",
@@ -727,6 +729,9 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
     if not export:
         return None
     from kerasvision.export import export_saved_model
+    from kerasvision.models.heads import serving_model
+
+    temperature = (run.info.get("calibration") or {}).get("temperature")
 
     samples = next(
         iter(
@@ -739,7 +744,7 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
         )
     )
     report = export_saved_model(
-        model,
+        serving_model(model, temperature=temperature),
         run.file("serving"),
         class_names=data.class_names,
         resize=data.resize,
@@ -825,6 +830,8 @@ def fit_classifier(
             metrics = evaluate(
                 outcome.model, image_data, run, batch_size=max(64, config.batch_size)
             )
+            metrics = calibrate(outcome.model, image_data, run, metrics,
+                                enabled=config.calibrate)  # fmt: skip
             report = save_and_export(outcome.model, image_data, run, export=export)
             finish_record(run, outcome, metrics, report)
             run.publish()

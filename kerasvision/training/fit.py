@@ -154,6 +154,9 @@ def fit(
                 recorded in run.json).
             early_stopping: Patience in epochs on val_loss, restoring the best
                 weights. Defaults to None (off).
+            calibrate: Fit a temperature on the validation split after
+                training (`kerasvision.training.calibration`); exports and
+                `predict` serve the calibrated probabilities. Defaults to True.
             tensorboard: Write TensorBoard logs to `RUN/logs`. Defaults to False.
             cache: "auto", "memory" or "none". Defaults to "auto".
             latent_dim, noise: Autoencoder tasks (see `fit_autoencoder`).
