@@ -281,7 +281,7 @@ _FIT_OPTIONS = [
     click.option(
         "--fine-tune-lr",
         type=float,
-        help="Fine-tuning learning rate (default: --lr / 10).",
+        help="Fine-tuning learning rate (default: 1e-4, or --lr / 10 with --lr).",
     ),
     click.option(
         "--lr-mult",

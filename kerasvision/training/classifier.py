@@ -817,9 +817,10 @@ def fit_classifier(
         with run:
             notes = {}
             if resume is None:
-                config, notes = plan(
-                    model, image_data, config, run, log=log, started=started
-                )
+                config, model, notes = plan(
+                    model, image_data, config, run, backbone=backbone,
+                    distribution=distribution, log=log, started=started,
+                )  # fmt: skip
             record(run, config, image_data, model, backbone=backbone,
                    distribution=distribution)  # fmt: skip
             run.record(**notes)
@@ -881,16 +882,19 @@ def _start(data, config, output, overwrite, resume, distribution, log):
     return run, model, image_data, backbone
 
 
-def plan(model, data, config, run, *, log=None, started=None):
+def plan(model, data, config, run, *, backbone=None, distribution=None, log=None,
+         started=None):  # fmt: skip
     """Settle `lr="auto"` (the learning-rate finder) and `time_budget` (the
     epochs) on the built model.
 
-    Then reseeds (from `seed + 1`), whether or not it ran anything, so a run
-    equals the one given the chosen values (`kerasvision rerun`).
+    Both consume random numbers, so when either ran the model is built again
+    from a freshly seeded state: the run then equals one given the chosen values
+    (`kerasvision rerun`). Without either, nothing changes.
 
     Returns:
-        `(config, notes)`: the config the run trains with and records, and the
-        choices for run.json ("lr_find", "time_budget").
+        `(config, model, notes)`: the config the run trains with and records,
+        the model to train, and the choices for run.json ("lr_find",
+        "time_budget").
     """
     import keras
 
@@ -910,8 +914,10 @@ def plan(model, data, config, run, *, log=None, started=None):
             model, data, config, elapsed=spent, log=log
         )
         config = config.replace(epochs=epochs, time_budget=None)
-    keras.utils.set_random_seed(config.seed + 1)
-    return config, notes
+    if notes:
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config, data, backbone=backbone, distribution=distribution)
+    return config, model, notes
 
 
 def _check_unfreeze(config, model) -> None:

@@ -82,7 +82,7 @@ def fit(
             warmup_epochs: Head-only epochs before fine-tuning. Defaults to None
                 (`RECIPE_DEFAULTS`: 10, on cached features).
             fine_tune_lr: Learning rate of the fine-tuning phase. Defaults to None
-                (`lr` / 10).
+                (`RECIPE_DEFAULTS`: 1e-4; `lr` / 10 when `lr` is given).
             bn: "frozen" (BatchNorm in inference mode, statistics fixed) or
                 "train". Defaults to "frozen".
             feature_cache: While the backbone is frozen, compute its pooled
@@ -130,7 +130,8 @@ def fit(
             optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
             lr: Learning rate: the peak of each phase's schedule, or "auto"
                 (run `lr_find` on the model first; the choice is recorded in
-                run.json). Defaults to 1e-3.
+                run.json). Defaults to None (`RECIPE_DEFAULTS`: 1e-3 for scratch
+                models and autoencoders, 1e-2 for a frozen backbone's head).
             schedule: Learning-rate curve of each phase after a linear warm-up:
                 "cosine" (to 0), "onecycle", "step" (x0.1 at 1/3 and 2/3) or
                 "constant". Recorded in run.json, drawn in curves.png. Defaults
