@@ -521,7 +521,7 @@ def _validate_training(config: FitConfig) -> None:
     _positive_int("batch_size", config.batch_size, maximum=MAX_BATCH_SIZE)
     if config.lr not in (None, "auto"):
         _positive_float("lr", config.lr)
-    elif config.task != "classification":
+    elif config.lr == "auto" and config.task != "classification":
         raise ValueError("--lr auto (the learning-rate finder) is for classifiers")
     if config.schedule is not None:
         _choice("schedule", config.schedule, SCHEDULES)
