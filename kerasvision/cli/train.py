@@ -58,7 +58,7 @@ def lr_find(data_dir, output, **options):
     """Suggest a learning rate: an exponential sweep on a copy of the model that
     `fit` with the same options would train (nothing is written but the plot)."""
     check_path(data_dir, "data directory")
-    find = library("kerasvision.training.lr_find", "lr_find")
+    find = library("kerasvision.training.fit", "lr_find")
     kwargs = fit_kwargs(options) | ({"output": output} if output else {})
     result = call(find, data_dir, **kwargs)
     click.echo(result.summary())

@@ -1,11 +1,13 @@
 """Training: `fit` and its steps.
 
-- `fit` (one call), `rerun`, `resume_run`: `kerasvision.training.fit`.
+- `fit` (one call), `rerun`, `resume_run`, `lr_find`: `kerasvision.training.fit`.
 - Classifier steps (load data, build, record, train, evaluate, export):
   `kerasvision.training.classifier`; autoencoder steps:
   `kerasvision.training.autoencoder`.
 - `compile` (optimizers, losses), `callbacks` (progress, NaN guard, checkpoints),
-  `phases` (transfer schedule, feature cache), `results` (`FitResult`...).
+  `phases` (transfer schedule, per-phase optimizers, feature cache), `pipelines`
+  (tf.data), `lr_find` (the sweep), `budget` (`--time-budget`), `calibration`,
+  `results` (`FitResult`...).
 """
 
 from kerasvision.training.autoencoder import fit_autoencoder
@@ -14,7 +16,7 @@ from kerasvision.training.compile import (
     compile_classifier,
     make_optimizer,
 )
-from kerasvision.training.fit import fit, rerun, resume_run
+from kerasvision.training.fit import fit, lr_find, rerun, resume_run
 from kerasvision.training.results import AutoencoderResult, FitResult, TrainingError
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "compile_classifier",
     "fit",
     "fit_autoencoder",
+    "lr_find",
     "make_optimizer",
     "rerun",
     "resume_run",

@@ -33,8 +33,8 @@ def measure(model, data, config) -> dict:
     """Seconds per training step and per inference batch, on a clone of `model`."""
     import keras
 
-    from kerasvision.training.classifier import pipelines, uses_categorical_labels
     from kerasvision.training.compile import compile_classifier
+    from kerasvision.training.pipelines import pipelines, uses_categorical_labels
 
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())

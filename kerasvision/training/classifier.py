@@ -29,6 +29,7 @@ import numpy as np
 from kerasvision import __version__
 from kerasvision.runs import software_versions
 from kerasvision.training.calibration import calibrate
+from kerasvision.training.pipelines import pipelines, uses_categorical_labels
 
 __all__ = [
     "Backbone",
@@ -262,17 +263,6 @@ def build_model(config, data, *, backbone=None, distribution=None):
         )
 
 
-def uses_categorical_labels(config, data) -> bool:
-    """One-hot targets: given so, mixed (CutMix/MixUp) or label-smoothed."""
-    if data.label_mode == "categorical" or config.label_smoothing:
-        return True
-    if not config.augment:
-        return False
-    from kerasvision.augmentation import parse_augment_spec
-
-    return any(step.is_mixer for step in parse_augment_spec(config.augment))
-
-
 def compile_model(model, config, data, phase, *, distribution=None):
     """Compile for a phase of the run (`phase_optimizer`: the phase's schedule,
     EMA, layer-wise rates; the loss matching head and labels)."""
@@ -381,20 +371,6 @@ def record(run, config, data, model, *, backbone=None, distribution=None) -> dic
 # === Train ===
 
 
-def _targets_for_head(dataset, binary):
-    """One-sigmoid-unit heads take float `[B, 1]` targets (P(class 1))."""
-    if not binary:
-        return dataset
-    import tensorflow as tf
-
-    def to_binary(images, labels, *weights):
-        labels = tf.cast(labels, tf.float32)
-        labels = labels[:, 1:2] if labels.shape.rank == 2 else labels[:, None]
-        return (images, labels, *weights)
-
-    return dataset.map(to_binary)
-
-
 def class_weights_of(config, data, log=None):
     """The per-class weights of `config.class_weight` (None when not set)."""
     if config.class_weight is None:
@@ -415,54 +391,6 @@ def class_weights_of(config, data, log=None):
             )
         )
     return weights
-
-
-def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
-    """`(train, val or None)` tf.data pipelines of the run (augmented train)."""
-    seed = config.seed
-    binary = model.outputs[0].shape[-1] == 1
-    categorical = uses_categorical_labels(config, data)
-    one_hot = data.label_mode == "categorical"
-    train = data.dataset(
-        "train",
-        batch_size=config.batch_size,
-        cache=config.cache,
-        seed=seed + initial_epoch,
-        one_hot=one_hot,
-    )
-    if config.augment or (categorical and not one_hot):
-        from kerasvision.augmentation import apply_augmentation
-
-        # Training split only: validation, test and export never see it.
-        train, _ = apply_augmentation(
-            train,
-            config.augment or [],
-            num_classes=data.num_classes,
-            seed=seed + initial_epoch,
-            one_hot=categorical,
-        )
-    if class_weights is not None:
-        from kerasvision.regularization import add_sample_weights
-
-        train = add_sample_weights(train, class_weights)
-    train = _targets_for_head(train, binary)
-    val = None
-    if len(data.splits["val"]):
-        val = _targets_for_head(
-            data.dataset(
-                "val",
-                batch_size=config.batch_size,
-                cache=config.cache,
-                one_hot=categorical,
-            ),
-            binary,
-        )
-    if len(model.outputs) > 1:
-        count = len(model.outputs)
-        train = train.map(lambda x, y, *w: (x, tuple([y] * count), *w))
-        if val is not None:
-            val = val.map(lambda x, y: (x, tuple([y] * count)))
-    return train, val
 
 
 @dataclass

@@ -6,8 +6,12 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import TYPE_CHECKING
 
-__all__ = ["fit", "fit_distributed", "rerun", "resume_run"]
+if TYPE_CHECKING:
+    from kerasvision.training.lr_find import LrFindResult
+
+__all__ = ["fit", "fit_distributed", "lr_find", "rerun", "resume_run"]
 
 
 def _stderr(line: str) -> None:
@@ -400,3 +404,42 @@ def rerun(run_dir, *, output=None, overwrite: bool = False, verbose="auto", log=
         verbose=verbose,
         log=log,
     )
+
+
+def lr_find(data=None, *, output: str = "lr_find.png", **options) -> LrFindResult:
+    """`kerasvision lr-find`: load and build like `fit`, sweep, plot; no run.
+
+    Args:
+        data: As `fit`'s `data`. Defaults to None (a built-in dataset).
+        output: The PNG of smoothed loss vs learning rate. Defaults to
+            "lr_find.png".
+        **options: `fit`'s data and model options (`FitConfig`).
+
+    Returns:
+        An `LrFindResult` (its `plot` is `output`).
+
+    Example:
+        >>> result = lr_find(dataset="digits", seed=0, output="/tmp/lr.png")
+        >>> result.suggested
+    """
+    from kerasvision.config import FitConfig
+    from kerasvision.training.classifier import (
+        build_model,
+        load_data,
+        resolve_backbone,
+        seeded,
+    )
+
+    if isinstance(data, str | os.PathLike):
+        options.setdefault("data", os.fspath(data))
+    options.pop("lr", None)
+    config = FitConfig.from_options(**options).resolved().with_seed()
+    if config.task != "classification":
+        raise ValueError("lr-find is for classifiers (--task classification)")
+    from kerasvision.training.lr_find import choose_lr
+
+    with seeded(config):
+        backbone = resolve_backbone(config)
+        image_data = load_data(data, config, backbone=backbone)
+        model = build_model(config, image_data, backbone=backbone)
+        return choose_lr(model, image_data, config, plot=output)

@@ -4,19 +4,19 @@
 exponentially, and records the loss; `suggest` picks a rate from the smoothed
 curve with fastai's "valley" rule (the middle of the longest steadily falling
 stretch, which is more robust than the steepest point, also reported). `lr_find`
-is the command: it loads and builds exactly like `fit` and writes only the plot.
+(in `training.fit`) is the command: it loads and builds exactly like `fit` and
+writes only the plot.
 `fit(lr="auto")` calls `choose_lr` and records the choice in run.json.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["LrFindResult", "choose_lr", "lr_find", "suggest", "sweep"]
+__all__ = ["LrFindResult", "choose_lr", "suggest", "sweep"]
 
 #: Sweep range and length, smoothing and the divergence stop (fastai's values).
 SWEEP = {"start": 1e-7, "end": 10.0, "steps": 100, "smoothing": 0.98, "diverge": 4.0}
@@ -121,9 +121,9 @@ def sweep(model, dataset, compile_fn, **settings) -> LrFindResult:
 def _sweep_dataset(model, data, config):
     """`(model to sweep, its train pipeline, compile function)` for the run's
     first phase: the cached head for a frozen backbone, else the whole model."""
-    from kerasvision.training.classifier import pipelines, uses_categorical_labels
     from kerasvision.training.compile import compile_classifier
     from kerasvision.training.phases import cached_head, plan_phases, use_feature_cache
+    from kerasvision.training.pipelines import pipelines, uses_categorical_labels
 
     categorical = uses_categorical_labels(config, data)
 
@@ -173,40 +173,3 @@ def choose_lr(model, data, config, *, log=None, plot=None) -> LrFindResult:
     if log is not None:
         log(result.summary())
     return result
-
-
-def lr_find(data=None, *, output: str = "lr_find.png", **options) -> LrFindResult:
-    """`kerasvision lr-find`: load and build like `fit`, sweep, plot; no run.
-
-    Args:
-        data: As `fit`'s `data`. Defaults to None (a built-in dataset).
-        output: The PNG of smoothed loss vs learning rate. Defaults to
-            "lr_find.png".
-        **options: `fit`'s data and model options (`FitConfig`).
-
-    Returns:
-        An `LrFindResult` (its `plot` is `output`).
-
-    Example:
-        >>> result = lr_find(dataset="digits", seed=0, output="/tmp/lr.png")
-        >>> result.suggested
-    """
-    from kerasvision.config import FitConfig
-    from kerasvision.training.classifier import (
-        build_model,
-        load_data,
-        resolve_backbone,
-        seeded,
-    )
-
-    if isinstance(data, str | os.PathLike):
-        options.setdefault("data", os.fspath(data))
-    options.pop("lr", None)
-    config = FitConfig.from_options(**options).resolved().with_seed()
-    if config.task != "classification":
-        raise ValueError("lr-find is for classifiers (--task classification)")
-    with seeded(config):
-        backbone = resolve_backbone(config)
-        image_data = load_data(data, config, backbone=backbone)
-        model = build_model(config, image_data, backbone=backbone)
-        return choose_lr(model, image_data, config, plot=output)
