@@ -1205,9 +1205,7 @@ def preview_augmentation(
         axes[row][0].set_ylabel("original" if row == 0 else f"augmented {row}")
     figure.suptitle(format_augment_spec(steps), fontsize=8)
     figure.tight_layout()
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return save_figure(figure, path)
+    return save_figure(figure, os.fspath(path))
 
 
 def preview_dataset(
