@@ -367,6 +367,7 @@ def _validate(config: FitConfig) -> None:
     _validate_task_options(config)
     _validate_data(config)
     _validate_training(config)
+    _check_batch_memory(config)
     if config.task == "classification":
         _validate_classifier(config)
     else:
@@ -435,6 +436,39 @@ def _validate_data(config: FitConfig) -> None:
             re.compile(config.group_by)
         except (re.error, TypeError) as error:
             raise ValueError(f"--group-by {config.group_by!r}: {error}") from None
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux), else total RAM."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_batch_memory(config: FitConfig) -> None:
+    """Refuse a batch whose float32 input tensor alone needs over half the memory
+    available (the model's activations need several times more)."""
+    if config.image_size is None:
+        return
+    from kerasvision.data.images import parse_image_size
+
+    height, width = parse_image_size(config.image_size)
+    need = config.batch_size * height * width * (config.channels or 3) * 4
+    available = _available_memory()
+    if available is not None and need > available // 2:
+        raise ValueError(
+            f"--image-size {height}x{width} with --batch-size {config.batch_size} "
+            f"needs {need / 2**30:.1f} GiB for one input batch alone, more than half "
+            f"the {available / 2**30:.1f} GiB of memory available; lower one of them"
+        )
 
 
 def _validate_training(config: FitConfig) -> None:
