@@ -584,8 +584,39 @@ class ImageData:
                 record[name] = [int(i) for i in part.indices]
         return record
 
+    def classes_missing(self) -> dict[str, list[str]]:
+        """`{"val"|"test": [class names]}` of the classes absent from a non-empty
+        validation or test split (too few images to give them any)."""
+        missing = {}
+        for name in ("val", "test"):
+            part = self.splits.get(name)
+            if part is None or not len(part):
+                continue
+            present = set(np.unique(np.asarray(part.labels)).tolist())
+            absent = [c for i, c in enumerate(self.class_names) if i not in present]
+            if absent:
+                missing[name] = absent
+        return missing
+
+    def split_warning(self) -> str | None:
+        """One line naming the classes without validation/test images, or None."""
+        missing = self.classes_missing()
+        if not missing:
+            return None
+        where = {}
+        for name, classes in missing.items():
+            for cls in classes:
+                where.setdefault(cls, []).append(name)
+        listed = ", ".join(f"{c!r} (no {'/'.join(s)})" for c, s in where.items())
+        return (
+            f"warning: {len(where)} class(es) have too few images for every split: "
+            f"{listed}; their validation/test metrics are missing (recorded in "
+            f"run.json)"
+        )
+
     def summary(self) -> dict:
         """Counts per split and class, for run.json and reports."""
+        missing = self.classes_missing()
         return {
             **data_summary(self),
             "counts": {
@@ -598,6 +629,7 @@ class ImageData:
             "bad_files": [list(item) for item in self.bad_files],
             "fingerprint": self.fingerprint,
             **({"split_groups": self.split_groups} if self.split_groups else {}),
+            **({"classes_missing": missing} if missing else {}),
         }
 
 

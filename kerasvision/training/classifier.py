@@ -831,6 +831,8 @@ def _start(data, config, output, overwrite, resume, distribution, log):
         data, config, backbone=backbone, split_record=split_record,
         on_bad_file=on_bad_file,
     )  # fmt: skip
+    if image_data.split_warning():
+        log(image_data.split_warning())
     if resume is not None:
         model = _load_checkpoint(resume, distribution)
         log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")

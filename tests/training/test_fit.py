@@ -346,3 +346,16 @@ def test_mixed_precision_and_xla_on_cpu(tmp_path, precision, jit):
     assert result.export["max_abs_diff"] <= 1e-5  # the export check passed
     assert keras.mixed_precision.dtype_policy().name == "float32"  # restored
     assert model.jit_compile is jit  # XLA really on (op determinism switched off)
+
+
+def test_a_class_with_one_image_is_warned_about_and_recorded(tmp_path):
+    write_image_folder(tmp_path / "data", classes=("ant", "bee"), per_class=8)
+    write_image_folder(tmp_path / "data", classes=("solo",), per_class=1, seed=1)
+    lines = []
+    _fit(tmp_path, str(tmp_path / "data"), image_size=16, epochs=1, log=lines.append)
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert len(warnings) == 1 and "'solo' (no val/test)" in warnings[0], lines
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["data"]["classes_missing"] == {"val": ["solo"], "test": ["solo"]}
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "solo" in json.dumps(metrics)  # listed as absent from the test split
