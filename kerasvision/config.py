@@ -202,6 +202,8 @@ class FitConfig:
     jit_compile: bool | None = None
     distribute: str = "none"
     tensorboard: bool = False
+    # Runs recorded before it trained with per-run streams: reruns keep those.
+    epoch_seeds: bool = True
 
     def __post_init__(self):
         normalized = _normalize(self)
@@ -295,6 +297,7 @@ class FitConfig:
             "classification",
         ):
             options["model"] = None
+        options.setdefault("epoch_seeds", False)
         if record.get("config_version", 1) < CONFIG_VERSION:
             options["model_kwargs"] = _upgrade_model_kwargs(
                 dict(options.get("model_kwargs") or {}), options
@@ -481,6 +484,10 @@ def _validate_training(config: FitConfig) -> None:
     _choice("optimizer", config.optimizer, OPTIMIZERS)
     _choice("precision", config.precision, PRECISIONS)
     _choice("distribute", config.distribute, DISTRIBUTE_MODES)
+    if not isinstance(config.epoch_seeds, bool):
+        raise ValueError(
+            f"epoch_seeds must be True or False, got {config.epoch_seeds!r}"
+        )
     _positive_int("early_stopping", config.early_stopping, allow_none=True)
 
 

@@ -450,6 +450,7 @@ class ImageData:
         one_hot: bool = False,
         include_labels: bool = True,
         drop_remainder: bool = False,
+        epoch=None,
     ):
         """A batched, prefetched `tf.data.Dataset` of `(float32 images 0-255, labels)`.
 
@@ -468,11 +469,17 @@ class ImageData:
             include_labels: Yield `(images, labels)`; False yields images only.
                 Defaults to True.
             drop_remainder: Drop the last incomplete batch. Defaults to False.
+            epoch: An `epoch_variable()` (`kerasvision.data.epochs`): each
+                epoch's order is then a function of `(seed, epoch)`, so a resumed
+                run sees the orders of an uninterrupted one. Defaults to None
+                (tf.data's per-iteration reshuffle).
 
         Returns:
             The `tf.data.Dataset`.
         """
         import tensorflow as tf
+
+        from kerasvision.data.epochs import shuffle_per_epoch
 
         part = self.splits[split]
         if len(part) == 0:
@@ -490,7 +497,7 @@ class ImageData:
                 (images, tf.data.Dataset.from_tensor_slices(targets))
             )
             if shuffle:
-                ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+                ds = shuffle_per_epoch(ds, len(part), seed, epoch)
             if not natural or channels_in != self.channels:
                 ds = ds.map(
                     self._array_transform(channels_in), num_parallel_calls=autotune
@@ -516,7 +523,7 @@ class ImageData:
             if cache_mode == "none":
                 ds = paths
                 if shuffle:
-                    ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+                    ds = shuffle_per_epoch(ds, len(part), seed, epoch)
                 ds = ds.map(decode, num_parallel_calls=autotune)
             else:
                 ds = paths.map(decode, num_parallel_calls=autotune)
@@ -530,7 +537,7 @@ class ImageData:
                             self.image_size[0] * self.image_size[1] * self.channels
                         )
                         buffer = max(1, min(len(part), (256 << 20) // per_image))
-                    ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+                    ds = shuffle_per_epoch(ds, buffer, seed, epoch)
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         if not include_labels:

@@ -402,9 +402,14 @@ def class_weights_of(config, data, log=None):
     return weights
 
 
-def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
-    """`(train, val or None)` tf.data pipelines of the run (augmented train)."""
-    seed = config.seed
+def pipelines(model, data, config, *, initial_epoch=0, class_weights=None, epoch=None):
+    """`(train, val or None)` tf.data pipelines of the run (augmented train).
+
+    With `epoch` (an `EpochSeeds.epoch` variable) the training order and
+    augmentation of each epoch are functions of `(seed, epoch)`; without it the
+    streams start from `seed + initial_epoch`.
+    """
+    seed = config.seed if epoch is not None else config.seed + initial_epoch
     binary = model.outputs[0].shape[-1] == 1
     categorical = uses_categorical_labels(config, data)
     one_hot = data.label_mode == "categorical"
@@ -412,8 +417,9 @@ def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
         "train",
         batch_size=config.batch_size,
         cache=config.cache,
-        seed=seed + initial_epoch,
+        seed=seed,
         one_hot=one_hot,
+        epoch=epoch,
     )
     if config.augment or (categorical and not one_hot):
         from kerasvision.augmentation import apply_augmentation
@@ -423,8 +429,9 @@ def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
             train,
             config.augment or [],
             num_classes=data.num_classes,
-            seed=seed + initial_epoch,
+            seed=seed,
             one_hot=categorical,
+            epoch=epoch,
         )
     if class_weights is not None:
         from kerasvision.regularization import add_sample_weights
@@ -490,6 +497,11 @@ class _PhaseRunner:
         if run.state is not None:
             run.truncate_history(self.initial_epoch)
         self.csv_logger = keras.callbacks.CSVLogger(run.history_file, append=True)
+        self.epoch_seeds = None
+        if config.epoch_seeds:
+            from kerasvision.training.callbacks import EpochSeeds
+
+            self.epoch_seeds = EpochSeeds(config.seed, self.initial_epoch)
         self.tensorboard = (
             keras.callbacks.TensorBoard(run.file("logs"))
             if config.tensorboard
@@ -524,6 +536,7 @@ class _PhaseRunner:
                 self.config,
                 initial_epoch=self.initial_epoch,
                 class_weights=self.class_weights,
+                epoch=self.epoch_seeds and self.epoch_seeds.epoch,
             )
             fit_model, target = self.model, None
             train_ds, val_ds = (self.distribution.shard(d) for d in self.datasets)
@@ -588,7 +601,8 @@ class _PhaseRunner:
         from kerasvision.training.callbacks import LastCheckpoint
         from kerasvision.training.results import TrainingError
 
-        callbacks = [self.nan_guard, self.logger, self.csv_logger, self.best]
+        callbacks = [c for c in (self.epoch_seeds,) if c is not None]
+        callbacks += [self.nan_guard, self.logger, self.csv_logger, self.best]
         callbacks += [c for c in (stopper, self.tensorboard) if c is not None]
         callbacks.append(LastCheckpoint(self.run, self.monitor, tracked, target))
         with self.distribution.scope():

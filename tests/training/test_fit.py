@@ -359,3 +359,48 @@ def test_a_class_with_one_image_is_warned_about_and_recorded(tmp_path):
     assert info["data"]["classes_missing"] == {"val": ["solo"], "test": ["solo"]}
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "solo" in json.dumps(metrics)  # listed as absent from the test split
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    """Shuffle, augmentation (flip + mixup) and dropout restart from (seed, epoch)
+    every epoch, so interrupting after epoch 1 and resuming changes nothing: the
+    weights and history.csv (line endings included) are identical on CPU."""
+    write_image_folder(tmp_path / "data", classes=("a", "b", "c"), per_class=12)
+    options = dict(
+        image_size=16,
+        epochs=3,
+        augment="flip,mixup",
+        model_kwargs={"filters": (4, 8), "dense_units": (8,), "dropout_rate": 0.5},
+        batch_size=8,
+        export=False,
+    )
+    full = _fit(tmp_path, str(tmp_path / "data"), "full", **options)
+
+    def stop_in_epoch_2(line):
+        if line.startswith("epoch 2/"):  # epoch 1 is checkpointed; 2 is not
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        _fit(tmp_path, str(tmp_path / "data"), "cut", **options, verbose=2,
+             log=stop_in_epoch_2)  # fmt: skip
+    state = json.loads((tmp_path / ".cut.partial/checkpoints/state.json").read_text())
+    assert state["epoch"] == 1
+    resumed = kerasvision.fit(resume=True, output=str(tmp_path / "cut"), verbose=0)
+    for a, b in zip(full.model.get_weights(), resumed.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = (tmp_path / "full" / "history.csv").read_bytes()
+    assert (tmp_path / "cut" / "history.csv").read_bytes() == history
+    assert history.count(b"\r\n") == 4  # header + 3 epochs, as Keras's CSVLogger
+
+
+def test_older_runs_keep_their_per_run_streams():
+    from kerasvision.config import FitConfig
+
+    record = FitConfig(dataset="digits", seed=0).to_json()
+    assert record["epoch_seeds"] is True
+    del record["epoch_seeds"]  # a run recorded before epoch seeds
+    assert FitConfig.from_json(record).epoch_seeds is False
