@@ -164,23 +164,40 @@ class EpochSeeds(keras.callbacks.Callback):
 
 def reseed_random_layers(model, seed: int, epoch: int) -> int:
     """Set the state of every Keras `SeedGenerator` in `model` (its dropout and
-    noise layers, nested models included) from `(seed, epoch)`.
+    noise layers, nested models included) from `(seed, epoch)` and the name of
+    its layer.
 
     Keras does not save these states in `.keras` files, so without this a
-    resumed run's dropout masks would differ from an uninterrupted run's.
+    resumed run's dropout masks would differ from an uninterrupted run's. Layer
+    names are saved with the model (generator names are not: Keras numbers them
+    per process), and a head cut from the model keeps them.
 
     Returns:
         How many generators were reseeded.
     """
+    import zlib
+
     import numpy as np
 
-    states = [
-        v for v in model.non_trainable_variables if v.name == "seed_generator_state"
-    ]
-    for index, state in enumerate(states):
-        value = np.random.SeedSequence([int(seed), int(epoch), index]).generate_state(1)
+    states = dict(_seed_states(model))
+    for key, state in states.items():
+        code = zlib.crc32(key.encode("utf-8"))
+        value = np.random.SeedSequence([int(seed), int(epoch), code]).generate_state(1)
         state.assign(np.array([value[0], 0]).astype(state.dtype))
     return len(states)
+
+
+def _seed_states(model, prefix=""):
+    """`(layer path/index, seed generator state)` of every layer of `model`."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _seed_states(layer, f"{prefix}{layer.name}/")
+            continue
+        states = [
+            v for v in layer.non_trainable_variables if v.name == "seed_generator_state"
+        ]
+        for index, state in enumerate(states):
+            yield f"{prefix}{layer.name}/{index}", state
 
 
 def _finite_or_none(value):

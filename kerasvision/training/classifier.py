@@ -589,6 +589,7 @@ class _PhaseRunner:
                 one_hot=uses_categorical_labels(self.config, self.data),
                 seed=self.config.seed,
                 class_weights=self.class_weights,
+                epoch=self.epoch_seeds and self.epoch_seeds.epoch,
             )
         compile_model(
             head, self.config, self.data, phase.lr, distribution=self.distribution

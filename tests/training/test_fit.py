@@ -404,3 +404,26 @@ def test_older_runs_keep_their_per_run_streams():
     assert record["epoch_seeds"] is True
     del record["epoch_seeds"]  # a run recorded before epoch seeds
     assert FitConfig.from_json(record).epoch_seeds is False
+
+
+def test_reseeding_keys_generators_by_layer_not_by_process_numbering():
+    import keras
+
+    from kerasvision.training.callbacks import reseed_random_layers
+
+    def network():
+        inner = keras.Sequential(
+            [keras.Input((4,)), keras.layers.GaussianNoise(0.1, name="noise")],
+            name="inner",
+        )
+        return keras.Sequential(
+            [keras.Input((4,)), inner, keras.layers.Dropout(0.5, name="dropout")]
+        )
+
+    first, second = network(), network()  # Keras numbers their generators apart
+    assert reseed_random_layers(first, 3, 2) == reseed_random_layers(second, 3, 2) == 2
+    states = [[v.numpy().tolist() for v in m.non_trainable_variables]
+              for m in (first, second)]  # fmt: skip
+    assert states[0] == states[1]
+    reseed_random_layers(second, 3, 5)
+    assert [v.numpy().tolist() for v in second.non_trainable_variables] != states[0]
