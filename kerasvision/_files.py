@@ -18,12 +18,16 @@ import tempfile
 
 __all__ = [
     "WriteError",
+    "disk_errno",
     "json_default",
+    "made_dirs",
     "read_json",
     "replace_path",
     "save_model",
     "staged_dir",
     "staged_file",
+    "staged_files",
+    "write_error",
     "write_json",
     "write_text",
 ]
@@ -31,25 +35,73 @@ __all__ = [
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
-_REASONS = {
-    errno.ENOSPC: "no space left on the device",
-    errno.EDQUOT: "disk quota exceeded",
-    errno.EROFS: "read-only file system",
-    errno.EACCES: "permission denied",
-    errno.EPERM: "permission denied",
-    errno.ENOTDIR: "a parent is not a folder",
-    errno.EEXIST: "it already exists",
-}
+# The failures of writing that are the file system's, not a bug: one line each.
+_DISK_ERRORS = (
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOTDIR,
+    errno.EEXIST,
+)
 
 
 class WriteError(RuntimeError):
     """A file or folder could not be written (one line: what, where, why)."""
 
 
-def write_error(error: OSError, path) -> WriteError:
-    """`WriteError` for an `OSError` raised while writing `path`."""
-    reason = _REASONS.get(error.errno, error.strerror or str(error))
-    return WriteError(f"cannot write {os.fspath(path)}: {reason}")
+def disk_errno(error: BaseException) -> int | None:
+    """The errno of a file-system failure: an `OSError`, or TensorFlow's error
+    for one (its message carries the C library's text), else None."""
+    if isinstance(error, OSError):
+        return error.errno if error.errno in _DISK_ERRORS else None
+    if type(error).__module__.startswith("tensorflow"):
+        message = str(getattr(error, "message", error))
+        for code in _DISK_ERRORS:
+            if os.strerror(code) in message:
+                return code
+    return None
+
+
+def _regular_file_above(path: str) -> str | None:
+    """The nearest existing ancestor of `path` when it is not a folder."""
+    parent = os.path.abspath(path)
+    while parent != os.path.dirname(parent):
+        if os.path.lexists(parent):
+            return None if os.path.isdir(parent) else parent
+        parent = os.path.dirname(parent)
+    return None
+
+
+def write_error(error: BaseException, path=None) -> WriteError:
+    """The one-line `WriteError` for a failure to write `path`.
+
+    Args:
+        error: An `OSError` (or TensorFlow's error for one).
+        path: What was being written. Defaults to None (`error.filename`).
+    """
+    if path is None:
+        path = getattr(error, "filename", None) or "a file"
+    path = os.fspath(path)
+    code = disk_errno(error)
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        what = "no space left" if code == errno.ENOSPC else "disk quota exceeded"
+        return WriteError(f"{what} writing {path}")
+    if code == errno.EROFS:
+        return WriteError(f"read-only file system: cannot write {path}")
+    if code in (errno.EACCES, errno.EPERM):
+        return WriteError(f"permission denied: cannot write {path}")
+    if code in (errno.ENOTDIR, errno.EEXIST):  # makedirs meets a file
+        above = _regular_file_above(path)
+        if above is not None:
+            return WriteError(
+                f"cannot write {path}: {above} is a regular file, not a folder"
+            )
+        if code == errno.EEXIST:
+            return WriteError(f"cannot write {path}: it already exists")
+    reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+    return WriteError(f"cannot write {path}: {reason}")
 
 
 @contextlib.contextmanager
@@ -58,9 +110,34 @@ def _translated(path):
         yield
     except WriteError:
         raise
-    except OSError as error:
-        if error.errno in _REASONS:
-            raise write_error(error, path) from None
+    except Exception as error:
+        if disk_errno(error) is None:
+            raise
+        raise write_error(error, path) from None
+
+
+@contextlib.contextmanager
+def made_dirs(folder):
+    """Create `folder` and its missing parents; on an exception remove those of
+    them that are still empty (never anything that was there before).
+
+    Raises:
+        WriteError: If the folders cannot be created.
+    """
+    folder = os.path.abspath(os.fspath(folder))
+    missing = []
+    parent = folder
+    while not os.path.lexists(parent) and parent != os.path.dirname(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    try:
+        with _translated(folder):
+            os.makedirs(folder, exist_ok=True)
+        yield folder
+    except BaseException:
+        for created in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                os.rmdir(created)
         raise
 
 
@@ -190,13 +267,17 @@ def _staged(destination, prefix: str, make, finish):
     destination = os.path.abspath(os.fspath(destination))
     parent = os.path.dirname(destination)
     staging = None
-    with _translated(destination):
+    with made_dirs(parent), _translated(destination):
         try:
-            os.makedirs(parent, exist_ok=True)
             remove_stale_staging(parent, prefix)
             staging = make(parent, f"{prefix}{os.getpid()}-")
             yield staging
             finish(staging, destination)
+        except WriteError as error:  # name the destination, not the staging
+            if staging is None:
+                raise
+            _remove(staging)
+            raise WriteError(str(error).replace(staging, destination)) from None
         except BaseException:
             if staging is not None:
                 _remove(staging)
@@ -220,10 +301,42 @@ def staged_dir(destination, *, prefix: str = ".export-"):
         ...     write_everything_into(staging)
     """
 
-    def make(parent, prefix):
-        return tempfile.mkdtemp(prefix=prefix, dir=parent)
+    return _staged(destination, prefix, _make_dir, _publish_dir)
 
-    return _staged(destination, prefix, make, replace_path)
+
+def _make_dir(parent: str, prefix: str) -> str:
+    return tempfile.mkdtemp(prefix=prefix, dir=parent)
+
+
+def _publish_dir(staging: str, destination: str) -> None:
+    os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp creates 0700 folders
+    replace_path(staging, destination)
+
+
+def _merge_dir(staging: str, destination: str) -> None:
+    if not os.path.lexists(destination):
+        _publish_dir(staging, destination)
+        return
+    if not os.path.isdir(destination):
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", destination)
+    for name in sorted(os.listdir(staging)):
+        os.replace(os.path.join(staging, name), os.path.join(destination, name))
+    os.rmdir(staging)
+
+
+def staged_files(folder, *, prefix: str = ".tmp-"):
+    """Yield a temporary folder beside `folder`; its files join `folder` on success.
+
+    For commands writing several files into a folder that may hold the user's
+    other files: on an exception none of the new files appears, the temporary
+    folder is removed and so are the folders this created. Files of the same
+    name in `folder` are replaced, each atomically.
+
+    Example:
+        >>> with staged_files("viz") as staging:
+        ...     draw_pictures_into(staging)
+    """
+    return _staged(folder, prefix, _make_dir, _merge_dir)
 
 
 def staged_file(destination, *, suffix: str = "", prefix: str = ".export-"):

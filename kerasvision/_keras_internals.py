@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["build_for_strategy", "ema_weights", "op_determinism"]
+__all__ = ["build_for_strategy", "ema_weights", "op_determinism", "tensor_seeds"]
 
 
 def build_for_strategy(model, dataset, strategy) -> None:
@@ -88,3 +88,26 @@ def ema_weights(model) -> list:
         for variable, average in zip(variables, averages, strict=False)
         if average is not None
     ]
+
+
+@contextlib.contextmanager
+def tensor_seeds():
+    """Let tf.data ops take tensor seeds inside a traced function under a global
+    seed.
+
+    tensorflow/tensorflow#17284 and #58433: `random_seed.get_seed` compares the
+    seeds with `(0, 0)` in Python, which fails ("a symbolic tf.Tensor as a Python
+    bool") for a tensor op seed whenever a global seed is set, as
+    `keras.utils.set_random_seed` does. Inside the block the function graph being
+    traced has no graph seed, so the op seed (a tensor) is used alone; this
+    changes only that function's graph.
+    """
+    import tensorflow as tf
+
+    graph = tf.compat.v1.get_default_graph()
+    saved = graph.seed
+    graph.seed = None
+    try:
+        yield
+    finally:
+        graph.seed = saved

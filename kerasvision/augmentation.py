@@ -1006,6 +1006,7 @@ def apply_augmentation(
     num_classes: int,
     seed: int | None = None,
     one_hot: bool = False,
+    epoch=None,
 ):
     """Augment a batched `(images, labels)` training dataset.
 
@@ -1025,6 +1026,9 @@ def apply_augmentation(
             None (not reproducible).
         one_hot: Return one-hot labels even without a mixer (e.g. for label
             smoothing, which needs a categorical loss). Defaults to False.
+        epoch: An `epoch_variable()` (`kerasvision.data.epochs`): each epoch's
+            stream is then a function of `(seed, epoch)`, as a resumed run needs.
+            Defaults to None (tf.data's per-iteration streams).
 
     Returns:
         `(dataset, labels_one_hot)`: the new dataset and whether its labels are
@@ -1097,7 +1101,15 @@ def apply_augmentation(
             images, labels = _mix_batch(images, labels, mix_seed, mixers)
         return images, labels
 
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    if epoch is None or seed is None:
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
+    else:
+        from kerasvision.data.epochs import epoch_seed, per_epoch
+
+        seeds = per_epoch(
+            lambda value: tf.data.Dataset.random(seed=epoch_seed(seed, value)), epoch
+        )
+    seeds = seeds.batch(2)
     augmented = tf.data.Dataset.zip((dataset, seeds)).map(
         transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
@@ -1205,9 +1217,7 @@ def preview_augmentation(
         axes[row][0].set_ylabel("original" if row == 0 else f"augmented {row}")
     figure.suptitle(format_augment_spec(steps), fontsize=8)
     figure.tight_layout()
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return save_figure(figure, path)
+    return save_figure(figure, os.fspath(path))
 
 
 def preview_dataset(

@@ -247,6 +247,8 @@ class FitConfig:
     jit_compile: bool | None = None
     distribute: str = "none"
     tensorboard: bool = False
+    # Runs recorded before it trained with per-run streams: reruns keep those.
+    epoch_seeds: bool = True
 
     def __post_init__(self):
         normalized = _normalize(self)
@@ -354,6 +356,7 @@ class FitConfig:
             options.setdefault("calibrate", False)  # recorded before calibration
         if options.get("model") == "transfer":
             options["model"] = None
+        options.setdefault("epoch_seeds", False)  # recorded before epoch seeds
         version = record.get("config_version", 1)
         if version < 2:
             options["model_kwargs"] = _upgrade_model_kwargs(
@@ -437,6 +440,7 @@ def _validate(config: FitConfig) -> None:
     _validate_task_options(config)
     _validate_data(config)
     _validate_training(config)
+    _check_batch_memory(config)
     if config.task == "classification":
         _validate_classifier(config)
     else:
@@ -516,6 +520,39 @@ def _validate_data(config: FitConfig) -> None:
             raise ValueError(f"--group-by {config.group_by!r}: {error}") from None
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux), else total RAM."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _check_batch_memory(config: FitConfig) -> None:
+    """Refuse a batch whose float32 input tensor alone needs over half the memory
+    available (the model's activations need several times more)."""
+    if config.image_size is None:
+        return
+    from kerasvision.data.images import parse_image_size
+
+    height, width = parse_image_size(config.image_size)
+    need = config.batch_size * height * width * (config.channels or 3) * 4
+    available = _available_memory()
+    if available is not None and need > available // 2:
+        raise ValueError(
+            f"--image-size {height}x{width} with --batch-size {config.batch_size} "
+            f"needs {need / 2**30:.1f} GiB for one input batch alone, more than half "
+            f"the {available / 2**30:.1f} GiB of memory available; lower one of them"
+        )
+
+
 def _validate_training(config: FitConfig) -> None:
     _positive_int("epochs", config.epochs, allow_none=True, maximum=100_000)
     _positive_int("batch_size", config.batch_size, maximum=MAX_BATCH_SIZE)
@@ -536,6 +573,10 @@ def _validate_training(config: FitConfig) -> None:
     _choice("optimizer", config.optimizer, OPTIMIZERS)
     _choice("precision", config.precision, PRECISIONS)
     _choice("distribute", config.distribute, DISTRIBUTE_MODES)
+    if not isinstance(config.epoch_seeds, bool):
+        raise ValueError(
+            f"epoch_seeds must be True or False, got {config.epoch_seeds!r}"
+        )
     _positive_int("early_stopping", config.early_stopping, allow_none=True)
 
 

@@ -556,7 +556,11 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
     import keras
 
     from kerasvision.data.images import load_images
-    from kerasvision.models.backbones import get_backbone_spec, raise_download_error
+    from kerasvision.models.backbones import (
+        get_backbone_spec,
+        load_with_weights,
+        raise_download_error,
+    )
 
     key, spec = get_backbone_spec(backbone)
     if not 1 <= top_k <= 1000:
@@ -571,7 +575,7 @@ def predict_pretrained(backbone, inputs, *, top_k: int = 5, weights="imagenet"):
     paths, images = load_images(inputs, image_size=size, on_bad_file=refuse)
     constructor = getattr(keras.applications, spec.constructor)
     try:
-        model = constructor(include_top=True, weights=weights)
+        model = load_with_weights(constructor, weights, include_top=True)
     except Exception as error:  # Keras raises a bare Exception for URL failures
         raise_download_error(error, f"{key} with its ImageNet head")
         raise

@@ -233,7 +233,6 @@ def encode(
 def _write_vectors(path: str, paths, vectors) -> None:
     from kerasvision._files import staged_file, write_text
 
-    os.makedirs(os.path.dirname(path), exist_ok=True)
     if path.lower().endswith(".npy"):
         with staged_file(path, suffix=".npy", prefix=".tmp-") as temp:
             np.save(temp, vectors)

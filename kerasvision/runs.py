@@ -26,6 +26,7 @@ from kerasvision._files import (
     read_json,
     replace_path,
     save_model,
+    write_error,
     write_json,
     write_text,
 )
@@ -183,10 +184,33 @@ def _take_lock(folder: str) -> str:
                 ) from None
             os.unlink(path)  # its process is gone: take the run over
             continue
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(me + "\n")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(me + "\n")
+        except OSError as error:
+            os.unlink(path)
+            raise write_error(error, path) from None
         return path
     raise ValueError(f"cannot lock {folder}")
+
+
+def _check_writable(path: str) -> None:
+    """`WriteError` when the nearest existing ancestor of `path` cannot take it."""
+    import errno
+
+    blocker = os.path.dirname(path)
+    while blocker and not os.path.exists(blocker):
+        blocker = os.path.dirname(blocker)
+    if not blocker:
+        return
+    if not os.path.isdir(blocker):
+        code = errno.ENOTDIR
+    elif not os.access(blocker, os.W_OK):
+        read_only = os.statvfs(blocker).f_flag & os.ST_RDONLY
+        code = errno.EROFS if read_only else errno.EACCES
+    else:
+        return
+    raise write_error(OSError(code, os.strerror(code), path), path)
 
 
 # === Writer ===
@@ -231,7 +255,8 @@ class RunWriter:
         Raises:
             ValueError: If `output` exists (without `overwrite`, or is not a
                 kerasvision run), overlaps the data folder, an interrupted run is
-                there, another process writes it, or its folder is not writable.
+                there or another process writes it.
+            WriteError: If its folder is read-only or under a regular file.
         """
         writer = cls(output, overwrite=overwrite)
         if data_dir is not None:
@@ -300,14 +325,7 @@ class RunWriter:
                     f"an interrupted run exists at {self.path}; continue it with "
                     f"--resume or delete that folder"
                 )
-        blocker = os.path.dirname(self.path)
-        while blocker and not os.path.exists(blocker):
-            blocker = os.path.dirname(blocker)
-        if blocker and (not os.path.isdir(blocker) or not os.access(blocker, os.W_OK)):
-            raise ValueError(
-                f"cannot write the run directory {self.path}: {blocker} is not a "
-                f"writable folder"
-            )
+        _check_writable(self.path)
 
     def open(self, *, checkpoints: bool = True) -> RunWriter:
         """Create the partial folder (a leftover without a checkpoint is replaced).
@@ -316,7 +334,8 @@ class RunWriter:
             checkpoints: Create `checkpoints/` too. Defaults to True.
 
         Raises:
-            ValueError: As `plan`, or if the folder cannot be created.
+            ValueError: As `plan`.
+            WriteError: If the folder cannot be created.
         """
         self._check_new()
         if os.path.exists(self.path):
@@ -325,17 +344,24 @@ class RunWriter:
         try:
             os.makedirs(self.checkpoint_dir if checkpoints else self.path)
         except OSError as error:
-            raise ValueError(
-                f"cannot write the run directory {self.path}: {error.strerror}"
-            ) from None
-        self._lock = _take_lock(self.path)
+            raise write_error(error, self.path) from None
+        try:
+            self._lock = _take_lock(self.path)
+        except BaseException:
+            shutil.rmtree(self.path, ignore_errors=True)
+            raise
         return self
 
     def __enter__(self) -> RunWriter:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, exc_type, *exc_info) -> None:
+        holds = self._lock is not None
         self.close()
+        if exc_type is not None and holds and not self.resumable:
+            # Failed before finishing an epoch (a full disk, a bad option found
+            # late, Ctrl-C): nothing there can be resumed, so leave nothing.
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
         """Release the lock (the partial folder stays, e.g. for `--resume`)."""

@@ -54,6 +54,7 @@ def test_given_and_with_seed():
         ({"epochs": 0}, "epochs"),
         ({"lr": float("inf")}, "lr must be a finite number"),
         ({"image_size": 100000}, "image"),
+        ({"image_size": 4096, "batch_size": 65536}, "memory available"),
         ({"unfreeze": "top:3"}, "--unfreeze only apply with --backbone"),
         ({"weights": "none"}, "--weights only apply with --backbone"),
         ({"task": "denoising", "backbone": "mobilenet_v2"}, "--backbone only apply"),

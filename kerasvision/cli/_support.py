@@ -52,7 +52,14 @@ def library(module_name, attribute):
 
 
 def call(function, *args, **kwargs):
-    """Run a library call, mapping expected failures to one-line CLI errors."""
+    """Run a library call, mapping expected failures to one-line CLI errors.
+
+    The one place where a failure of the file system (no space left, read-only,
+    permission denied, a regular file where a folder must be) that the library
+    did not name already becomes one line, exit 1.
+    """
+    from kerasvision._files import disk_errno, write_error
+
     _import_tensorflow_quietly()
     try:
         return function(*args, **kwargs)
@@ -60,13 +67,12 @@ def call(function, *args, **kwargs):
         raise UserError(str(error)) from None
     except PermissionError as error:
         raise UserError(f"permission denied: {error.filename or error}") from None
-    except OSError as error:  # a file system failure the library did not name
-        where = f" {error.filename}" if error.filename else ""
-        raise click.ClickException(
-            f"cannot write{where}: {error.strerror or error}"
-        ) from None
-    except RuntimeError as error:  # TrainingError, ExportError, offline downloads
+    except RuntimeError as error:  # TrainingError, ExportError, WriteError, ...
         raise click.ClickException(str(error)) from None
+    except Exception as error:
+        if not isinstance(error, OSError) and disk_errno(error) is None:
+            raise  # a bug: keep its traceback
+        raise click.ClickException(str(write_error(error))) from None
 
 
 def warn_bad_file(path, reason):

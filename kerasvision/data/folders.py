@@ -479,6 +479,7 @@ class ImageData:
         one_hot: bool = False,
         include_labels: bool = True,
         drop_remainder: bool = False,
+        epoch=None,
     ):
         """A batched, prefetched `tf.data.Dataset` of `(float32 images 0-255, labels)`.
 
@@ -497,11 +498,17 @@ class ImageData:
             include_labels: Yield `(images, labels)`; False yields images only.
                 Defaults to True.
             drop_remainder: Drop the last incomplete batch. Defaults to False.
+            epoch: An `epoch_variable()` (`kerasvision.data.epochs`): each
+                epoch's order is then a function of `(seed, epoch)`, so a resumed
+                run sees the orders of an uninterrupted one. Defaults to None
+                (tf.data's per-iteration reshuffle).
 
         Returns:
             The `tf.data.Dataset`.
         """
         import tensorflow as tf
+
+        from kerasvision.data.epochs import shuffle_per_epoch
 
         part = self.splits[split]
         if len(part) == 0:
@@ -519,7 +526,7 @@ class ImageData:
                 (images, tf.data.Dataset.from_tensor_slices(targets))
             )
             if shuffle:
-                ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+                ds = shuffle_per_epoch(ds, len(part), seed, epoch)
             if not natural or channels_in != self.channels:
                 ds = ds.map(
                     self._array_transform(channels_in), num_parallel_calls=autotune
@@ -545,7 +552,7 @@ class ImageData:
             if cache_mode == "none":
                 ds = paths
                 if shuffle:
-                    ds = ds.shuffle(len(part), seed=seed, reshuffle_each_iteration=True)
+                    ds = shuffle_per_epoch(ds, len(part), seed, epoch)
                 ds = ds.map(decode, num_parallel_calls=autotune)
             else:
                 ds = paths.map(decode, num_parallel_calls=autotune)
@@ -559,7 +566,7 @@ class ImageData:
                             self.image_size[0] * self.image_size[1] * self.channels
                         )
                         buffer = max(1, min(len(part), (256 << 20) // per_image))
-                    ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+                    ds = shuffle_per_epoch(ds, buffer, seed, epoch)
             ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), y))
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
         if not include_labels:
@@ -613,8 +620,39 @@ class ImageData:
                 record[name] = [int(i) for i in part.indices]
         return record
 
+    def classes_missing(self) -> dict[str, list[str]]:
+        """`{"val"|"test": [class names]}` of the classes absent from a non-empty
+        validation or test split (too few images to give them any)."""
+        missing = {}
+        for name in ("val", "test"):
+            part = self.splits.get(name)
+            if part is None or not len(part):
+                continue
+            present = set(np.unique(np.asarray(part.labels)).tolist())
+            absent = [c for i, c in enumerate(self.class_names) if i not in present]
+            if absent:
+                missing[name] = absent
+        return missing
+
+    def split_warning(self) -> str | None:
+        """One line naming the classes without validation/test images, or None."""
+        missing = self.classes_missing()
+        if not missing:
+            return None
+        where = {}
+        for name, classes in missing.items():
+            for cls in classes:
+                where.setdefault(cls, []).append(name)
+        listed = ", ".join(f"{c!r} (no {'/'.join(s)})" for c, s in where.items())
+        return (
+            f"warning: {len(where)} class(es) have too few images for every split: "
+            f"{listed}; their validation/test metrics are missing (recorded in "
+            f"run.json)"
+        )
+
     def summary(self) -> dict:
         """Counts per split and class, for run.json and reports."""
+        missing = self.classes_missing()
         return {
             **data_summary(self),
             "counts": {
@@ -627,6 +665,7 @@ class ImageData:
             "bad_files": [list(item) for item in self.bad_files],
             "fingerprint": self.fingerprint,
             **({"split_groups": self.split_groups} if self.split_groups else {}),
+            **({"classes_missing": missing} if missing else {}),
         }
 
 

@@ -24,10 +24,32 @@ __all__ = [
     "get_backbone_spec",
     "is_backbone_reference",
     "list_backbones",
+    "load_with_weights",
     "raise_download_error",
 ]
 
 _URL = re.compile(r"https?://\S+?/([^/\s:]+\.h5)")
+# Keras's ways of saying that a weights file holds another architecture.
+_MISMATCHES = (
+    (
+        re.compile(
+            r"named ([^)]+)\)\s*for weight (\S+)\. Weight expects shape (\([^)]*\))\."
+            r" Received saved weight with shape (\([^)]*\))"
+        ),
+        "layer {0} weight {1} is {2} in the model but {3} in the file",
+    ),
+    (
+        re.compile(
+            r"variable\.shape=(\([^)]*\)), Received: value\.shape=(\([^)]*\))\. "
+            r"Target variable: <Variable path=([^,]+),"
+        ),
+        "weight {2} is {0} in the model but {1} in the file",
+    ),
+    (
+        re.compile(r"Layer '([^']+)' expected (\d+) variables, but received (\d+)"),
+        "layer {0} has {1} weight(s) in the model but {2} in the file",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -273,13 +295,51 @@ def build_backbone(name: str, input_shape, *, weights=None):
 
     constructor = getattr(keras.applications, spec.constructor)
     try:
-        return constructor(
-            include_top=False, weights=weights, input_shape=(height, width, 3)
+        return load_with_weights(
+            constructor, weights, include_top=False, input_shape=(height, width, 3)
         )
     except Exception as error:  # Keras raises a bare Exception for URL failures
         if weights == "imagenet":
             raise_download_error(error, f"{key} (ImageNet weights)")
         raise
+
+
+def load_with_weights(constructor, weights, **kwargs):
+    """`constructor(weights=weights, **kwargs)`; a local weights file of another
+    architecture is one line naming the first layer and shapes that differ.
+
+    Keras's warnings while loading are kept back when the load fails (they are
+    its symptoms) and re-issued when it succeeds.
+
+    Raises:
+        ValueError: If `weights` is a file that does not fit the model.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model = constructor(weights=weights, **kwargs)
+        except ValueError as error:
+            if weights in (None, "imagenet"):
+                raise
+            raise ValueError(
+                f"--weights {weights} does not fit {constructor.__name__} (weights "
+                f"of another architecture?): {_mismatch(str(error))}"
+            ) from None
+    for warning in caught:
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno
+        )
+    return model
+
+
+def _mismatch(message: str) -> str:
+    for pattern, template in _MISMATCHES:
+        match = pattern.search(message)
+        if match:
+            return template.format(*match.groups())
+    return message.strip().splitlines()[0]
 
 
 def raise_download_error(error, what: str, cache: str = "~/.keras/models/"):

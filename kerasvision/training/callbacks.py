@@ -15,10 +15,12 @@ __all__ = [
     "BestCheckpoint",
     "EmaValidation",
     "EpochLogger",
+    "EpochSeeds",
     "LearningRateLogger",
     "LastCheckpoint",
     "NaNGuard",
     "progress_modes",
+    "reseed_random_layers",
     "restore_callback_state",
 ]
 
@@ -168,6 +170,73 @@ class LastCheckpoint(keras.callbacks.Callback):
                 "best_epoch": int(getattr(callback, "best_epoch", 0)),
             }
         self.writer.save_checkpoint(self.target or self.model, state)
+
+
+class EpochSeeds(keras.callbacks.Callback):
+    """At each epoch start, every random stream of training restarts from
+    `(seed, epoch)`: the tf.data pipelines' shuffle and augmentation (through
+    the `epoch` variable they read, `kerasvision.data.epochs`), the model's
+    random layers (dropout, noise: `reseed_random_layers`), Python and NumPy.
+
+    So the state of every stream is a function of the epoch alone, and a run
+    resumed from an epoch checkpoint trains exactly as an uninterrupted one.
+    """
+
+    def __init__(self, seed: int, initial_epoch: int = 0):
+        super().__init__()
+        from kerasvision.data.epochs import epoch_variable
+
+        self.seed = int(seed)
+        self.epoch = epoch_variable(initial_epoch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import random
+
+        import numpy as np
+
+        self.epoch.assign(epoch)
+        reseed_random_layers(self.model, self.seed, epoch)
+        value = np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]
+        random.seed(int(value))
+        np.random.seed(value)
+
+
+def reseed_random_layers(model, seed: int, epoch: int) -> int:
+    """Set the state of every Keras `SeedGenerator` in `model` (its dropout and
+    noise layers, nested models included) from `(seed, epoch)` and the name of
+    its layer.
+
+    Keras does not save these states in `.keras` files, so without this a
+    resumed run's dropout masks would differ from an uninterrupted run's. Layer
+    names are saved with the model (generator names are not: Keras numbers them
+    per process), and a head cut from the model keeps them.
+
+    Returns:
+        How many generators were reseeded.
+    """
+    import zlib
+
+    import numpy as np
+
+    states = dict(_seed_states(model))
+    for key, state in states.items():
+        code = zlib.crc32(key.encode("utf-8"))
+        value = np.random.SeedSequence([int(seed), int(epoch), code]).generate_state(1)
+        state.assign(np.array([value[0], 0]).astype(state.dtype))
+    return len(states)
+
+
+def _seed_states(model, prefix=""):
+    """`(layer path/index, seed generator state)` of every layer of `model`."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _seed_states(layer, f"{prefix}{layer.name}/")
+            continue
+        states = [
+            v for v in layer.non_trainable_variables if v.name == "seed_generator_state"
+        ]
+        for index, state in enumerate(states):
+            yield f"{prefix}{layer.name}/{index}", state
 
 
 def _finite_or_none(value):

@@ -433,6 +433,11 @@ class _PhaseRunner:
         if run.state is not None:
             run.truncate_history(self.initial_epoch)
         self.csv_logger = keras.callbacks.CSVLogger(run.history_file, append=True)
+        self.epoch_seeds = None
+        if config.epoch_seeds:
+            from kerasvision.training.callbacks import EpochSeeds
+
+            self.epoch_seeds = EpochSeeds(config.seed, self.initial_epoch)
         self.tensorboard = (
             keras.callbacks.TensorBoard(run.file("logs"))
             if config.tensorboard
@@ -467,6 +472,7 @@ class _PhaseRunner:
                 self.config,
                 initial_epoch=self.initial_epoch,
                 class_weights=self.class_weights,
+                epoch=self.epoch_seeds and self.epoch_seeds.epoch,
             )
             fit_model, target = self.model, None
             train_ds, val_ds = (self.distribution.shard(d) for d in self.datasets)
@@ -519,6 +525,7 @@ class _PhaseRunner:
                 one_hot=uses_categorical_labels(self.config, self.data),
                 seed=self.config.seed,
                 class_weights=self.class_weights,
+                epoch=self.epoch_seeds and self.epoch_seeds.epoch,
             )
         compile_model(
             head, self.config, self.data, phase, distribution=self.distribution
@@ -535,7 +542,8 @@ class _PhaseRunner:
         )
         from kerasvision.training.results import TrainingError
 
-        callbacks = [LearningRateLogger(), EmaValidation(), self.nan_guard]
+        callbacks = [c for c in (self.epoch_seeds,) if c is not None]
+        callbacks += [LearningRateLogger(), EmaValidation(), self.nan_guard]
         callbacks += [self.logger, self.csv_logger, self.best]
         callbacks += [c for c in (stopper, self.tensorboard) if c is not None]
         callbacks.append(LastCheckpoint(self.run, self.monitor, tracked, target))
@@ -792,6 +800,8 @@ def _start(data, config, output, overwrite, resume, distribution, log):
         data, config, backbone=backbone, split_record=split_record,
         on_bad_file=on_bad_file,
     )  # fmt: skip
+    if image_data.split_warning():
+        log(image_data.split_warning())
     if resume is not None:
         model = _load_checkpoint(resume, distribution)
         log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")

@@ -164,6 +164,11 @@ def fit(
                 `predict` serve the calibrated probabilities. Defaults to True.
             tensorboard: Write TensorBoard logs to `RUN/logs`. Defaults to False.
             cache: "auto", "memory" or "none". Defaults to "auto".
+            epoch_seeds: Seed each epoch's shuffle, augmentation and dropout
+                from (seed, epoch), so a resumed run ends with the weights of an
+                uninterrupted one; False is the per-run streams that runs
+                recorded before this option used (their reruns keep them).
+                Defaults to True.
             latent_dim, noise: Autoencoder tasks (see `fit_autoencoder`).
 
     Returns:

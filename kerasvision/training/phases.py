@@ -121,12 +121,15 @@ def use_feature_cache(config, phase: Phase) -> bool:
     return not config.augment
 
 
-def cached_head(network, data, config, *, binary, one_hot, seed, class_weights=None):
+def cached_head(
+    network, data, config, *, binary, one_hot, seed, class_weights=None, epoch=None
+):
     """The head as its own model (sharing the layers) and datasets of features.
 
     The frozen backbone and the pooling run once over train/val; the returned
     head model reuses the very layer objects of `network`, so training it trains
-    `network`'s head.
+    `network`'s head. With `epoch` (an `epoch_variable()`) the training order of
+    each epoch is a function of `(seed, epoch)`, as in the uncached pipeline.
 
     Returns:
         `(head_model, train_dataset, val_dataset or None)`; compile the head.
@@ -158,9 +161,9 @@ def cached_head(network, data, config, *, binary, one_hot, seed, class_weights=N
         return tf.data.Dataset.from_tensor_slices((values, targets))
 
     batch = config.batch_size
-    train = features("train").shuffle(
-        len(data.splits["train"]), seed=seed, reshuffle_each_iteration=True
-    )
+    from kerasvision.data.epochs import shuffle_per_epoch
+
+    train = shuffle_per_epoch(features("train"), len(data.splits["train"]), seed, epoch)
     train = train.batch(batch)
     if class_weights is not None:
         from kerasvision.regularization import add_sample_weights

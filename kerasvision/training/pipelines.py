@@ -31,9 +31,14 @@ def _targets_for_head(dataset, binary):
     return dataset.map(to_binary)
 
 
-def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
-    """`(train, val or None)` tf.data pipelines of the run (augmented train)."""
-    seed = config.seed
+def pipelines(model, data, config, *, initial_epoch=0, class_weights=None, epoch=None):
+    """`(train, val or None)` tf.data pipelines of the run (augmented train).
+
+    With `epoch` (an `EpochSeeds.epoch` variable) the training order and
+    augmentation of each epoch are functions of `(seed, epoch)`; without it the
+    streams start from `seed + initial_epoch`.
+    """
+    seed = config.seed if epoch is not None else config.seed + initial_epoch
     binary = model.outputs[0].shape[-1] == 1
     categorical = uses_categorical_labels(config, data)
     one_hot = data.label_mode == "categorical"
@@ -41,8 +46,9 @@ def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
         "train",
         batch_size=config.batch_size,
         cache=config.cache,
-        seed=seed + initial_epoch,
+        seed=seed,
         one_hot=one_hot,
+        epoch=epoch,
     )
     if config.augment or (categorical and not one_hot):
         from kerasvision.augmentation import apply_augmentation
@@ -52,8 +58,9 @@ def pipelines(model, data, config, *, initial_epoch=0, class_weights=None):
             train,
             config.augment or [],
             num_classes=data.num_classes,
-            seed=seed + initial_epoch,
+            seed=seed,
             one_hot=categorical,
+            epoch=epoch,
         )
     if class_weights is not None:
         from kerasvision.regularization import add_sample_weights

@@ -72,7 +72,8 @@ def visualize_run(
         images: Image files and/or folders (searched recursively); needed by the
             per-image kinds. Defaults to ().
         kind: One of `VISUALIZATION_KINDS`.
-        output: Folder to write into (created if missing).
+        output: Folder to write into (created if missing). The files appear
+            only once all are drawn; on a failure nothing is left behind.
         layer: Layer name, plain or `"outer/inner"` for a nested backbone.
             Defaults to None (the run's feature layer; for filters the first
             convolution; for activation-max with a class, the output layer).
@@ -86,6 +87,7 @@ def visualize_run(
         FileNotFoundError: If the run or an image is missing.
         ValueError: On an unknown kind, layer or class, a bad image, or missing
             images for a per-image kind.
+        WriteError: On a full disk, a read-only `output` or one under a file.
 
     Example:
         >>> visualize_run(run, ["cat.jpg"], kind="gradcam", output="viz")
@@ -103,10 +105,18 @@ def visualize_run(
         )
     if kind in _IMAGE_KINDS and not images:
         raise ValueError(f"kind {kind!r} needs at least one image")
+    from kerasvision._files import staged_files
+
     run = load_run(run_dir)
     class_index = _class_index(run, class_name)
     output = os.fspath(output)
-    os.makedirs(output, exist_ok=True)
+    # Staged: a failure (bad layer, full disk) leaves no file and no new folder.
+    with staged_files(output) as staging:
+        written = _draw(run, images, kind, layer, class_index, staging)
+    return [os.path.join(output, os.path.basename(path)) for path in written]
+
+
+def _draw(run, images, kind, layer, class_index, output):
     slug = _FILE_SLUGS.get(kind, kind.replace("-", "_"))
     if kind == "filters":
         return [_write_filters(run, layer, output)]

@@ -114,8 +114,26 @@ def test_report_command(cli_run, tmp_path):
 )
 def test_bad_options_are_one_line_errors(cli_run, tmp_path, arguments, fragment):
     run, images = cli_run
-    result = _invoke("visualize", run, images[0], *arguments, "--output", tmp_path)
+    output = tmp_path / "new" / "pictures"
+    result = _invoke("visualize", run, images[0], *arguments, "--output", output)
     _assert_one_line_error(result, fragment)
+    assert os.listdir(tmp_path) == []  # no empty folders left behind
+
+
+def test_a_failed_call_leaves_an_existing_folder_as_it_was(cli_run, tmp_path):
+    run, images = cli_run
+    (tmp_path / "notes.txt").write_text("mine")
+    first = _invoke(
+        "visualize", run, images[0], "--kind", "saliency", "--output", tmp_path
+    )
+    assert first.exit_code == 0, first.output
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    again = _invoke(
+        "visualize", run, *images[:2], "--kind", "gradcam", "--layer", "nope",
+        "--output", tmp_path,
+    )  # fmt: skip
+    _assert_one_line_error(again, "has no layer 'nope'")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 
 def test_bad_paths_are_one_line_errors(cli_run, tmp_path):

@@ -1,6 +1,7 @@
 """Transfer learning: frozen/unfrozen behaviour, unfreezing, two phases, Model A."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -331,3 +332,57 @@ def test_an_encoder_backbone_gets_a_flattened_standardized_head():
         accuracies[label] = model.evaluate(codes[200:], labels[200:], verbose=0)[1]
     # The pooled head cannot see positions; the encoder head learns them fast.
     assert accuracies["encoder"] >= 0.9 > accuracies["model_a"] + 0.3
+
+
+@pytest.fixture(scope="module")
+def foreign_weights(tmp_path_factory):
+    """Weights files of other architectures (MobileNetV2 at alpha 0.35, a tiny
+    CNN) in both Keras formats."""
+    root = tmp_path_factory.mktemp("weights")
+    narrow = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(32, 32, 3), alpha=0.35
+    )
+    narrow.save_weights(root / "narrow.weights.h5")
+    narrow.save(root / "narrow.h5")
+    tiny = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.Dense(2)]
+    )
+    tiny.save_weights(root / "tiny.weights.h5")
+    return root
+
+
+@pytest.mark.parametrize(
+    "name, fragment",
+    [
+        ("narrow.weights.h5", "Conv1/kernel is (3, 3, 3, 32) in the model but (3, 3"),
+        ("narrow.h5", "Conv1/kernel is (3, 3, 3, 32) in the model but (3, 3, 3, 16)"),
+        ("tiny.weights.h5", "layer Conv1 has 1 weight(s) in the model but 2"),
+    ],
+)
+def test_weights_of_another_architecture_are_one_line(foreign_weights, name, fragment):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="does not fit MobileNetV2") as error:
+            build_transfer_classifier(
+                "mobilenet_v2",
+                3,
+                weights=str(foreign_weights / name),
+                input_shape=(32, 32, 3),
+            )
+    message = str(error.value)
+    assert "\n" not in message and fragment in message and len(message) < 300
+    assert not caught  # Keras's loading warnings are symptoms of the same error
+
+
+def test_unknown_unfreeze_layer_fails_before_training_and_the_run_folder(tmp_path):
+    from kerasvision.runs import is_run_dir, partial_dir
+
+    options = dict(mode="fine-tune", warmup_epochs=1, epochs=1)
+    with pytest.raises(ValueError, match="no layer 'nope'"):
+        _fit_transfer(tmp_path, "run", unfreeze="from:nope", **options)
+    assert not os.path.exists(partial_dir(tmp_path / "run"))
+    assert not os.path.exists(tmp_path / "run")
+    _fit_transfer(tmp_path, "run", unfreeze="from:block_16_expand", **options)
+    assert is_run_dir(tmp_path / "run")

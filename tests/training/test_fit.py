@@ -350,3 +350,84 @@ def test_mixed_precision_and_xla_on_cpu(tmp_path, precision, jit):
     assert result.export["max_abs_diff"] <= 1e-5  # the export check passed
     assert keras.mixed_precision.dtype_policy().name == "float32"  # restored
     assert model.jit_compile is jit  # XLA really on (op determinism switched off)
+
+
+def test_a_class_with_one_image_is_warned_about_and_recorded(tmp_path):
+    write_image_folder(tmp_path / "data", classes=("ant", "bee"), per_class=8)
+    write_image_folder(tmp_path / "data", classes=("solo",), per_class=1, seed=1)
+    lines = []
+    _fit(tmp_path, str(tmp_path / "data"), image_size=16, epochs=1, log=lines.append)
+    warnings = [line for line in lines if line.startswith("warning:")]
+    assert len(warnings) == 1 and "'solo' (no val/test)" in warnings[0], lines
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["data"]["classes_missing"] == {"val": ["solo"], "test": ["solo"]}
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "solo" in json.dumps(metrics)  # listed as absent from the test split
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_ends_with_the_weights_of_an_uninterrupted_run(tmp_path):
+    """Shuffle, augmentation (flip + mixup) and dropout restart from (seed, epoch)
+    every epoch, so interrupting after epoch 1 and resuming changes nothing: the
+    weights and history.csv (line endings included) are identical on CPU."""
+    write_image_folder(tmp_path / "data", classes=("a", "b", "c"), per_class=12)
+    options = dict(
+        image_size=16,
+        epochs=3,
+        augment="flip,mixup",
+        model_kwargs={"filters": (4, 8), "dense_units": (8,), "dropout_rate": 0.5},
+        batch_size=8,
+        export=False,
+    )
+    full = _fit(tmp_path, str(tmp_path / "data"), "full", **options)
+
+    def stop_in_epoch_2(line):
+        if line.startswith("epoch 2/"):  # epoch 1 is checkpointed; 2 is not
+            raise _Interrupt
+
+    with pytest.raises(_Interrupt):
+        _fit(tmp_path, str(tmp_path / "data"), "cut", **options, verbose=2,
+             log=stop_in_epoch_2)  # fmt: skip
+    state = json.loads((tmp_path / ".cut.partial/checkpoints/state.json").read_text())
+    assert state["epoch"] == 1
+    resumed = kerasvision.fit(resume=True, output=str(tmp_path / "cut"), verbose=0)
+    for a, b in zip(full.model.get_weights(), resumed.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    history = (tmp_path / "full" / "history.csv").read_bytes()
+    assert (tmp_path / "cut" / "history.csv").read_bytes() == history
+    assert history.count(b"\r\n") == 4  # header + 3 epochs, as Keras's CSVLogger
+
+
+def test_older_runs_keep_their_per_run_streams():
+    from kerasvision.config import FitConfig
+
+    record = FitConfig(dataset="digits", seed=0).to_json()
+    assert record["epoch_seeds"] is True
+    del record["epoch_seeds"]  # a run recorded before epoch seeds
+    assert FitConfig.from_json(record).epoch_seeds is False
+
+
+def test_reseeding_keys_generators_by_layer_not_by_process_numbering():
+    import keras
+
+    from kerasvision.training.callbacks import reseed_random_layers
+
+    def network():
+        inner = keras.Sequential(
+            [keras.Input((4,)), keras.layers.GaussianNoise(0.1, name="noise")],
+            name="inner",
+        )
+        return keras.Sequential(
+            [keras.Input((4,)), inner, keras.layers.Dropout(0.5, name="dropout")]
+        )
+
+    first, second = network(), network()  # Keras numbers their generators apart
+    assert reseed_random_layers(first, 3, 2) == reseed_random_layers(second, 3, 2) == 2
+    states = [[v.numpy().tolist() for v in m.non_trainable_variables]
+              for m in (first, second)]  # fmt: skip
+    assert states[0] == states[1]
+    reseed_random_layers(second, 3, 5)
+    assert [v.numpy().tolist() for v in second.non_trainable_variables] != states[0]

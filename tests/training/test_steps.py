@@ -31,6 +31,7 @@ def test_readme_step_by_step_equals_fit(tmp_path, monkeypatch):
         dataset="digits", epochs=3, seed=1, output=str(tmp_path / "fit"), verbose=0
     )
     assert float(match.group(2)) == pytest.approx(one_call.metrics["loss"], abs=1e-6)
+    # printed with 4 decimals
     assert float(match.group(1)) == pytest.approx(
         one_call.metrics["accuracy"], abs=5e-5
     )
