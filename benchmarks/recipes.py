@@ -281,21 +281,26 @@ def _pixel_probe(x_train, y_train, x_test, y_test):
 # === Rows ===
 
 
+def _transfer_rows(row, data, test, weights, work):
+    """kerasvision FE and fine-tune as typed, keras.io at their times, the probe."""
+    options = {"backbone": "mobilenet_v2", "weights": weights}
+    fe = _kerasvision(data, test, os.path.join(work, f"{row}-fe"), **options)
+    ft = _kerasvision(data, test, os.path.join(work, f"{row}-ft"), **options,
+                      mode="fine-tune")  # fmt: skip
+    return [
+        (row, "kerasvision feature extraction (defaults)", *fe),
+        (row, "kerasvision --mode fine-tune (defaults)", *ft),
+        (row, "keras.io transfer, frozen (time of kv FE)",
+         *_keras_io_transfer(data, test, weights, fe[1], fine_tune=False)),
+        (row, "keras.io transfer + fine-tune (time of kv FT)",
+         *_keras_io_transfer(data, test, weights, ft[1], fine_tune=True)),
+        (row, "scikit-learn linear probe", *_linear_probe(data, test, weights)),
+    ]  # fmt: skip
+
+
 def row_a(flowers, weights, work):
     data, test = _link_split(flowers, PAIR, os.path.join(work, "a"), lambda n: 120, 0)
-    fe = _kerasvision(data, test, os.path.join(work, "a-fe"), backbone="mobilenet_v2",
-                      weights=weights)  # fmt: skip
-    ft = _kerasvision(data, test, os.path.join(work, "a-ft"), backbone="mobilenet_v2",
-                      weights=weights, mode="fine-tune")  # fmt: skip
-    return [
-        ("a", "kerasvision feature extraction (defaults)", *fe),
-        ("a", "kerasvision --mode fine-tune (defaults)", *ft),
-        ("a", "keras.io transfer, frozen (time of kv FE)",
-         *_keras_io_transfer(data, test, weights, fe[1], fine_tune=False)),
-        ("a", "keras.io transfer + fine-tune (time of kv FT)",
-         *_keras_io_transfer(data, test, weights, ft[1], fine_tune=True)),
-        ("a", "scikit-learn linear probe", *_linear_probe(data, test, weights)),
-    ]  # fmt: skip
+    return _transfer_rows("a", data, test, weights, work)
 
 
 def _five_class_split(flowers, work):
@@ -308,19 +313,7 @@ def _five_class_split(flowers, work):
 
 def row_b(flowers, weights, work):
     data, test = _five_class_split(flowers, work)
-    fe = _kerasvision(data, test, os.path.join(work, "b-fe"), backbone="mobilenet_v2",
-                      weights=weights)  # fmt: skip
-    ft = _kerasvision(data, test, os.path.join(work, "b-ft"), backbone="mobilenet_v2",
-                      weights=weights, mode="fine-tune")  # fmt: skip
-    return [
-        ("b", "kerasvision feature extraction (defaults)", *fe),
-        ("b", "kerasvision --mode fine-tune (defaults)", *ft),
-        ("b", "keras.io transfer, frozen (time of kv FE)",
-         *_keras_io_transfer(data, test, weights, fe[1], fine_tune=False)),
-        ("b", "keras.io transfer + fine-tune (time of kv FT)",
-         *_keras_io_transfer(data, test, weights, ft[1], fine_tune=True)),
-        ("b", "scikit-learn linear probe", *_linear_probe(data, test, weights)),
-    ]  # fmt: skip
+    return _transfer_rows("b", data, test, weights, work)
 
 
 def row_c(flowers, weights, work):
