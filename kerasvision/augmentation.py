@@ -1107,7 +1107,9 @@ def apply_augmentation(
         from kerasvision.data.epochs import epoch_seed, per_epoch
 
         seeds = per_epoch(
-            lambda value: tf.data.Dataset.random(seed=epoch_seed(seed, value)), epoch
+            lambda value: tf.data.Dataset.random(seed=epoch_seed(seed, value)),
+            epoch,
+            tf.data.INFINITE_CARDINALITY,
         )
     seeds = seeds.batch(2)
     augmented = tf.data.Dataset.zip((dataset, seeds)).map(

@@ -47,7 +47,7 @@ def folder_run(tmp_path_factory):
         batch_size=4,
         seed=0,
         verbose=0,
-        lr=3e-3,
+        lr=1e-2,
         model_kwargs={"filters": (8,), "dense_units": (), "dropout_rate": 0.0},
         output=str(root / "run"),
     )

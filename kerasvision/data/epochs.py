@@ -31,7 +31,7 @@ def epoch_seed(seed, epoch):
     return tf.cast(seed, tf.int64) * _STRIDE + tf.cast(epoch, tf.int64)
 
 
-def per_epoch(build, epoch):
+def per_epoch(build, epoch, cardinality=None):
     """A dataset that is `build(e)` for the value `e` of `epoch` at the start of
     each iteration.
 
@@ -39,6 +39,10 @@ def per_epoch(build, epoch):
         build: `int64 scalar tensor -> tf.data.Dataset`. Datasets it closes over
             are iterated afresh, caches kept.
         epoch: The `epoch_variable()`.
+        cardinality: The number of elements of every `build(e)` when known
+            (`tf.data.INFINITE_CARDINALITY` for endless streams). `flat_map`
+            forgets it, and Keras then counts one optimizer step too many per
+            epoch (a learning-rate schedule would end before the last epoch).
 
     Returns:
         The `tf.data.Dataset`.
@@ -52,7 +56,10 @@ def per_epoch(build, epoch):
             return build(value)
 
     start = tf.data.Dataset.from_tensors(tf.constant(0, tf.int64))
-    return start.map(lambda _: epoch.read_value()).flat_map(traced)
+    dataset = start.map(lambda _: epoch.read_value()).flat_map(traced)
+    if cardinality is not None and int(cardinality) != tf.data.UNKNOWN_CARDINALITY:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(cardinality))
+    return dataset
 
 
 def shuffle_per_epoch(dataset, buffer_size: int, seed: int, epoch=None):
@@ -66,4 +73,4 @@ def shuffle_per_epoch(dataset, buffer_size: int, seed: int, epoch=None):
             buffer_size, seed=epoch_seed(seed, value), reshuffle_each_iteration=False
         )
 
-    return per_epoch(order, epoch)
+    return per_epoch(order, epoch, int(dataset.cardinality()))

@@ -53,6 +53,9 @@ def test_ema_weights_are_the_trained_and_exported_ones(tmp_path):
         np.testing.assert_array_equal(np.asarray(variable), np.asarray(average))
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["schedule"][0]["ema"] == 0.5
+    # Every epoch counts its real steps (a per-epoch-seeded pipeline keeps its
+    # cardinality), so the schedule ends with the last epoch.
+    assert int(result.model.optimizer.iterations) == info["schedule"][0]["total_steps"]
     assert info["export"]["max_abs_diff"] <= 1e-5  # serving = the EMA weights
 
 
