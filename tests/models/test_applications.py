@@ -39,7 +39,7 @@ def test_large_applications_build_from_scratch_on_grayscale():
 def _check_builds_from_scratch(name):
     import keras
 
-    keras.backend.clear_session()
+    keras.backend.clear_session(free_memory=False)
     spec = MODELS[name]
     backbone = BACKBONES[spec.defaults["architecture"]]
     size = spec.min_size
@@ -50,7 +50,8 @@ def _check_builds_from_scratch(name):
     if spec.feature_layer:
         assert len(model.get_layer(spec.feature_layer).output.shape) == 4
     pixels = np.random.default_rng(0).uniform(0, 255, (2, size, size, 1))
-    assert np.all(np.isfinite(model.predict(pixels.astype("float32"), verbose=0)))
+    # Eager: a predict graph of a large application costs more than building it.
+    assert np.all(np.isfinite(np.asarray(model(pixels.astype("float32")))))
 
 
 def test_application_refuses_four_channels():

@@ -51,7 +51,9 @@ def test_backbone_builds_with_preprocessing_inside(name):
         np.testing.assert_allclose(
             np.asarray(layer(pixels)), expected, rtol=1e-5, atol=1e-4
         )
-    predictions = model.predict(pixels, verbose=0)
+    # Eager: tracing a predict graph of the largest backbones costs more than
+    # building them; graph mode is covered by the transfer and export tests.
+    predictions = np.asarray(model(pixels, training=False))
     assert predictions.shape == (2, 3) and np.all(np.isfinite(predictions))
 
 
