@@ -42,9 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_session():
-    # No forced garbage collection: with it, each clear costs ~0.5 s here.
-    keras.backend.clear_session(free_memory=False)
+def _seed_zero():
+    # conftest has already cleared the Keras session for this test.
     keras.utils.set_random_seed(0)
 
 
