@@ -293,7 +293,8 @@ _FIT_OPTIONS = [
     click.option(
         "--feature-cache",
         type=click.Choice(FEATURE_CACHE_MODES),
-        help="Train the head on cached backbone features while frozen.",
+        help="Train on cached backbone features while frozen, and on cached "
+        "activations of the frozen part while fine-tuning.",
     ),
     click.option(
         "--augment",

@@ -446,10 +446,11 @@ class _PhaseRunner:
         self.class_weights = class_weights_of(config, data, log)
         self.binary = model.outputs[0].shape[-1] == 1
         self.datasets = None
+        self.frozen = None  # the fine-tuning phase's FrozenPart, once computed
         self.cache_seconds = 0.0
 
     def fit_phase(self, phase) -> None:
-        from kerasvision.training.phases import use_feature_cache
+        from kerasvision.training.phases import use_feature_cache, use_prefix_cache
 
         start = max(phase.start, self.initial_epoch)
         continuing = self.run.state is not None and start == self.initial_epoch > (
@@ -462,8 +463,13 @@ class _PhaseRunner:
             from kerasvision.training.callbacks import restore_callback_state
 
             restore_callback_state(self.run.state, tracked, self.run.checkpoint_dir)
-        if use_feature_cache(self.config, phase):
-            fit_model, train_ds, val_ds = self._cached_phase(phase)
+        cached = None
+        if use_feature_cache(self.config, phase) or use_prefix_cache(
+            self.config, phase
+        ):
+            cached = self._cached_phase(phase)
+        if cached is not None:
+            fit_model, train_ds, val_ds = cached
             target = self.model
         else:
             self.datasets = self.datasets or pipelines(
@@ -513,11 +519,15 @@ class _PhaseRunner:
         return tracked, stopper
 
     def _cached_phase(self, phase):
-        from kerasvision.training.phases import cached_head
+        """`(model, train, val)` on cached features (a frozen backbone) or on
+        cached activations of the frozen part (fine-tuning); None when the
+        backbone cannot be cut."""
+        from kerasvision.training.phases import cached_head, cached_top
 
         tick = time.perf_counter()
         with self.distribution.scope():
-            head, train_ds, val_ds = cached_head(
+            frozen = self._frozen_part(phase)
+            cached = (cached_top if phase.trainable else cached_head)(
                 self.model,
                 self.data,
                 self.config,
@@ -526,13 +536,39 @@ class _PhaseRunner:
                 seed=self.config.seed,
                 class_weights=self.class_weights,
                 epoch=self.epoch_seeds and self.epoch_seeds.epoch,
+                frozen=frozen,
             )
+        if cached is None:
+            return None
+        head, train_ds, val_ds = cached
         compile_model(
             head, self.config, self.data, phase, distribution=self.distribution
         )
         self.cache_seconds += time.perf_counter() - tick
         shard = self.distribution.shard
         return head, shard(train_ds), None if val_ds is None else shard(val_ds)
+
+    def _frozen_part(self, phase):
+        """The cached frozen part of the run's fine-tuning phase, computed once,
+        in the warm-up already (its pooled features then come from the cache
+        too, so the images pass through the backbone once); None when that
+        phase trains on images."""
+        from kerasvision.training.phases import (
+            enter_phase,
+            frozen_part,
+            use_prefix_cache,
+        )
+
+        tuned = next((p for p in self.phases if p.trainable), None)
+        if tuned is None or not use_prefix_cache(self.config, tuned):
+            return None
+        if self.frozen is None:
+            if not phase.trainable:  # see which part the fine-tuning trains
+                enter_phase(self.model, tuned, bn=self.config.bn)
+            self.frozen = frozen_part(self.model, self.data, self.config) or False
+            if not phase.trainable:
+                enter_phase(self.model, phase, bn=self.config.bn)
+        return self.frozen or None
 
     def _fit(self, fit_model, phase, start, train_ds, val_ds, tracked, stopper, target):
         from kerasvision.training.callbacks import (

@@ -90,9 +90,11 @@ def fit(
             bn: "frozen" (BatchNorm in inference mode, statistics fixed) or
                 "train". Defaults to "frozen".
             feature_cache: While the backbone is frozen, compute its pooled
-                features once and train the head on them ("auto": when nothing
-                random happens before the head, "on", "off"). The assembled model
-                is identical. Defaults to "auto".
+                features once and train the head on them; while its last blocks
+                are fine-tuned, compute the activations of the frozen part once
+                and train only the top on them ("auto": when nothing random
+                happens before the head, "on", "off"). The assembled model is
+                identical. Defaults to "auto".
             augment: Training-only augmentation in the tf.data pipeline, in the
                 mini-syntax of `kerasvision.augmentation.parse_augment_spec`, e.g.
                 "flip,rotate=0.1,zoom=0.2,cutmix=1.0@0.5,mixup=0.2@0.5". Never part

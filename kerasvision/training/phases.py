@@ -1,5 +1,6 @@
 """Training phases: the transfer schedule (head warm-up, fine-tuning) and the
-feature cache that trains a frozen backbone's head on precomputed features."""
+feature caches that train a frozen backbone's head on precomputed features and
+a fine-tuned backbone's top on precomputed activations of its frozen part."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ import math
 from dataclasses import asdict, dataclass
 
 __all__ = [
+    "FrozenPart",
     "Phase",
     "cached_head",
+    "cached_top",
     "enter_phase",
+    "frozen_part",
     "phase_optimizer",
     "phase_schedule",
     "plan_phases",
     "steps_per_epoch",
     "use_feature_cache",
+    "use_prefix_cache",
 ]
+
+
+#: Largest cache of a fine-tuned backbone's frozen-part activations (train +
+#: val, float32); above it the fine-tuning phase trains on images.
+PREFIX_CACHE_BYTES = 2 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -121,8 +131,25 @@ def use_feature_cache(config, phase: Phase) -> bool:
     return not config.augment
 
 
+def use_prefix_cache(config, phase: Phase) -> bool:
+    """Whether a fine-tuning phase trains on cached activations of the frozen
+    part of the backbone (the same conditions as `use_feature_cache`)."""
+    if config.backbone is None or not phase.trainable:
+        return False
+    return config.feature_cache != "off" and not config.augment
+
+
 def cached_head(
-    network, data, config, *, binary, one_hot, seed, class_weights=None, epoch=None
+    network,
+    data,
+    config,
+    *,
+    binary,
+    one_hot,
+    seed,
+    class_weights=None,
+    epoch=None,
+    frozen=None,
 ):
     """The head as its own model (sharing the layers) and datasets of features.
 
@@ -130,47 +157,192 @@ def cached_head(
     head model reuses the very layer objects of `network`, so training it trains
     `network`'s head. With `epoch` (an `epoch_variable()`) the training order of
     each epoch is a function of `(seed, epoch)`, as in the uncached pipeline.
+    With `frozen` (the `FrozenPart` a later fine-tuning phase trains on), the
+    features come from its cached activations (only the top of the backbone
+    runs) instead of a second pass over the images.
 
     Returns:
         `(head_model, train_dataset, val_dataset or None)`; compile the head.
     """
     import keras
-    import tensorflow as tf
 
     pooling = ("avg_pool", "max_pool", "flatten")
     pool = next(layer for layer in network.layers if layer.name in pooling)
-    features_model = keras.Model(network.inputs, pool.output)
     after = network.layers[network.layers.index(pool) + 1 :]
+    if frozen is None:
+        features_model = keras.Model(network.inputs, pool.output)
+        values = _predict_splits(features_model, data)
+    else:
+        x = activations = keras.Input(shape=frozen.shape, name="activations")
+        x = frozen.upper(x, training=False)
+        for layer in frozen.after[: frozen.after.index(pool) + 1]:
+            x = layer(x)
+        features_model = keras.Model(activations, x)
+        values = {
+            split: features_model.predict(
+                frozen.values[split], batch_size=64, verbose=0
+            )
+            for split in frozen.values
+        }
     head_input = keras.Input(shape=pool.output.shape[1:], name="features")
     x = head_input
     for layer in after:
         x = layer(x)
     head = keras.Model(head_input, x, name=f"{network.name}_head")
+    train, val = _cached_datasets(
+        values, data, config, binary=binary, one_hot=one_hot, seed=seed,
+        class_weights=class_weights, epoch=epoch,
+    )  # fmt: skip
+    return head, train, val
 
-    def features(split):
-        part = data.splits[split]
-        images = data.dataset(
-            split, batch_size=64, shuffle=False, include_labels=False, cache="none"
-        )
-        values = features_model.predict(images, verbose=0)
-        targets = data.targets(part, one_hot)
+
+@dataclass
+class FrozenPart:
+    """The frozen part of a fine-tuned backbone and its cached activations.
+
+    Attributes:
+        boundary: Name of the backbone's first trainable layer; everything
+            before it is frozen.
+        shape: Shape of one activation (the input of `boundary`).
+        upper: The backbone from `boundary` on (a model sharing its layers).
+        after: The network's layers after the backbone (pooling, head).
+        values: `{"train": array, "val": array}` of activations.
+    """
+
+    boundary: str
+    shape: tuple
+    upper: object
+    after: list
+    values: dict
+
+
+def frozen_part(network, data, config) -> FrozenPart | None:
+    """Cut the backbone in front of its first trainable layer and compute the
+    activations of the frozen part once over train/val.
+
+    While only the last layers of the backbone train (`unfreeze`), everything
+    before the first trainable layer computes the same activations every epoch
+    (no augmentation; frozen layers, BatchNorm included, run in inference mode),
+    so each fine-tuning epoch needs to run only the trainable top (for
+    MobileNetV2 with two blocks unfrozen, a small fraction of the network).
+
+    Returns:
+        The `FrozenPart`, or None when the graph cannot be cut there by one
+        tensor, nothing before that layer is frozen, or the activations would
+        take more than `PREFIX_CACHE_BYTES` (then train on images).
+    """
+    import keras
+
+    from kerasvision.models.transfer import get_backbone
+
+    base = get_backbone(network)
+    index = network.layers.index(base)
+    before, after = network.layers[1:index], network.layers[index + 1 :]
+    if any(layer.weights for layer in before) or not hasattr(base, "get_layer"):
+        return None
+    first = next(
+        (layer for layer in base.layers if layer.trainable and layer.trainable_weights),
+        None,
+    )
+    if first is None or first is base.layers[0]:
+        return None
+    try:
+        boundary = first.input
+        upper = keras.Model(boundary, base.output, name=base.name)
+        lower = keras.Model(base.inputs, boundary)
+    except (ValueError, TypeError, AttributeError):
+        return None
+    if not isinstance(boundary, keras.KerasTensor):
+        return None
+    count = len(data.splits["train"]) + len(data.splits["val"])
+    if count * math.prod(boundary.shape[1:]) * 4 > PREFIX_CACHE_BYTES:
+        return None
+    x = inputs = keras.Input(shape=network.inputs[0].shape[1:])
+    for layer in before:
+        x = layer(x)
+    prefix = keras.Model(inputs, lower(x, training=False))
+    values = _predict_splits(prefix, data)
+    shape = tuple(boundary.shape[1:])
+    return FrozenPart(first.name, shape, upper, after, values)
+
+
+def cached_top(
+    network,
+    data,
+    config,
+    *,
+    binary,
+    one_hot,
+    seed,
+    class_weights=None,
+    epoch=None,
+    frozen=None,
+):
+    """The fine-tuned top of the network as its own model (sharing `network`'s
+    layers, as `cached_head` does) and datasets of the frozen part's cached
+    activations (`frozen`, or `frozen_part()` computed here).
+
+    Returns:
+        `(top_model, train_dataset, val_dataset or None)`, or None when the
+        backbone cannot be cut (`frozen_part`).
+    """
+    import keras
+
+    frozen = frozen or frozen_part(network, data, config)
+    if frozen is None:
+        return None
+    x = top_input = keras.Input(shape=frozen.shape, name="activations")
+    x = frozen.upper(x, training=False) if config.bn == "frozen" else frozen.upper(x)
+    for layer in frozen.after:
+        x = layer(x)
+    top = keras.Model(top_input, x, name=f"{network.name}_top")
+    train, val = _cached_datasets(
+        frozen.values, data, config, binary=binary, one_hot=one_hot, seed=seed,
+        class_weights=class_weights, epoch=epoch,
+    )  # fmt: skip
+    return top, train, val
+
+
+def _predict_splits(model, data) -> dict:
+    """`{"train": outputs, "val": outputs}` of `model` over the splits' images."""
+    values = {}
+    for split in ("train", "val"):
+        if split == "train" or len(data.splits[split]):
+            images = data.dataset(
+                split, batch_size=64, shuffle=False, include_labels=False, cache="none"
+            )
+            values[split] = model.predict(images, verbose=0)
+    return values
+
+
+def _cached_datasets(
+    values, data, config, *, binary, one_hot, seed, class_weights, epoch
+):
+    """Train/val datasets of precomputed `values` (per split) and the splits'
+    targets, shuffled per epoch and batched as the image pipeline would be."""
+    import tensorflow as tf
+
+    from kerasvision.data.epochs import shuffle_per_epoch
+
+    def dataset(split):
+        targets = data.targets(data.splits[split], one_hot)
         if binary:
             targets = (
                 targets[:, 1:2] if targets.ndim == 2 else targets[:, None]
             ).astype("float32")
-        return tf.data.Dataset.from_tensor_slices((values, targets))
+        return tf.data.Dataset.from_tensor_slices((values[split], targets))
 
     batch = config.batch_size
-    from kerasvision.data.epochs import shuffle_per_epoch
-
-    train = shuffle_per_epoch(features("train"), len(data.splits["train"]), seed, epoch)
+    train = shuffle_per_epoch(dataset("train"), len(data.splits["train"]), seed, epoch)
     train = train.batch(batch)
     if class_weights is not None:
         from kerasvision.regularization import add_sample_weights
 
         train = add_sample_weights(train, class_weights)
     train = train.prefetch(tf.data.AUTOTUNE)
-    val = None
-    if len(data.splits["val"]):
-        val = features("val").batch(batch).prefetch(tf.data.AUTOTUNE)
-    return head, train, val
+    val = (
+        dataset("val").batch(batch).prefetch(tf.data.AUTOTUNE)
+        if "val" in values
+        else None
+    )
+    return train, val

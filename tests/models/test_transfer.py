@@ -179,21 +179,29 @@ def _fit_transfer(tmp_path, name, **kwargs):
     return kerasvision.fit((x, y), **options)
 
 
-def test_feature_cache_gives_the_same_model_as_the_slow_path(tmp_path):
-    fast = _fit_transfer(tmp_path, "fast", feature_cache="on")
-    slow = _fit_transfer(tmp_path, "slow", feature_cache="off")
-    for name in ("predictions",):
-        for a, b in zip(
-            fast.model.get_layer(name).get_weights(),
-            slow.model.get_layer(name).get_weights(),
-            strict=True,
-        ):
+def test_feature_caches_give_the_same_model_as_the_slow_path(tmp_path):
+    # The warm-up trains the head on cached pooled features, the fine-tuning
+    # phase the last two blocks on cached activations of the frozen part.
+    options = dict(mode="fine-tune", warmup_epochs=1, epochs=1, unfreeze="blocks:2")
+    fast = _fit_transfer(tmp_path, "fast", feature_cache="on", **options)
+    slow = _fit_transfer(tmp_path, "slow", feature_cache="off", **options)
+    fast_base, slow_base = get_backbone(fast.model), get_backbone(slow.model)
+    pairs = [(fast.model.get_layer("predictions"), slow.model.get_layer("predictions"))]
+    pairs += [
+        (fast_base.get_layer(name), slow_base.get_layer(name))
+        for name in ("block_16_project", "Conv_1", "block_1_expand")
+    ]
+    for a_layer, b_layer in pairs:
+        for a, b in zip(a_layer.get_weights(), b_layer.get_weights(), strict=True):
             np.testing.assert_allclose(a, b, atol=1e-4)
     assert fast.metrics["loss"] == pytest.approx(slow.metrics["loss"], abs=1e-3)
+    assert len(fast.history["loss"]) == 2
     info = json.loads((tmp_path / "fast" / "run.json").read_text())
     assert info["feature_cache_seconds"] > 0
     assert info["model"]["backbone"] == "mobilenet_v2"
     assert info["model"]["feature_layer"] == "out_relu"
+    slow_info = json.loads((tmp_path / "slow" / "run.json").read_text())
+    assert slow_info["feature_cache_seconds"] == 0
 
 
 def test_two_phase_fine_tuning_in_one_call(tmp_path):

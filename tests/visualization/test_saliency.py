@@ -137,10 +137,17 @@ def test_single_image_and_class_arguments(patch_task):
     model, images = patch_task["model"], patch_task["images"]
     single = vanilla_saliency(model, images[0])
     assert single.shape == (1, 16, 16)
-    np.testing.assert_allclose(single[0], vanilla_saliency(model, images[:2])[0])
+    # A batch of one and a batch of two take different convolution kernels:
+    # equal up to float32 rounding, not bit for bit.
+    np.testing.assert_allclose(
+        single[0], vanilla_saliency(model, images[:2])[0], rtol=1e-5, atol=1e-7
+    )
     per_image = vanilla_saliency(model, images[:2], class_index=[0, 1])
     np.testing.assert_allclose(
-        per_image[1], vanilla_saliency(model, images[1:2], class_index=1)[0]
+        per_image[1],
+        vanilla_saliency(model, images[1:2], class_index=1)[0],
+        rtol=1e-5,
+        atol=1e-7,
     )
     with pytest.raises(ValueError, match="class_index"):
         vanilla_saliency(model, images[:2], class_index=5)
