@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -101,6 +102,13 @@ def _kerasvision(data, test, output, **options):
                     **options)  # fmt: skip
     seconds = time.perf_counter() - tick
     metrics = kerasvision.evaluate(output, test)
+    with open(os.path.join(output, "metrics.json"), encoding="utf-8") as stream:
+        calibration = json.load(stream).get("calibration")
+    if calibration:  # on the run's own test split, before/after its temperature
+        print(f"   {os.path.basename(output)}: temperature "
+              f"{calibration['temperature']:.3f}, ECE {calibration['ece_before']:.4f}"
+              f" -> {calibration['ece_after']:.4f}, NLL {calibration['nll_before']:.4f}"
+              f" -> {calibration['nll_after']:.4f}", flush=True)  # fmt: skip
     return metrics["accuracy"], seconds
 
 
@@ -365,8 +373,9 @@ def row_e(flowers, weights, work):
     x = np.asarray(_upscale(x, 28), dtype="uint8")
     repeat = np.resize(np.arange(len(x)), 60000)
     tick = time.perf_counter()
+    output = os.path.join(work, "e")
     result = kerasvision.fit((x[repeat], y[repeat]), seed=0, verbose=0,
-                             output=os.path.join(work, "e"), log=lambda line: None)  # fmt: skip
+                             output=output, log=lambda line: None)  # fmt: skip
     seconds = time.perf_counter() - tick
     history = result.history
     gap = history["accuracy"][-1] - history["val_accuracy"][-1]
@@ -393,7 +402,7 @@ ROWS = {"a": row_a, "b": row_b, "c": row_c, "d": row_d, "e": row_e}
 @click.option("--rows", default="a,b,c,d,e", show_default=True, help="Rows to run.")
 def main(shared, rows):
     """kerasvision's default recipes vs keras.io and scikit-learn (needs ../shared)."""
-    root = shared_root(shared)
+    root = os.path.abspath(shared_root(shared))  # the splits are symlinks
     flowers = os.path.join(root, "data", "flowers5")
     weights = os.path.join(root, WEIGHTS)
     table = []
