@@ -838,6 +838,7 @@ def _start(data, config, output, overwrite, resume, distribution, log):
     )  # fmt: skip
     if image_data.split_warning():
         log(image_data.split_warning())
+    class_weights_of(config, image_data)  # a bad --class-weight fails here, early
     if resume is not None:
         model = _load_checkpoint(resume, distribution)
         log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")

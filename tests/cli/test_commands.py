@@ -129,6 +129,19 @@ def test_models_and_datasets_lists():
         (["fit", "--model-arg", "filters=oops("], 2, ["--model-arg filters", "oops("]),
         (["fit", "--batch-size", "99999999999999999999"], 2, ["at most 65536"]),
         (["fit", "--lr", "inf"], 2, ["lr must be a finite number"]),
+        (
+            [
+                "fit",
+                "--dataset",
+                "digits",
+                "--class-weight",
+                "1,2",
+                "--output",
+                "{tmp}/weighted",
+            ],
+            2,
+            ["class weights need 10 values"],
+        ),  # fmt: skip
         (["fit", "--image-size", "100000"], 2, ["at most 4096 pixels per side"]),
         (["fit", "--image-size", "4096", "--batch-size", "65536"], 2, ["GiB"]),
         (["evaluate", "{tmp}/missing"], 2, ["run directory not found"]),
@@ -144,6 +157,8 @@ def test_misuse_gives_one_line_and_exit_code(tmp_path, args, code, fragments):
     (tmp_path / "afile").write_text("a file, not a folder")
     result = _invoke(*[a.format(tmp=tmp_path) for a in args])
     _assert_one_line_error(result, code, *[f.format(tmp=tmp_path) for f in fragments])
+    # Refused before any run directory was planned or created.
+    assert "run directory:" not in result.output
 
 
 def test_failed_fit_loses_nothing_already_written(cli_run):
