@@ -521,12 +521,14 @@ class _PhaseRunner:
     def _cached_phase(self, phase):
         """`(model, train, val)` on cached features (a frozen backbone) or on
         cached activations of the frozen part (fine-tuning); None when the
-        backbone cannot be cut."""
+        backbone cannot be cut (`frozen_part`)."""
         from kerasvision.training.phases import cached_head, cached_top
 
         tick = time.perf_counter()
         with self.distribution.scope():
             frozen = self._frozen_part(phase)
+            if phase.trainable and frozen is None:
+                return None  # the backbone cannot be cut: train on images
             cached = (cached_top if phase.trainable else cached_head)(
                 self.model,
                 self.data,
@@ -538,8 +540,6 @@ class _PhaseRunner:
                 epoch=self.epoch_seeds and self.epoch_seeds.epoch,
                 frozen=frozen,
             )
-        if cached is None:
-            return None
         head, train_ds, val_ds = cached
         compile_model(
             head, self.config, self.data, phase, distribution=self.distribution

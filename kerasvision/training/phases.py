@@ -274,23 +274,19 @@ def cached_top(
     binary,
     one_hot,
     seed,
+    frozen,
     class_weights=None,
     epoch=None,
-    frozen=None,
 ):
     """The fine-tuned top of the network as its own model (sharing `network`'s
     layers, as `cached_head` does) and datasets of the frozen part's cached
-    activations (`frozen`, or `frozen_part()` computed here).
+    activations (`frozen`, from `frozen_part`).
 
     Returns:
-        `(top_model, train_dataset, val_dataset or None)`, or None when the
-        backbone cannot be cut (`frozen_part`).
+        `(top_model, train_dataset, val_dataset or None)`.
     """
     import keras
 
-    frozen = frozen or frozen_part(network, data, config)
-    if frozen is None:
-        return None
     x = top_input = keras.Input(shape=frozen.shape, name="activations")
     x = frozen.upper(x, training=False) if config.bn == "frozen" else frozen.upper(x)
     for layer in frozen.after:
