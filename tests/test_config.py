@@ -10,11 +10,28 @@ from kerasvision.config import FitConfig, parse_class_weight
 
 def test_defaults_resolve_per_task():
     config = FitConfig(dataset="digits", seed=0).resolved()
-    assert config.model == "bipyramidal_cnn" and config.epochs == 15
+    assert config.model == "bipyramidal_cnn" and config.epochs is None  # data's
+    assert config.resolved(train_images=1437).epochs == 15
     transfer = FitConfig(dataset="digits", backbone="mobilenet_v2").resolved()
     assert transfer.model is None
     denoising = FitConfig(dataset="digits", task="denoising").resolved()
     assert denoising.model_label == "denoising"
+
+
+def test_scratch_default_epochs_shrink_on_large_training_sets():
+    from kerasvision.config import EPOCH_CAPS
+
+    cap = EPOCH_CAPS["scratch"]
+    scratch = FitConfig(dataset="digits")
+    sizes = {10_000: 15, 20_000: 7, 48_000: 3, 10**6: cap["min_epochs"]}
+    for train_images, epochs in sizes.items():
+        assert scratch.resolved(train_images=train_images).epochs == epochs
+    given = FitConfig(dataset="digits", epochs=20).resolved(train_images=48_000)
+    assert given.epochs == 20
+    transfer = FitConfig(dataset="digits", backbone="mobilenet_v2")
+    assert transfer.resolved(train_images=48_000).epochs == 15
+    autoencoder = FitConfig(dataset="digits", task="autoencoder")
+    assert autoencoder.resolved(train_images=48_000).epochs == 10
 
 
 def test_json_round_trip_is_exact():

@@ -191,7 +191,12 @@ _FIT_OPTIONS = [
         metavar="A,B,...",
         help="Train on these classes only, labelled 0..k-1 in this order.",
     ),
-    click.option("--epochs", type=click.IntRange(min=1), help="Training epochs."),
+    click.option(
+        "--epochs",
+        type=click.IntRange(min=1),
+        help="Training epochs [default: 15; scratch: fewer on sets over 10,000 "
+        "training images, at least 3; fine-tune and autoencoders: 10].",
+    ),
     batch_size_option,
     click.option("--optimizer", type=click.Choice(OPTIMIZERS), help="Optimizer."),
     click.option(

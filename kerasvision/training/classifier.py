@@ -800,6 +800,8 @@ def fit_classifier(
                 model, image_data, config, run,
                 distribution=distribution, log=log, verbose=verbose,
             )  # fmt: skip
+            gap = overfitting(outcome.history, config, outcome.model, log=log)
+            run.record(overfitting=gap)
             metrics = evaluate(
                 outcome.model, image_data, run, batch_size=max(64, config.batch_size)
             )
@@ -875,6 +877,7 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
 
     log = log or _stderr
     notes = {}
+    sized = _sized_epochs(config, data, log)
     if config.lr == "auto":
         from kerasvision.training.lr_find import choose_lr
 
@@ -892,7 +895,27 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
     if notes:
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, data, backbone=backbone, distribution=distribution)
+    if sized is not None:  # decided without random numbers: no rebuild
+        config, notes["default_epochs"] = config.replace(epochs=sized["epochs"]), sized
     return config, model, notes
+
+
+def _sized_epochs(config, data, log) -> dict | None:
+    """The default epochs of a large training set (`EPOCH_CAPS`), or None when
+    the epochs were given (or are a time budget's to choose)."""
+    from kerasvision.config import EPOCH_CAPS, TASK_DEFAULTS
+
+    if config.epochs is not None or config.time_budget is not None:
+        return None
+    train_images = len(data.splits["train"])
+    epochs = config.resolved(train_images=train_images).epochs
+    full = TASK_DEFAULTS[config.task]["epochs"]
+    if epochs < full:
+        shown = full * train_images
+        log(f"{epochs} epochs (the default {full} would show {shown:,} "
+            f"training images; --epochs to choose)")  # fmt: skip
+    cap = EPOCH_CAPS[config.recipe]
+    return {"epochs": epochs, "train_images": train_images, "cap": cap}
 
 
 def _check_unfreeze(config, model) -> None:
@@ -912,6 +935,57 @@ def _load_checkpoint(run, distribution):
     scope = distribution.scope() if distribution else contextlib.nullcontext()
     with scope:
         return load_model(run.file("checkpoints", "last.keras"))
+
+
+#: What `overfitting` names among the run's options, in this order.
+_HELD_DOWN_BY = (
+    ("label_smoothing", "label smoothing"),
+    ("augment", "augmentation"),
+    ("weight_decay", "weight decay"),
+    ("ema", "weight EMA"),
+    ("early_stopping", "early stopping, patience"),
+)
+
+
+def overfitting(history, config, model, *, log=None) -> dict | None:
+    """The last epoch's train/validation accuracy gap and what held it down
+    (run.json's "overfitting"; one line to `log`). None without both curves.
+
+    The training accuracy is Keras's running figure over the last epoch (with
+    dropout and label smoothing on), so it understates the true train accuracy
+    a little; a second pass over the training set would cost a third of an epoch.
+    """
+    import keras
+
+    train, val = history.get("accuracy"), history.get("val_accuracy")
+    if not train or not val:
+        return None
+    held = [f"{config.schedule} learning-rate schedule"]
+    rates = {
+        round(float(layer.rate), 3)
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Dropout) and layer.rate
+    }
+    held += [f"dropout {rate:g}" for rate in sorted(rates)]
+    for name, label in _HELD_DOWN_BY:
+        value = getattr(config, name)
+        if value:
+            held.append(f"{label} {value if isinstance(value, str) else f'{value:g}'}")
+    if config.is_transfer and config.mode == "feature-extraction":
+        held.append("a frozen backbone")
+    train, val = float(train[-1]), float(val[-1])
+    report = {
+        "train_accuracy": round(train, 4),
+        "val_accuracy": round(val, 4),
+        "gap": round(train - val, 4),
+        "held_down_by": held,
+    }
+    if log is not None:
+        log(
+            f"last epoch: train accuracy {train:.4f}, val {val:.4f} "
+            f"(gap {train - val:+.4f}); against overfitting: {', '.join(held)}"
+        )
+    return report
 
 
 def finish_record(run, outcome, metrics, report) -> None:

@@ -130,8 +130,9 @@ def fit(
                 built-in datasets), labelled 0..k-1 in this order; an unknown
                 name is a ValueError. Defaults to None (all classes).
             epochs: Training epochs (of the fine-tuning phase with
-                `mode="fine-tune"`). Defaults to None (15; 3 when fine-tuning; 10
-                for autoencoders).
+                `mode="fine-tune"`). Defaults to None (15, for scratch models
+                fewer on a large training set, see `EPOCH_CAPS`; 10 when
+                fine-tuning and for autoencoders).
             batch_size: Batch size. Defaults to 32.
             optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
             lr: Learning rate: the peak of each phase's schedule, or "auto"

@@ -38,6 +38,43 @@ def test_history_records_the_schedule_of_run_json(tiny_run):
     )
 
 
+def test_run_reports_its_train_val_gap_and_what_held_it_down(tiny_run):
+    run_dir, _ = tiny_run
+    report = json.loads((run_dir / "run.json").read_text())["overfitting"]
+    with open(run_dir / "history.csv", newline="") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    assert report["train_accuracy"] == pytest.approx(float(last["accuracy"]), abs=1e-4)
+    assert report["val_accuracy"] == pytest.approx(
+        float(last["val_accuracy"]), abs=1e-4
+    )
+    gap = report["train_accuracy"] - report["val_accuracy"]
+    assert report["gap"] == pytest.approx(gap, abs=2e-4)
+    assert report["held_down_by"] == [
+        "cosine learning-rate schedule",
+        "dropout 0.3",
+        "label smoothing 0.1",
+    ]
+
+
+def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
+    from kerasvision.config import EPOCH_CAPS
+    from kerasvision.training import fit, rerun
+
+    # The table's cap scaled to digits: 2,900 images / 1,439 -> 2 epochs.
+    monkeypatch.setitem(EPOCH_CAPS, "scratch", {"images": 2900, "min_epochs": 1})
+    lines = []
+    result = fit(dataset="digits", seed=0, output=str(tmp_path / "run"),
+                 export=False, log=lines.append, **TINY)  # fmt: skip
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert info["default_epochs"]["train_images"] == len(result.data.splits["train"])
+    assert info["arguments"]["epochs"] == info["default_epochs"]["epochs"] == 2
+    assert len(result.history["loss"]) == 2
+    assert any(line.startswith("2 epochs (the default 15") for line in lines)
+    monkeypatch.undo()  # a rerun takes the recorded epochs, not the table's
+    again = rerun(str(tmp_path / "run"), output=str(tmp_path / "again"), log=_quiet)
+    assert len(again.history["loss"]) == 2
+
+
 def test_ema_weights_are_the_trained_and_exported_ones(tmp_path):
     from kerasvision._keras_internals import ema_weights
     from kerasvision.training import fit
