@@ -60,11 +60,11 @@ def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
     from kerasvision.config import EPOCH_CAPS
     from kerasvision.training import fit, rerun
 
-    # The table's cap scaled to digits: 2,900 images / 1,439 -> 2 epochs.
-    monkeypatch.setitem(EPOCH_CAPS, "scratch", {"images": 2900, "min_epochs": 1})
+    # The table's cap scaled to three digit classes: 900 images / 430 -> 2 epochs.
+    monkeypatch.setitem(EPOCH_CAPS, "scratch", {"images": 900, "min_epochs": 1})
     lines = []
-    result = fit(dataset="digits", seed=0, output=str(tmp_path / "run"),
-                 export=False, log=lines.append, **TINY)  # fmt: skip
+    result = fit(dataset="digits", classes="0,1,2", seed=0, export=False,
+                 output=str(tmp_path / "run"), log=lines.append, **TINY)  # fmt: skip
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["default_epochs"]["train_images"] == len(result.data.splits["train"])
     assert info["arguments"]["epochs"] == info["default_epochs"]["epochs"] == 2
