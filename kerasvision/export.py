@@ -278,7 +278,8 @@ def export_saved_model(
     class_names = _class_names_for(model, class_names)
     threshold = unknown_threshold(min_confidence, class_names)
 
-    @tf.function
+    # Plain TF ops throughout: no autograph conversion (seconds per export).
+    @tf.function(autograph=False)
     def serve(images):
         tf.debugging.assert_equal(
             tf.shape(images)[1:],
@@ -294,7 +295,7 @@ def export_saved_model(
                 content, image_size=(height, width), channels=channels, resize=resize
             )
 
-    @tf.function
+    @tf.function(autograph=False)
     def serve_bytes(image_bytes):
         images = tf.map_fn(
             decode_one,
@@ -423,7 +424,7 @@ def export_encoder(
     _check_destination(path, overwrite)
     shape = tuple(int(v) for v in encoder.input_shape[1:])
 
-    @tf.function
+    @tf.function(autograph=False)
     def serve(images):
         values = tf.cast(encoder(images, training=False), tf.float32)
         if output == "probabilities":
@@ -774,7 +775,7 @@ def _litert_converter(serving, saved_model_dir, shape, quantize, representative)
     """A `tf.lite.TFLiteConverter` from the clean serving function."""
     import tensorflow as tf
 
-    @tf.function
+    @tf.function(autograph=False)
     def serve(images):
         return {"probabilities": serving(images, training=False)}
 

@@ -196,7 +196,7 @@ def test_mirrored_on_one_cpu_matches_single_process(tmp_path):
         "verbose": 0,
         **SPLITS,
     }
-    plain = kerasvision.fit(output=str(tmp_path / "plain"), **common)
+    plain = kerasvision.fit(output=str(tmp_path / "plain"), export=False, **common)
     mirrored = kerasvision.fit(
         output=str(tmp_path / "mirrored"), distribute="mirrored", **common
     )
@@ -236,6 +236,7 @@ def test_two_workers_train_like_one_process(tmp_path):
             batch_size=BATCH,
             seed=SEED,
             output=str(tmp_path / "reference"),
+            export=False,  # the chief's export is compared with its model below
             verbose=0,
             **SPLITS,
         )

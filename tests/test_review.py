@@ -22,7 +22,7 @@ def planted_runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("review")
     root = str(base / "data")
     truth = write_planted_digits(root)
-    common = {"channels": 1, "image_size": 32, "seed": 1, "verbose": 0}
+    common = {"channels": 1, "image_size": 32, "seed": 1, "verbose": 0, "export": False}
     scratch = str(base / "scratch")
     kerasvision.fit(root, epochs=5, output=scratch, **common)
     transfer = str(base / "transfer")

@@ -482,18 +482,20 @@ def apply_orientation(image, orientation):
     as Pillow's `ImageOps.exif_transpose`."""
     import tensorflow as tf
 
-    def transpose():
-        return tf.transpose(image, (1, 0, 2))
+    # Plain reverse/transpose ops (tf.image's flips and rot90 add shape checks
+    # that made tracing this switch cost over a second per export).
+    def transpose(pixels):
+        return tf.transpose(pixels, (1, 0, 2))
 
     branches = [
         lambda: image,  # 1: as stored
-        lambda: tf.image.flip_left_right(image),  # 2
-        lambda: tf.image.rot90(image, 2),  # 3: 180 degrees
-        lambda: tf.image.flip_up_down(image),  # 4
-        transpose,  # 5
-        lambda: tf.image.rot90(image, 3),  # 6: 90 degrees clockwise
-        lambda: tf.image.rot90(transpose(), 2),  # 7: transverse
-        lambda: tf.image.rot90(image, 1),  # 8: 90 degrees counter-clockwise
+        lambda: tf.reverse(image, [1]),  # 2: mirrored left-right
+        lambda: tf.reverse(image, [0, 1]),  # 3: 180 degrees
+        lambda: tf.reverse(image, [0]),  # 4: mirrored top-bottom
+        lambda: transpose(image),  # 5
+        lambda: tf.reverse(transpose(image), [1]),  # 6: 90 degrees clockwise
+        lambda: tf.reverse(transpose(image), [0, 1]),  # 7: transverse
+        lambda: transpose(tf.reverse(image, [1])),  # 8: 90 degrees counter-clockwise
     ]
     return tf.switch_case(tf.clip_by_value(orientation, 1, 8) - 1, branches)
 
