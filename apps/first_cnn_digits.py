@@ -3,7 +3,7 @@
 Trains the bipyramidal CNN on scikit-learn's 1,797 real 8x8 digits (upscaled to
 32x32 so three pooling stages fit), prints the Keras summary, a per-layer table of
 output shapes and parameter counts checked against the closed-form formulas of
-`kerasvision.arithmetic`, and the test accuracy.
+`kerasvision.teaching.arithmetic`, and the test accuracy.
 
 Example:
     python apps/first_cnn_digits.py --epochs 10
@@ -14,7 +14,7 @@ from __future__ import annotations
 import click
 
 import kerasvision
-from kerasvision import arithmetic
+from kerasvision.teaching import arithmetic
 
 
 def parameter_table(model):

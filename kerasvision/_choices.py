@@ -9,13 +9,10 @@ PREDICT_FORMATS = ("csv", "json")
 TRANSFER_MODES = ("feature-extraction", "fine-tune")
 BN_POLICIES = ("frozen", "train")
 FEATURE_CACHE_MODES = ("auto", "on", "off")
-EXPORT_FORMATS = ("savedmodel", "onnx", "tflite")
 #: LiteRT (TFLite) quantization of `export --format tflite`.
 QUANTIZE_MODES = ("none", "float16", "dynamic", "int8")
 #: Test-time augmentation views (`--tta`).
 TTA_MODES = ("flip", "flip+crop")
-AUTOENCODER_TASKS = ("autoencoder", "denoising", "sparse", "vae", "segmentation")
-TASKS = ("classification", *AUTOENCODER_TASKS)
 AUTOENCODER_ARCHITECTURES = ("conv", "dense")
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DISTRIBUTE_MODES = ("none", "mirrored", "multiworker")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ import tempfile
 
 __all__ = [
     "WriteError",
+    "current_umask",
     "disk_errno",
     "json_default",
     "made_dirs",
@@ -31,9 +33,6 @@ __all__ = [
     "write_json",
     "write_text",
 ]
-
-_UMASK = os.umask(0)
-os.umask(_UMASK)
 
 # The failures of writing that are the file system's, not a bug: one line each.
 _DISK_ERRORS = (
@@ -284,9 +283,40 @@ def _staged(destination, prefix: str, make, finish):
             raise
 
 
+def _proc_umask() -> int | None:
+    """The umask from the `Umask:` line of `/proc/self/status` (Linux >= 4.7)."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+@functools.cache
+def _swapped_umask() -> int:
+    # Setting the umask is the only portable way to read it, and a process-wide
+    # change that races with other threads' file creation: done once, lazily.
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system shows it.
+
+    Linux shows it in `/proc/self/status`, read at each call; elsewhere it is
+    read once, at the first call, by setting it and putting it back.
+    """
+    umask = _proc_umask()
+    return _swapped_umask() if umask is None else umask
+
+
 def _publish_file(staging: str, destination: str) -> None:
     if os.path.isfile(staging):
-        os.chmod(staging, 0o666 & ~_UMASK)  # mkstemp creates 0600 files
+        os.chmod(staging, 0o666 & ~current_umask())  # mkstemp creates 0600 files
     os.replace(staging, destination)
 
 
@@ -309,7 +339,7 @@ def _make_dir(parent: str, prefix: str) -> str:
 
 
 def _publish_dir(staging: str, destination: str) -> None:
-    os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp creates 0700 folders
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700 folders
     replace_path(staging, destination)
 
 

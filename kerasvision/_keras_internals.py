@@ -10,7 +10,26 @@ from __future__ import annotations
 
 import contextlib
 
-__all__ = ["build_for_strategy", "ema_weights", "op_determinism", "tensor_seeds"]
+# Keras exports no public name for the base class of its random image layers
+# (`keras.layers.RandomFlip`...); kerasvision's random layers follow it.
+from keras.src.layers.preprocessing.image_preprocessing.base_image_preprocessing_layer import (  # noqa: E501
+    BaseImagePreprocessingLayer,
+)
+
+__all__ = [
+    "SEED_GENERATOR_STATE",
+    "BaseImagePreprocessingLayer",
+    "rand_augment_transformation",
+    "build_for_strategy",
+    "ema_weights",
+    "is_functional_graph",
+    "op_determinism",
+    "optimizer_variable_index",
+    "predict_without_xla",
+    "run_functional_graph",
+    "seed_generator_states",
+    "tensor_seeds",
+]
 
 
 def build_for_strategy(model, dataset, strategy) -> None:
@@ -90,6 +109,103 @@ def ema_weights(model) -> list:
     ]
 
 
+def is_functional_graph(model) -> bool:
+    """Whether `run_functional_graph` can run `model` (a functional model; not a
+    subclassed one, whose `call` is plain Python, nor a `Sequential`)."""
+    return hasattr(model, "_run_through_graph")
+
+
+def run_functional_graph(model, inputs, call_fn):
+    """Run a functional model's own graph on `inputs`, every layer through a hook.
+
+    `call_fn(layer, *args, **kwargs)` stands in for `layer(*args, **kwargs)` at
+    each layer of `model`'s graph, in order, and returns that layer's outputs: it
+    may call the layer, record what it returns, or run a nested model its own way.
+
+    The visualizers need one layer's activations and the class scores from one
+    forward pass inside a `GradientTape`, also for a layer inside a nested model
+    (a transfer model's backbone). The public way, `keras.Model(model.inputs,
+    [layer.output, model.output])`, refuses a nested layer ("not connected to
+    `inputs`": its output belongs to the nested model's own graph;
+    tf-keras-vis#63), and `Functional.call` offers no public per-layer hook.
+    `Function._run_through_graph(inputs, operation_fn, call_fn)` (private) is the
+    executor of `Functional.call`, and its `call_fn` is that hook.
+
+    Args:
+        model: A functional Keras model (see `is_functional_graph`).
+        inputs: The model's inputs (a tensor or the structure `model` takes).
+        call_fn: `(layer, *args, **kwargs) -> outputs`.
+
+    Returns:
+        The model's outputs.
+
+    Raises:
+        ValueError: If `model` is not a functional model.
+    """
+    if not is_functional_graph(model):
+        raise ValueError(
+            f"model {model.name!r} ({type(model).__name__}) has no functional graph"
+        )
+    return model._run_through_graph(
+        inputs, operation_fn=lambda operation: operation, call_fn=call_fn
+    )
+
+
+#: The name Keras gives the state variable of every `SeedGenerator`.
+SEED_GENERATOR_STATE = "seed_generator_state"
+
+
+def seed_generator_states(layer) -> list:
+    """The state variables of the `SeedGenerator`s of `layer` and its sublayers.
+
+    Keras lists a layer's seed generators only privately (`Layer._seed_generators`,
+    without the sublayers'); their states are found among the layer's public
+    `non_trainable_variables` by the name Keras gives them,
+    `"seed_generator_state"`. Keras does not save these states in `.keras` files,
+    so a resumed run sets them itself (`reseed_random_layers`).
+
+    Args:
+        layer: A Keras layer (a model: the states of all its layers).
+
+    Returns:
+        The state variables, in the layer's variable order.
+    """
+    return [
+        variable
+        for variable in layer.non_trainable_variables
+        if variable.name == SEED_GENERATOR_STATE
+    ]
+
+
+def predict_without_xla(model, images):
+    """`model.predict(images)` with XLA off for the call, then back on.
+
+    An export serves the plain graph, and an XLA-fused predict rounds (bf16
+    especially) differently, so export checks compare with a predict without
+    XLA. Keras traces `predict_function` once, with the `jit_compile` of that
+    moment, and keeps it (`Trainer.make_predict_function` returns the cached
+    function): switching `model.jit_compile` alone changes nothing. The cached
+    function (the Trainer's `predict_function` attribute, not public API) is
+    dropped before and after the call so each setting gets its own trace.
+
+    Args:
+        model: A Keras model.
+        images: Its input.
+
+    Returns:
+        The predictions, as `model.predict` returns them.
+    """
+    if getattr(model, "jit_compile", False) is not True:
+        return model.predict(images, verbose=0)
+    model.jit_compile = False
+    model.predict_function = None
+    try:
+        return model.predict(images, verbose=0)
+    finally:
+        model.jit_compile = True
+        model.predict_function = None
+
+
 @contextlib.contextmanager
 def tensor_seeds():
     """Let tf.data ops take tensor seeds inside a traced function under a global
@@ -111,3 +227,41 @@ def tensor_seeds():
         yield
     finally:
         graph.seed = saved
+
+
+def rand_augment_transformation(layer, images, seeds):
+    """What `RandAugment.get_random_transformation` returns, drawn from `seeds`.
+
+    Keras's `RandAugment` ignores the `seed` it is given and draws from its own
+    generator (keras 3.15), so a tf.data pipeline could not make it
+    reproducible. Its sub-layers (public attributes, named in the private class
+    attribute `_AUGMENT_LAYERS`) do honour a seed, and its `transform_images`
+    reads the `{"transforms", "layer_idxes"}` built here from them.
+
+    Args:
+        layer: A `keras.layers.RandAugment`.
+        images: The batch `[B, H, W, C]`.
+        seeds: A `keras.random.SeedGenerator` (or an int seed).
+    """
+    import keras
+
+    names = type(layer)._AUGMENT_LAYERS
+    transforms = {
+        name: getattr(layer, name).get_random_transformation(
+            images, training=True, seed=seeds
+        )
+        for name in names
+    }
+    indices = keras.random.randint((layer.num_ops,), 0, len(names), seed=seeds)
+    return {"transforms": transforms, "layer_idxes": indices}
+
+
+def optimizer_variable_index(optimizer, variable) -> int:
+    """The position of `variable` among the optimizer's built variables.
+
+    `update_step(gradient, variable, learning_rate)` receives the backend's
+    variable (on TensorFlow the backing `tf.Variable`, not the
+    `keras.Variable`), so a per-variable setting (layer-wise learning rates)
+    needs Keras's private `Optimizer._get_variable_index` to find it.
+    """
+    return optimizer._get_variable_index(variable)

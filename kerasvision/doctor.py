@@ -614,10 +614,10 @@ def doctor(
 def write_doctor_report(result: DoctorResult, output: str) -> str:
     """Write `doctor.json`, `doctor.html` and the histogram PNGs into `output`
     (staged beside it and moved into place in one step)."""
-    from kerasvision._files import _UMASK, staged_dir, write_json, write_text
+    from kerasvision._files import current_umask, staged_dir, write_json, write_text
 
     with staged_dir(output, prefix=".doctor-") as staging:
-        os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes a private folder
+        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes a private folder
         figures = _histograms(result, staging)
         write_json(os.path.join(staging, "doctor.json"), result.to_json())
         write_text(os.path.join(staging, "doctor.html"), _html(result, figures))

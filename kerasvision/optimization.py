@@ -1,8 +1,12 @@
 """Learning-rate schedules and layer-wise learning rates, as registered Keras objects.
 
-`WarmupSchedule` is one `LearningRateSchedule` for every `--schedule`: a linear
-warm-up, then cosine, one-cycle, step or constant. `learning_rates` is the same
-curve in NumPy (for plots, tests and lr-find). `layerwise_optimizer` gives the
+`WarmupSchedule` describes every `--schedule`: a linear warm-up, then cosine,
+one-cycle, step or constant (what `run.json` records); `learning_rates` is its
+curve in NumPy (for plots, tests and lr-find). `keras_schedule` is what the
+optimizer gets: Keras's own `CosineDecay` (with its warm-up) for the default
+cosine curve and a plain number for a constant one, so the checkpoints of a
+default run load without kerasvision; one-cycle and step stay a
+`WarmupSchedule`. `layerwise_optimizer` gives the
 earlier layers of a backbone a lower learning rate than the later ones
 (discriminative fine-tuning). Both are registered, so a checkpoint with them
 reloads (`kerasvision.saving.load_model`) and a resumed run continues the curve.
@@ -17,11 +21,13 @@ import numpy as np
 from keras import ops
 
 from kerasvision._choices import OPTIMIZERS, SCHEDULES
+from kerasvision._keras_internals import optimizer_variable_index
 
 __all__ = [
     "LayerwiseLearningRates",
     "WarmupSchedule",
     "layer_multipliers",
+    "keras_schedule",
     "layerwise_optimizer",
     "learning_rates",
 ]
@@ -80,6 +86,25 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
     def to_json(self) -> dict:
         """What `run.json` records of the schedule."""
         return {k: v for k, v in self.get_config().items() if k != "name"}
+
+
+def keras_schedule(schedule: WarmupSchedule):
+    """The optimizer's learning rate for `schedule`: the same curve, with
+    Keras's built-ins where they draw it (`CosineDecay` with a linear warm-up
+    from peak / (warmup + 1), a float for a constant rate without warm-up)."""
+    kind, peak, total = schedule.kind, schedule.peak_lr, schedule.total_steps
+    warmup = schedule.warmup_steps
+    if kind == "constant" and not warmup:
+        return peak
+    if kind != "cosine":
+        return schedule
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=peak / (warmup + 1) if warmup else peak,
+        decay_steps=max(1, total - warmup),
+        alpha=0.0,
+        warmup_target=peak if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 def learning_rates(schedule: WarmupSchedule, steps=None) -> np.ndarray:
@@ -188,8 +213,7 @@ class LayerwiseLearningRates:
         self._scales = [self.multipliers.get(v.path, 1.0) for v in variables]
 
     def update_step(self, gradient, variable, learning_rate):
-        # The TF backend passes the backing tf.Variable; its index names it.
-        scale = self._scales[self._get_variable_index(variable)]
+        scale = self._scales[optimizer_variable_index(self, variable)]
         if scale != 1.0:
             learning_rate = ops.multiply(learning_rate, scale)
         return super().update_step(gradient, variable, learning_rate)

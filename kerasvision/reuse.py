@@ -157,7 +157,7 @@ def predict_in_batches(model, images, batch_size: int = 256) -> np.ndarray:
 
 def _dataset_pixels(name: str, run) -> tuple[list[str], np.ndarray]:
     """Every image of a built-in dataset, at the run's size and channels."""
-    from kerasvision.data.folders import load_builtin_dataset
+    from kerasvision.data.sources import load_builtin_dataset
 
     data = load_builtin_dataset(
         name, image_size=run.image_size, channels=run.channels, val_split=0.0,

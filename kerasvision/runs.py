@@ -430,10 +430,14 @@ class RunWriter:
             )
 
     def save_model(self, model, name: str = "model.keras") -> str:
-        """Save a `.keras` file into the run atomically."""
+        """Save a `.keras` file into the run atomically, for inference: without
+        the training state (`kerasvision.saving.inference_model`), so plain
+        Keras loads it; checkpoints keep it."""
+        from kerasvision.saving import inference_model
+
         path = self.file(name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        save_model(model, path)
+        save_model(inference_model(model), path)
         return path
 
     def save_checkpoint(self, model, state: dict) -> None:
@@ -567,7 +571,7 @@ class Run:
         Returns:
             An `ImageData`.
         """
-        from kerasvision.data.folders import load_builtin_dataset, load_image_folder
+        from kerasvision.data.sources import load_builtin_dataset, load_image_folder
 
         common = {
             "image_size": self.image_size,

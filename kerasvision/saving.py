@@ -1,25 +1,37 @@
-"""Loading `.keras` files that contain kerasvision's registered custom objects."""
+"""Saving and loading `.keras` files (kerasvision's registered objects included).
+
+A run's `model.keras` is saved for inference (`inference_model`): the trained
+layers and weights without the training state (optimizer, loss), so plain
+`keras.saving.load_model` opens it when the model holds only Keras layers.
+Checkpoints keep the optimizer, which `--resume` needs.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-__all__ = ["load_model", "register_custom_objects"]
-
-# Modules defining `@register_keras_serializable(package="kerasvision")` objects.
-_CUSTOM_OBJECT_MODULES = (
-    "kerasvision.layers",
-    "kerasvision.optimization",
-    "kerasvision.regularization",
-    "kerasvision.augmentation",
-    "kerasvision.models.autoencoders",
-)
+__all__ = ["inference_model", "load_model", "register_custom_objects"]
 
 
 def register_custom_objects() -> None:
-    """Import every module that registers custom layers/initializers (idempotent)."""
-    for name in _CUSTOM_OBJECT_MODULES:
-        importlib.import_module(name)
+    """Import every module that registers custom layers, initializers,
+    schedules or optimizers (idempotent)."""
+    import kerasvision.layers  # noqa: F401
+    import kerasvision.models.autoencoders  # noqa: F401
+    import kerasvision.optimization  # noqa: F401
+    import kerasvision.regularization  # noqa: F401
+
+
+def inference_model(model):
+    """`model` without its training state: an uncompiled copy of a functional
+    or sequential model with the same layers' configs and weights (the model
+    itself when it cannot be cloned, e.g. a subclassed one)."""
+    if not getattr(model, "compiled", False):
+        return model
+    try:  # not keras.models.clone_model: it compiles the copy again
+        copy = type(model).from_config(model.get_config())
+    except (ValueError, TypeError, NotImplementedError):
+        return model
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def load_model(path, *, compile: bool = True):

@@ -9,7 +9,7 @@ from helpers import tree_hash, write_image_folder
 
 from kerasvision.cleaning import QUARANTINE, apply_review, undo_clean
 from kerasvision.cli import main
-from kerasvision.data.folders import scan_image_folder
+from kerasvision.data.sources import scan_image_folder
 
 
 def _write_csv(path, rows):

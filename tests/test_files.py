@@ -2,6 +2,8 @@
 
 import errno
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -60,3 +62,42 @@ def test_tensorflow_file_system_errors_are_recognised():
     assert disk_errno(full) == errno.ENOSPC
     assert disk_errno(tf.errors.InvalidArgumentError(None, None, "bad shape")) is None
     assert disk_errno(ValueError("No space left on device")) is None
+
+
+_UMASK_CHECK = """
+import os, stat, sys
+calls = []
+real_umask = os.umask
+os.umask = lambda mask: calls.append(mask) or real_umask(mask)
+real_umask(0o027)
+from kerasvision import _files
+assert calls == [], calls  # importing reads (and changes) nothing
+folder = sys.argv[1]
+_files.write_text(os.path.join(folder, "a.txt"), "x")
+with _files.staged_dir(os.path.join(folder, "export")) as staging:
+    _files.write_text(os.path.join(staging, "b.txt"), "y")
+real_umask(0o077)  # a umask set after the import is the one applied
+_files.write_text(os.path.join(folder, "c.txt"), "z")
+modes = [
+    stat.S_IMODE(os.stat(os.path.join(folder, name)).st_mode)
+    for name in ("a.txt", "export", "export/b.txt", "c.txt")
+]
+calls_so_far = len(calls)
+fallback = _files._swapped_umask()  # where /proc/self/status is missing
+print(*map(oct, modes), calls_so_far, oct(fallback), oct(real_umask(0o077)))
+"""
+
+
+def test_the_umask_is_read_lazily_and_never_changed(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", _UMASK_CHECK, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    *modes, umask_calls, fallback, final_umask = result.stdout.split()
+    assert modes == ["0o640", "0o750", "0o640", "0o600"]
+    if os.path.exists("/proc/self/status"):  # Linux shows the umask: never set
+        assert umask_calls == "0"
+    assert fallback == final_umask == "0o77"  # read, and put back

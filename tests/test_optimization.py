@@ -10,6 +10,7 @@ import pytest
 from kerasvision._choices import SCHEDULES
 from kerasvision.optimization import (
     WarmupSchedule,
+    keras_schedule,
     layer_multipliers,
     learning_rates,
 )
@@ -28,6 +29,25 @@ def test_each_schedule_keras_equals_numpy_and_round_trips(kind):
         keras.saving.serialize_keras_object(schedule)
     )
     assert again.get_config() == schedule.get_config()
+
+
+@pytest.mark.parametrize("kind", SCHEDULES)
+@pytest.mark.parametrize("warmup", [0, 10])
+def test_the_optimizer_gets_keras_builtins_for_the_same_curve(kind, warmup):
+    schedule = WarmupSchedule(kind, 1e-2, total_steps=200, warmup_steps=warmup)
+    given = keras_schedule(schedule)
+    steps = np.arange(220)
+    if isinstance(given, float):
+        curve = np.full(len(steps), given)
+    else:
+        curve = np.array([float(given(s)) for s in steps])
+    np.testing.assert_allclose(curve, learning_rates(schedule, steps), rtol=1e-5,
+                               atol=1e-9)  # fmt: skip
+    builtin = kind == "cosine" or (kind == "constant" and not warmup)
+    assert builtin != isinstance(given, WarmupSchedule)
+    if kind == "cosine":  # serializes without kerasvision
+        config = keras.saving.serialize_keras_object(given)
+        assert config["module"].startswith("keras.")
 
 
 def test_the_curves_have_their_shapes():

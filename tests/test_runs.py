@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -161,12 +162,34 @@ def test_legacy_autoencoder_run_encodes_and_exports(tmp_path):
         encode(str(run_dir))
 
 
-def test_rerun_reproduces_a_0_1_run(tmp_path):
+#: A recorded run of every `config_version` (1 is kerasvision 0.1's), each
+#: written by the version that recorded it.
+RECORDED = {
+    1: "legacy_classifier_run",
+    2: "recorded_run_v2",
+    3: "recorded_run_v3",
+}
+
+
+def test_every_config_version_has_a_recorded_run():
+    from kerasvision.config import CONFIG_VERSION
+
+    assert set(RECORDED) == set(range(1, CONFIG_VERSION + 1))
+    for version, name in RECORDED.items():
+        info = json.loads((Path(LEGACY) / name / "run.json").read_text())
+        assert info["arguments"].get("config_version", 1) == version
+
+
+@pytest.mark.parametrize("version", list(RECORDED), ids=[f"v{v}" for v in RECORDED])
+def test_rerun_and_evaluate_reproduce_every_recorded_version(tmp_path, version):
     """Same recorded config and seed on CPU -> the same test metrics."""
-    run_dir = _legacy("legacy_classifier_run", tmp_path)
+    run_dir = _legacy(RECORDED[version], tmp_path)
     recorded = json.loads((run_dir / "metrics.json").read_text())
+    metrics = kerasvision.evaluate(str(run_dir))
+    assert metrics["accuracy"] == recorded["accuracy"]
+    assert metrics["loss"] == pytest.approx(recorded["loss"], abs=1e-6)
     again = kerasvision.rerun(str(run_dir), output=str(tmp_path / "again"), verbose=0)
-    assert again.metrics["loss"] == pytest.approx(recorded["loss"], abs=1e-6)
+    assert again.metrics["loss"] == pytest.approx(recorded["loss"], abs=1e-5)
     assert again.metrics["accuracy"] == recorded["accuracy"]
     info = json.loads((tmp_path / "again" / "run.json").read_text())
     assert info["arguments"]["seed"] == 0

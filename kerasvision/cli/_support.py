@@ -11,7 +11,7 @@ __all__ = [
     "UserError",
     "call",
     "check_path",
-    "library",
+    "quiet_tensorflow",
     "warn_bad_file",
 ]
 
@@ -22,8 +22,9 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow with C++ start-up chatter (before absl logging) hidden."""
+def quiet_tensorflow():
+    """Import TensorFlow with its C++ start-up chatter (printed before absl
+    logging is set up) hidden; commands call it before importing the library."""
     if "tensorflow" in sys.modules:
         return
     try:
@@ -43,14 +44,6 @@ def _import_tensorflow_quietly():
         os.close(devnull)
 
 
-def library(module_name, attribute):
-    """A library function, imported after TensorFlow has loaded quietly."""
-    import importlib
-
-    _import_tensorflow_quietly()
-    return getattr(importlib.import_module(module_name), attribute)
-
-
 def call(function, *args, **kwargs):
     """Run a library call, mapping expected failures to one-line CLI errors.
 
@@ -60,7 +53,7 @@ def call(function, *args, **kwargs):
     """
     from kerasvision._files import disk_errno, write_error
 
-    _import_tensorflow_quietly()
+    quiet_tensorflow()
     try:
         return function(*args, **kwargs)
     except (ValueError, FileNotFoundError, NotADirectoryError) as error:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli._support import call, check_path, quiet_tensorflow
 from kerasvision.cli.options import (
     data_dir_argument,
     dataset_option,
@@ -34,7 +34,9 @@ def _dataset_choice():
 )
 def write_dataset(name, directory, image_size, image_format):
     """Write built-in dataset NAME as image files in DIRECTORY/<class>/."""
-    write = library("kerasvision.data.folders", "write_builtin_dataset")
+    quiet_tensorflow()
+    from kerasvision.data.writing import write_builtin_dataset as write
+
     written, class_names = call(
         write,
         name,
@@ -70,7 +72,9 @@ def write_dataset(name, directory, image_size, image_format):
 def augment(data_dir, dataset, spec, preview, image_size, count, seed):
     """Preview an augmentation spec on images of DATA_DIR (or a built-in dataset)."""
     check_path(data_dir, "data directory")
-    preview_data = library("kerasvision.augmentation", "preview_dataset")
+    quiet_tensorflow()
+    from kerasvision.visualization.augmentation import preview_dataset as preview_data
+
     path = call(
         preview_data,
         data_dir,

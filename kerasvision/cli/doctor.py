@@ -7,7 +7,7 @@ import os
 
 import click
 
-from kerasvision.cli._support import UserError, call, check_path, library
+from kerasvision.cli._support import UserError, call, check_path, quiet_tensorflow
 from kerasvision.cli.options import given, output_option, run_argument
 
 __all__ = ["clean_command", "doctor_command", "review_command"]
@@ -38,7 +38,9 @@ __all__ = ["clean_command", "doctor_command", "review_command"]
 def doctor_command(context, data, output, strict, backbone, weights):
     """Check DATA (one folder per class): bad files, duplicates, sizes, balance."""
     check_path(data, "data directory")
-    doctor = library("kerasvision.doctor", "doctor")
+    quiet_tensorflow()
+    from kerasvision.doctor import doctor
+
     options = given(output=output, strict=strict, backbone=backbone, weights=weights)
     result = call(doctor, data, **options)
     s = result.summary()
@@ -68,11 +70,14 @@ def clean_command(data, csv_path, undo):
     check_path(data, "data directory")
     if (csv_path is None) == (undo is None):
         raise UserError("give exactly one of --apply CSV and --undo")
+    quiet_tensorflow()
+    from kerasvision.cleaning import apply_review, undo_clean
+
     if undo:
-        result = call(library("kerasvision.cleaning", "undo_clean"), data)
+        result = call(undo_clean, data)
         click.echo(f"restored {len(result.moved)} file(s) in {data}")
     else:
-        result = call(library("kerasvision.cleaning", "apply_review"), data, csv_path)
+        result = call(apply_review, data, csv_path)
         click.echo(
             f"relabelled {result.count('relabel')}, quarantined "
             f"{result.count('remove')}, kept {result.kept}; undo with "
@@ -91,7 +96,9 @@ def review_command(run, data, output, folds):
     """Rank suspected label errors of RUN's images (or of DATA) for `clean`."""
     check_path(run, "run directory")
     check_path(data, "data directory")
-    review = library("kerasvision.review", "review")
+    quiet_tensorflow()
+    from kerasvision.review import review
+
     result = call(review, run, data, **given(output=output, folds=folds))
     click.echo(
         f"{len(result.issues)} suspected label error(s) among "

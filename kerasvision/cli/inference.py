@@ -12,7 +12,7 @@ from kerasvision.cli._support import (
     UserError,
     call,
     check_path,
-    library,
+    quiet_tensorflow,
     warn_bad_file,
 )
 from kerasvision.cli.options import (
@@ -29,6 +29,7 @@ from kerasvision.cli.options import (
     run_argument,
     tta_option,
 )
+from kerasvision.export.formats import describe_export, destination_help
 
 __all__ = ["encode", "ensemble", "evaluate", "export", "predict"]
 
@@ -42,7 +43,9 @@ def evaluate(run, data_dir, batch_size, tta):
     """Evaluate RUN on its recorded test split, or on DATA_DIR; prints JSON."""
     check_path(run, "run directory")
     check_path(data_dir, "data directory")
-    evaluate_run = library("kerasvision.evaluation", "evaluate")
+    quiet_tensorflow()
+    from kerasvision.evaluation import evaluate as evaluate_run
+
     options = given(batch_size=batch_size, tta=tta)
     metrics = call(evaluate_run, run, data_dir, **options)
     click.echo(json.dumps(metrics, indent=2))
@@ -100,7 +103,9 @@ def predict(inputs, top_k, output_format, pretrained, weights, tta, min_confiden
     if pretrained:
         if tta or min_confidence:
             raise UserError("--tta and --min-confidence need a RUN, not --pretrained")
-        function = library("kerasvision.evaluation", "predict_pretrained")
+        quiet_tensorflow()
+        from kerasvision.evaluation import predict_pretrained as function
+
         results = call(
             function, pretrained, inputs, **given(top_k=top_k, weights=weights)
         )
@@ -108,7 +113,9 @@ def predict(inputs, top_k, output_format, pretrained, weights, tta, min_confiden
         if len(inputs) < 2:
             raise UserError("give a RUN directory and at least one image or folder")
         check_path(inputs[0], "run directory")
-        function = library("kerasvision.evaluation", "predict")
+        quiet_tensorflow()
+        from kerasvision.evaluation import predict as function
+
         results = call(
             function,
             inputs[0],
@@ -119,37 +126,9 @@ def predict(inputs, top_k, output_format, pretrained, weights, tta, min_confiden
     _write_predictions(results, output_format, answer=min_confidence is not None)
 
 
-def _export_line(report) -> str:
-    if report.get("format") == "tflite":
-        quality = f"max |delta prob| vs predict {report['max_abs_diff']:.2g}"
-        if "accuracy" in report:
-            quality += (
-                f", top-1 agreement {report['top1_agreement']:.2%}, accuracy "
-                f"{report['accuracy']:.4f} (Keras {report['keras_accuracy']:.4f})"
-            )
-        return (
-            f"exported {report['file']} (LiteRT, quantize {report['quantize']}; "
-            f"{report['file_bytes'] / 1024:.0f} KiB, {report['latency_ms']:.2f} ms "
-            f"per image; {quality} on {report['checked_images']} images)"
-        )
-    if report.get("format") == "onnx":
-        return (
-            f"exported {report['path']} (ONNX opset {report['opset']}, images -> "
-            f"probabilities; max |delta prob| vs predict in ONNX Runtime "
-            f"{report['max_abs_diff']:.2g})"
-        )
-    return (
-        f"exported {report['path']} (signatures: {', '.join(report['signatures'])}; "
-        f"max |delta prob| vs predict {report['max_abs_diff']:.2g})"
-    )
-
-
 @click.command()
 @run_argument
-@output_option(
-    "Destination (default: RUN/serving, RUN/model.onnx with --format onnx, "
-    "RUN/litert-QUANTIZE/ with --format tflite)."
-)
+@output_option(destination_help())
 @export_format_option
 @quantize_option
 @representative_option
@@ -160,9 +139,11 @@ def export(run, output, export_format, overwrite, **options):
     """Export RUN as a SavedModel (pixels + image-bytes signatures), ONNX or LiteRT,
     checked."""
     check_path(run, "run directory")
-    export_run = library("kerasvision.export", "export_run")
+    quiet_tensorflow()
+    from kerasvision.export import export_run
+
     options = given(format=export_format, overwrite=overwrite, **options)
-    click.echo(_export_line(call(export_run, run, output, **options)))
+    click.echo(describe_export(call(export_run, run, output, **options)))
 
 
 @click.command()
@@ -174,7 +155,9 @@ def encode(run, images, dataset, output):
     """Latent vectors of IMAGES (files or folders), or of every image of a
     built-in --dataset, from an autoencoder RUN."""
     check_path(run, "run directory")
-    encode_images = library("kerasvision.reuse", "encode")
+    quiet_tensorflow()
+    from kerasvision.reuse import encode as encode_images
+
     inputs = list(images) or None
     vectors = call(encode_images, run, inputs, dataset=dataset, output=output)
     click.echo(
@@ -195,7 +178,9 @@ def ensemble(runs, output, overwrite):
     """Average the probabilities of RUNS into one exported model at --output."""
     for run in runs:
         check_path(run, "run directory")
-    ensemble_runs = library("kerasvision.ensemble", "ensemble_runs")
+    quiet_tensorflow()
+    from kerasvision.ensemble import ensemble_runs
+
     result = call(ensemble_runs, runs, output, **given(overwrite=overwrite))
     for member in result["members"]:
         click.echo(f"member {member['run']}: accuracy {member['accuracy']:.4f}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli._support import call, check_path, quiet_tensorflow
 from kerasvision.cli.options import (
+    SectionedCommand,
     data_dir_argument,
     fit_kwargs,
     fit_options,
@@ -28,13 +29,15 @@ def _echo_result(result) -> None:
         click.echo(f"run written to {result.run_dir}")
 
 
-@click.command()
+@click.command(cls=SectionedCommand)
 @data_dir_argument
 @fit_options
 def fit(data_dir, **options):
     """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
     check_path(data_dir, "data directory")
-    fit_run = library("kerasvision.training", "fit")
+    quiet_tensorflow()
+    from kerasvision.training import fit as fit_run
+
     _echo_result(call(fit_run, data_dir, **fit_kwargs(options)))
 
 
@@ -45,12 +48,14 @@ def fit(data_dir, **options):
 def rerun(run, output, overwrite):
     """Train RUN again from its recorded options (same seed: same result on CPU)."""
     check_path(run, "run directory")
-    rerun_run = library("kerasvision.training", "rerun")
+    quiet_tensorflow()
+    from kerasvision.training import rerun as rerun_run
+
     kwargs = {"output": output, "overwrite": overwrite}
     _echo_result(call(rerun_run, run, **{k: v for k, v in kwargs.items() if v}))
 
 
-@click.command("lr-find")
+@click.command("lr-find", cls=SectionedCommand)
 @data_dir_argument
 @click.option("--output", help="The loss-vs-learning-rate PNG (default: lr_find.png).")
 @lr_find_options
@@ -58,7 +63,9 @@ def lr_find(data_dir, output, **options):
     """Suggest a learning rate: an exponential sweep on a copy of the model that
     `fit` with the same options would train (nothing is written but the plot)."""
     check_path(data_dir, "data directory")
-    find = library("kerasvision.training.fit", "lr_find")
+    quiet_tensorflow()
+    from kerasvision.training.fit import lr_find as find
+
     kwargs = fit_kwargs(options) | ({"output": output} if output else {})
     result = call(find, data_dir, **kwargs)
     click.echo(result.summary())

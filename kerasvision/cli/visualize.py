@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kerasvision.cli._support import call, check_path, library
+from kerasvision.cli._support import call, check_path, quiet_tensorflow
 from kerasvision.cli.options import given, output_option, run_argument
 from kerasvision.visualization.pictures import VISUALIZATION_KINDS
 
@@ -36,7 +36,9 @@ __all__ = ["report", "visualize"]
 def visualize(run, images, kind, layer, class_name, output):
     """Draw filters, feature maps, saliency or Grad-CAM of RUN for IMAGES."""
     check_path(run, "run directory")
-    visualize_run = library("kerasvision.visualization.pictures", "visualize_run")
+    quiet_tensorflow()
+    from kerasvision.visualization.pictures import visualize_run
+
     written = call(
         visualize_run,
         run,
@@ -56,5 +58,7 @@ def visualize(run, images, kind, layer, class_name, output):
 def report(run, output):
     """Write RUN's self-contained HTML report (metrics, plots, Grad-CAM)."""
     check_path(run, "run directory")
-    write_report = library("kerasvision.report", "write_report")
+    quiet_tensorflow()
+    from kerasvision.report import write_report
+
     click.echo(f"report written to {call(write_report, run, **given(output=output))}")

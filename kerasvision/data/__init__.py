@@ -1,9 +1,11 @@
-"""Image data: files (`images`), folder-per-class data (`folders`), segmentation
-data (`segmentation`) and the built-in datasets (`datasets`).
+"""Image data: files (`images`), index splits (`splits`), the `ImageData` tf.data
+pipeline (`pipeline`), its sources (`sources`: a folder per class, arrays,
+built-in datasets), writing folders (`writing`), segmentation data
+(`segmentation`) and the built-in datasets (`datasets`).
 
-Data flows images -> folders -> segmentation; `datasets` is a leaf registry. The
-public names of all four are available here, imported on first use (so the CLI's
-`--help` does not load NumPy or TensorFlow).
+Data flows images -> splits -> pipeline -> sources; `datasets` is a leaf
+registry. The public names are available here, imported on first use (so the
+CLI's `--help` does not load NumPy or TensorFlow).
 """
 
 from __future__ import annotations
@@ -12,39 +14,39 @@ from kerasvision._lazy import lazy_names
 
 _PUBLIC = {
     "DATASETS": "kerasvision.data.datasets",
-    "DEFAULT_FOLDER_SIZE": "kerasvision.data.folders",
+    "DEFAULT_FOLDER_SIZE": "kerasvision.data.sources",
     "DatasetSpec": "kerasvision.data.datasets",
     "FileCheck": "kerasvision.data.images",
     "IMAGE_EXTENSIONS": "kerasvision.data.images",
-    "ImageData": "kerasvision.data.folders",
+    "ImageData": "kerasvision.data.pipeline",
     "SegmentationData": "kerasvision.data.segmentation",
-    "Split": "kerasvision.data.folders",
+    "Split": "kerasvision.data.pipeline",
     "check_image_file": "kerasvision.data.images",
     "check_image_files": "kerasvision.data.images",
     "check_inputs": "kerasvision.data.images",
     "decode_and_resize": "kerasvision.data.images",
     "decode_image_file": "kerasvision.data.images",
     "find_images": "kerasvision.data.images",
-    "from_arrays": "kerasvision.data.folders",
+    "from_arrays": "kerasvision.data.sources",
     "images_dataset": "kerasvision.data.images",
     "is_image_name": "kerasvision.data.images",
     "list_datasets": "kerasvision.data.datasets",
     "load_builtin": "kerasvision.data.datasets",
-    "load_builtin_dataset": "kerasvision.data.folders",
-    "load_data": "kerasvision.data.folders",
-    "load_image_folder": "kerasvision.data.folders",
+    "load_builtin_dataset": "kerasvision.data.sources",
+    "load_data": "kerasvision.data.sources",
+    "load_image_folder": "kerasvision.data.sources",
     "load_images": "kerasvision.data.images",
     "load_segmentation_data": "kerasvision.data.segmentation",
     "load_segmentation_folder": "kerasvision.data.segmentation",
     "parse_image_size": "kerasvision.data.images",
     "resize_image": "kerasvision.data.images",
-    "save_image_folder": "kerasvision.data.folders",
-    "scan_image_folder": "kerasvision.data.folders",
-    "split_from_record": "kerasvision.data.folders",
-    "stratified_split": "kerasvision.data.folders",
+    "save_image_folder": "kerasvision.data.writing",
+    "scan_image_folder": "kerasvision.data.sources",
+    "split_from_record": "kerasvision.data.splits",
+    "stratified_split": "kerasvision.data.splits",
     "to_channels": "kerasvision.data.images",
     "walk_images": "kerasvision.data.images",
-    "write_builtin_dataset": "kerasvision.data.folders",
+    "write_builtin_dataset": "kerasvision.data.writing",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -5,9 +5,8 @@ signature all decode and resize through these functions, so a file gives the sam
 pixels everywhere. Common files (8-bit JPEG/PNG/GIF/BMP without EXIF rotation)
 decode with TensorFlow's native ops; every other file (CMYK, 16-bit,
 EXIF-rotated, WebP, palette BMP...) decodes with Pillow in the same pipeline.
-The bytes signature cannot call Pillow, so `decode_image_bytes` reads a JPEG's
-EXIF orientation with TensorFlow string ops and turns the pixels as Pillow's
-`ImageOps.exif_transpose` does.
+The SavedModel's bytes signature cannot call Pillow: `kerasvision.data.encoded`
+gives it the same pixels with TensorFlow ops alone.
 """
 
 from __future__ import annotations
@@ -28,15 +27,12 @@ __all__ = [
     "check_image_file",
     "check_image_files",
     "check_inputs",
-    "apply_orientation",
     "decode_and_resize",
-    "decode_image_bytes",
     "decode_image_file",
     "decode_native",
     "find_images",
     "images_dataset",
     "is_image_name",
-    "jpeg_orientation",
     "load_images",
     "parse_image_size",
     "resize_image",
@@ -408,124 +404,6 @@ def decode_and_resize(path, native, *, image_size, channels, resize):
     image = tf.cast(image, tf.uint8)
     image.set_shape([image_size[0], image_size[1], channels])
     return image
-
-
-# === EXIF orientation in the graph (the bytes signature) ===
-
-_EXIF_HEADER = (0x45, 0x78, 0x69, 0x66, 0, 0)  # b"Exif\0\0"
-_ORIENTATION_TAG = 0x0112
-_MAX_SEGMENTS = 64  # JPEG segments walked before the EXIF one (APPn come first)
-_MAX_ENTRIES = 64  # IFD0 entries searched for the orientation tag
-
-
-def jpeg_orientation(content):
-    """Graph function: the EXIF orientation (1-8) of JPEG bytes, 1 when absent.
-
-    Walks the JPEG segments up to the first APP1 "Exif" one (or the start of
-    scan), then reads tag 0x0112 from the TIFF header's first IFD (either byte
-    order). Anything malformed gives 1 (no change), never an error.
-    """
-    import tensorflow as tf
-
-    length = tf.cast(tf.strings.length(content), tf.int64)
-
-    def window(offset, count):
-        """`count` bytes from `offset` as int64, zeros past the end."""
-        offset = tf.clip_by_value(tf.cast(offset, tf.int64), 0, length)
-        piece = tf.strings.substr(content, tf.cast(offset, tf.int32), count)
-        padded = tf.strings.join([piece, tf.constant(b"\0" * count)])
-        raw = tf.io.decode_raw(tf.strings.substr(padded, 0, count), tf.uint8)
-        return tf.reshape(tf.cast(raw, tf.int64), [count])
-
-    def walk(position, tiff, steps):
-        head = window(position, 10)
-        marker_ok = tf.equal(head[0], 0xFF)
-        segment = head[2] * 256 + head[3]
-        is_exif = (
-            marker_ok
-            & tf.equal(head[1], 0xE1)
-            & tf.reduce_all(tf.equal(head[4:10], tf.constant(_EXIF_HEADER, tf.int64)))
-        )
-        stop = ~marker_ok | tf.equal(head[1], 0xDA) | tf.equal(head[1], 0xD9)
-        stop = stop | (segment < 2) | is_exif
-        following = tf.where(stop, length, position + 2 + segment)
-        return following, tf.where(is_exif, position + 10, tiff), steps + 1
-
-    _, tiff, _ = tf.while_loop(
-        lambda position, tiff, steps: (
-            (position + 4 <= length) & (steps < _MAX_SEGMENTS)
-        ),
-        walk,
-        (tf.constant(2, tf.int64), tf.constant(-1, tf.int64), tf.constant(0)),
-    )
-    header = window(tiff, 8)
-    big = tf.equal(header[0], 0x4D)  # "MM": big-endian, "II": little-endian
-
-    def unsigned(values):  # [..., n] bytes -> integers in the file's byte order
-        weights = 256 ** tf.range(values.shape[-1] - 1, -1, -1, dtype=tf.int64)
-        little = tf.reverse(weights, [0])
-        return tf.reduce_sum(values * tf.where(big, weights, little), axis=-1)
-
-    directory = tiff + unsigned(header[4:8])
-    count = tf.minimum(unsigned(window(directory, 2)), _MAX_ENTRIES)
-    entries = tf.reshape(window(directory + 2, 12 * _MAX_ENTRIES), (-1, 12))
-    match = tf.equal(unsigned(entries[:, 0:2]), _ORIENTATION_TAG) & (
-        tf.range(_MAX_ENTRIES, dtype=tf.int64) < count
-    )
-    value = tf.reduce_max(tf.where(match, unsigned(entries[:, 8:10]), 0))
-    valid = (tiff >= 0) & (value >= 1) & (value <= 8)
-    return tf.cast(tf.where(valid, value, 1), tf.int32)
-
-
-def apply_orientation(image, orientation):
-    """Graph function: turn `[H, W, C]` pixels as EXIF `orientation` (1-8) says,
-    as Pillow's `ImageOps.exif_transpose`."""
-    import tensorflow as tf
-
-    # Plain reverse/transpose ops (tf.image's flips and rot90 add shape checks
-    # that made tracing this switch cost over a second per export).
-    def transpose(pixels):
-        return tf.transpose(pixels, (1, 0, 2))
-
-    branches = [
-        lambda: image,  # 1: as stored
-        lambda: tf.reverse(image, [1]),  # 2: mirrored left-right
-        lambda: tf.reverse(image, [0, 1]),  # 3: 180 degrees
-        lambda: tf.reverse(image, [0]),  # 4: mirrored top-bottom
-        lambda: transpose(image),  # 5
-        lambda: tf.reverse(transpose(image), [1]),  # 6: 90 degrees clockwise
-        lambda: tf.reverse(transpose(image), [0, 1]),  # 7: transverse
-        lambda: transpose(tf.reverse(image, [1])),  # 8: 90 degrees counter-clockwise
-    ]
-    return tf.switch_case(tf.clip_by_value(orientation, 1, 8) - 1, branches)
-
-
-def decode_image_bytes(content, *, image_size, channels: int, resize: str):
-    """Graph function: encoded JPEG/PNG/GIF/BMP bytes -> float32 `[H, W, channels]`.
-
-    The pure-TensorFlow decode of the bytes signature: the same pixels as the
-    training pipeline, EXIF orientation of JPEGs included (`jpeg_orientation`).
-
-    Args:
-        content: A scalar string tensor.
-        image_size: `(height, width)`.
-        channels: 1 or 3.
-        resize: "stretch", "crop" or "pad".
-
-    Returns:
-        float32 0-255 pixels at `image_size`.
-    """
-    import tensorflow as tf
-
-    image = decode_native(content)
-    image = tf.cond(
-        tf.io.is_jpeg(content),
-        lambda: apply_orientation(image, jpeg_orientation(content)),
-        lambda: image,
-    )
-    image = to_channels(tf.cast(image, tf.float32), 1) if channels == 1 else image
-    image.set_shape([None, None, channels])
-    return resize_image(image, image_size, resize)
 
 
 def _as_path(value) -> str:

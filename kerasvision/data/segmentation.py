@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from kerasvision.data.folders import split_from_record, stratified_split
 from kerasvision.data.images import (
     decode_image_file,
     is_image_name,
@@ -26,6 +25,7 @@ from kerasvision.data.images import (
     resize_image,
     to_channels,
 )
+from kerasvision.data.splits import split_from_record, stratified_split
 
 __all__ = ["SegmentationData", "load_segmentation_data", "load_segmentation_folder"]
 
@@ -114,7 +114,7 @@ class SegmentationData:
 
     def summary(self) -> dict:
         """Counts and per-class pixel fractions, for run.json."""
-        from kerasvision.data.folders import data_summary
+        from kerasvision.data.pipeline import data_summary
 
         counts = np.bincount(self.masks.reshape(-1), minlength=self.num_classes)
         return {

@@ -5,6 +5,12 @@ so `.keras` files that contain them load once this package is imported (or throu
 `kerasvision.load_model`).
 """
 
+from kerasvision.layers.augment import (
+    PixelGaussianNoise,
+    RandomBlur,
+    RandomPadCrop,
+    RandomResolution,
+)
 from kerasvision.layers.noise import (
     AdditiveGaussianNoise,
     RandomMasking,
@@ -22,7 +28,11 @@ __all__ = [
     "ImagenetPreprocessing",
     "KSparse",
     "LocalResponseNormalization",
+    "PixelGaussianNoise",
+    "RandomBlur",
     "RandomMasking",
+    "RandomPadCrop",
+    "RandomResolution",
     "SaltAndPepperNoise",
     "Sampling",
     "TemperatureScaling",

@@ -1,11 +1,17 @@
-"""`ImagenetPreprocessing`: the keras.applications input conventions as a layer."""
+"""The keras.applications input conventions as layers.
+
+`preprocessing_layer` gives plain Keras layers where they can express the
+convention ("tf": `Rescaling`, "torch": `Normalization`), so a model holding
+them loads with `keras.saving.load_model` alone; "caffe" (RGB -> BGR, minus
+the mean) needs the registered `ImagenetPreprocessing`.
+"""
 
 from __future__ import annotations
 
 import keras
 from keras import ops
 
-__all__ = ["PREPROCESSING_MODES", "ImagenetPreprocessing"]
+__all__ = ["PREPROCESSING_MODES", "ImagenetPreprocessing", "preprocessing_layer"]
 
 PREPROCESSING_MODES = ("caffe", "tf", "torch")
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
@@ -56,3 +62,28 @@ class ImagenetPreprocessing(keras.layers.Layer):
         config = super().get_config()
         config.update({"mode": self.mode})
         return config
+
+
+def preprocessing_layer(mode: str, *, name: str = "preprocessing"):
+    """The layer that maps raw 0-255 RGB pixels to what a backbone of `mode`
+    expects (see `ImagenetPreprocessing` for the modes).
+
+    "tf" is `keras.layers.Rescaling` (x / 127.5 - 1) and "torch" one
+    `keras.layers.Normalization` ((x / 255 - mean) / std, as
+    (x - 255 mean) / (255 std)): built-in layers, so the model needs no
+    kerasvision import to load. "caffe" reverses the channels, which no
+    built-in layer does: `ImagenetPreprocessing`.
+
+    Example:
+        >>> preprocessing_layer("tf")(np.full((1, 2, 2, 3), 255.0)).numpy().max()
+        1.0
+    """
+    if mode not in PREPROCESSING_MODES:
+        raise ValueError(f"mode must be one of {PREPROCESSING_MODES}, got {mode!r}")
+    if mode == "tf":
+        return keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name=name)
+    if mode == "torch":
+        mean = [255.0 * m for m in _TORCH_MEAN]
+        variance = [(255.0 * s) ** 2 for s in _TORCH_STD]
+        return keras.layers.Normalization(mean=mean, variance=variance, name=name)
+    return ImagenetPreprocessing(mode, name=name)

@@ -72,7 +72,7 @@ def build_application(
     import keras
     from keras import layers
 
-    from kerasvision.layers import ImagenetPreprocessing
+    from kerasvision.layers.preprocessing import preprocessing_layer
     from kerasvision.models.heads import apply_classifier_head, check_input_shape
 
     key, spec = get_backbone_spec(architecture)
@@ -84,7 +84,7 @@ def build_application(
     if shape[2] == 1:
         x = layers.Concatenate(name="to_rgb")([x, x, x])
     if spec.preprocessing:
-        x = ImagenetPreprocessing(spec.preprocessing, name="preprocessing")(x)
+        x = preprocessing_layer(spec.preprocessing)(x)
     constructor = getattr(keras.applications, spec.constructor)
     # input_tensor: the family's layers join this graph (no nested model).
     base = constructor(include_top=False, weights=None, input_tensor=x)

@@ -229,8 +229,6 @@ def build_hub_backbone(value: str, input_shape, *, weights="imagenet"):
 
 def hub_feature_layer(backbone) -> str:
     """Name of the layer giving the backbone's last spatial feature map."""
-    history = getattr(backbone.output, "_keras_history", None)
-    operation = getattr(history, "operation", None)
-    if operation is not None and operation in backbone.layers:
-        return operation.name
-    return backbone.layers[-1].name
+    from kerasvision.models.heads import output_layer
+
+    return (output_layer(backbone) or backbone.layers[-1]).name

@@ -171,7 +171,7 @@ def backbone_with_preprocessing(backbone, *, weights="imagenet", input_shape=Non
         ValueError, FileNotFoundError, RuntimeError, TypeError: see
             `build_transfer_classifier`.
     """
-    from kerasvision.layers import ImagenetPreprocessing
+    from kerasvision.layers.preprocessing import preprocessing_layer
 
     if isinstance(backbone, keras.Model):
         if input_shape is not None and tuple(input_shape) != tuple(
@@ -204,7 +204,7 @@ def backbone_with_preprocessing(backbone, *, weights="imagenet", input_shape=Non
     base = build_backbone(label, input_shape, weights=weights)
     preprocessing = None
     if spec.preprocessing:
-        preprocessing = ImagenetPreprocessing(spec.preprocessing, name="preprocessing")
+        preprocessing = preprocessing_layer(spec.preprocessing)
     return base, preprocessing, label, tuple(base.input_shape[1:])
 
 

@@ -59,7 +59,7 @@ def load_data(data, config):
         if len(image_data.splits["train"]) == 0:
             raise ValueError("the train split is empty; lower val_split/test_split")
         return image_data
-    from kerasvision.data.folders import load_data as load_any
+    from kerasvision.data.sources import load_data as load_any
 
     image_data = load_any(data, dataset=config.dataset, **common)
     size = parse_image_size(config.image_size)

@@ -10,6 +10,7 @@ import time
 import keras
 
 from kerasvision._files import save_model
+from kerasvision._keras_internals import seed_generator_states
 
 __all__ = [
     "BestCheckpoint",
@@ -232,10 +233,7 @@ def _seed_states(model, prefix=""):
         if isinstance(layer, keras.Model):
             yield from _seed_states(layer, f"{prefix}{layer.name}/")
             continue
-        states = [
-            v for v in layer.non_trainable_variables if v.name == "seed_generator_state"
-        ]
-        for index, state in enumerate(states):
+        for index, state in enumerate(seed_generator_states(layer)):
             yield f"{prefix}{layer.name}/{index}", state
 
 

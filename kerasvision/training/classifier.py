@@ -170,7 +170,7 @@ def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=Non
     Raises:
         ValueError, FileNotFoundError: On bad data or sizes.
     """
-    from kerasvision.data.folders import load_data as load_any
+    from kerasvision.data.sources import load_data as load_any
 
     if backbone is None and config.backbone is not None:
         backbone = resolve_backbone(config)
@@ -901,20 +901,20 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
 
 
 def _sized_epochs(config, data, log) -> dict | None:
-    """The default epochs of a large training set (`EPOCH_CAPS`), or None when
-    the epochs were given (or are a time budget's to choose)."""
-    from kerasvision.config import EPOCH_CAPS, TASK_DEFAULTS
+    """The default epochs of a large training set (the recipe's `epoch_cap`),
+    or None when the epochs were given (or are a time budget's to choose)."""
+    from kerasvision.config import get_task
 
     if config.epochs is not None or config.time_budget is not None:
         return None
     train_images = len(data.splits["train"])
     epochs = config.resolved(train_images=train_images).epochs
-    full = TASK_DEFAULTS[config.task]["epochs"]
+    full = get_task(config.task).defaults["epochs"]
     if epochs < full:
         shown = full * train_images
         log(f"{epochs} epochs (the default {full} would show {shown:,} "
             f"training images; --epochs to choose)")  # fmt: skip
-    cap = EPOCH_CAPS[config.recipe]
+    cap = dict(config.recipe_entry.epoch_cap)
     return {"epochs": epochs, "train_images": train_images, "cap": cap}
 
 

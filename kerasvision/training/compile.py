@@ -8,7 +8,13 @@ __all__ = ["compile_autoencoder", "compile_classifier", "make_optimizer"]
 
 
 def make_optimizer(
-    name: str = "adam", lr=1e-3, *, weight_decay=None, ema=None, multipliers=None
+    name: str = "adam",
+    lr=1e-3,
+    *,
+    weight_decay=None,
+    momentum=None,
+    ema=None,
+    multipliers=None,
 ):
     """A Keras optimizer by name ("adam", "sgd" with momentum 0.9, "adamw", "rmsprop").
 
@@ -18,6 +24,9 @@ def make_optimizer(
             `kerasvision.optimization.WarmupSchedule`). Defaults to 1e-3.
         weight_decay: AdamW's decoupled decay. Defaults to None (1e-4 for
             "adamw").
+        momentum: Momentum of "sgd" (0 is plain gradient descent) or
+            "rmsprop". Defaults to None (0.9 for "sgd", Keras's 0 for
+            "rmsprop").
         ema: Momentum of an exponential moving average of the weights (Keras's
             `use_ema`; the averages replace the weights at the end of `fit`).
             Defaults to None (no EMA).
@@ -45,7 +54,9 @@ def make_optimizer(
     if ema is not None:
         options.update(use_ema=True, ema_momentum=float(ema))
     if name == "sgd":
-        options["momentum"] = 0.9
+        options["momentum"] = 0.9 if momentum is None else float(momentum)
+    elif name == "rmsprop" and momentum is not None:
+        options["momentum"] = float(momentum)
     if name == "adamw":
         options["weight_decay"] = 1e-4 if weight_decay is None else weight_decay
     if multipliers:

@@ -8,6 +8,8 @@ import sys
 import tempfile
 from typing import TYPE_CHECKING
 
+from kerasvision.config import FitConfig, options_doc
+
 if TYPE_CHECKING:
     from kerasvision.training.lr_find import LrFindResult
 
@@ -59,120 +61,8 @@ def fit(
         verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
             1 or 2. Defaults to "auto".
         log: Function receiving progress lines. Defaults to None (stderr).
-        **options: The `FitConfig` options:
-            task: "classification", or "autoencoder", "denoising", "sparse",
-                "vae", "segmentation" (see `fit_autoencoder`). Defaults to
-                "classification".
-            dataset: Built-in dataset name when `data` is None. Defaults to
-                None ("digits").
-            model: Registered scratch model name (`list_models()`). Defaults to
-                None ("bipyramidal_cnn").
-            model_kwargs: Builder keyword arguments (`build_transfer_classifier`'s
-                with a backbone: pooling, dropout_rate, dense_units...). Defaults
-                to None.
-            backbone: Transfer learning: a keras.applications backbone name
-                (`list_backbones()`), or a kerasvision `.keras` model / run
-                directory (Model A, cut at its feature layer; or an autoencoder
-                run's encoder). Defaults to None (scratch model).
-            mode: "feature-extraction" (frozen backbone, `epochs` of head
-                training) or "fine-tune" (`warmup_epochs` of head training, then
-                `epochs` with the `unfreeze` part of the backbone trainable at
-                `fine_tune_lr`). Defaults to "feature-extraction".
-            weights: Backbone weights: "imagenet" (Keras download/cache),
-                None/"none" or a local `.h5`/`.weights.h5` path. Defaults to
-                "imagenet".
-            unfreeze: What fine-tuning trains: "all", "top:N", "from:LAYER" or
-                "blocks:K". Defaults to None (`RECIPE_DEFAULTS`: "blocks:2").
-            warmup_epochs: Head-only epochs before fine-tuning. Defaults to None
-                (`RECIPE_DEFAULTS`: 10, on cached features).
-            fine_tune_lr: Learning rate of the fine-tuning phase. Defaults to None
-                (`RECIPE_DEFAULTS`: 1e-4; `lr` / 10 when `lr` is given).
-            bn: "frozen" (BatchNorm in inference mode, statistics fixed) or
-                "train". Defaults to "frozen".
-            feature_cache: While the backbone is frozen, compute its pooled
-                features once and train the head on them; while its last blocks
-                are fine-tuned, compute the activations of the frozen part once
-                and train only the top on them ("auto": when nothing random
-                happens before the head, "on", "off"). The assembled model is
-                identical. Defaults to "auto".
-            augment: Training-only augmentation in the tf.data pipeline, in the
-                mini-syntax of `kerasvision.augmentation.parse_augment_spec`, e.g.
-                "flip,rotate=0.1,zoom=0.2,cutmix=1.0@0.5,mixup=0.2@0.5". Never part
-                of the model or the validation/test/export paths. Defaults to None.
-            label_smoothing: Label smoothing of the loss; labels become one-hot.
-                Defaults to None (`RECIPE_DEFAULTS`: 0.1 for scratch models, 0 for
-                transfer learning).
-            class_weight: "balanced", per-class weights (a list, "1,2,1", or a dict
-                by index or class name), applied as per-sample weights in tf.data.
-                Defaults to None.
-            weight_decay: Decoupled weight decay (AdamW; default 1e-4 with
-                `optimizer="adamw"`). Defaults to None.
-            kernel_initializer: Initializer of a scratch model's kernels
-                (`kerasvision.regularization.INITIALIZERS`). Defaults to None (the
-                builder's default).
-            precision: "float32", "mixed_float16" (loss scaling by Keras) or
-                "mixed_bfloat16"; outputs stay float32. Defaults to "float32".
-            jit_compile: XLA: True, False, or None (Keras's "auto"). True turns
-                TensorFlow op determinism off for the run (Keras disables XLA
-                under it), so such runs are not bit-reproducible. Defaults to None.
-            distribute: "none", "mirrored" (`MirroredStrategy` over this
-                machine's GPUs, else its CPU) or "multiworker"
-                (`MultiWorkerMirroredStrategy` over the processes of `TF_CONFIG`;
-                start the same `fit` on every worker). `batch_size` is the global
-                batch. Only the chief writes the run directory. See
-                `kerasvision.distribute`. Defaults to "none".
-            image_size: N or (height, width). Defaults to None (the data's natural
-                size for arrays, the model's default size for folders; scaled up
-                to the model's minimum).
-            channels: 1, 3 or 4. Defaults to None (3 for folders, the arrays' own).
-            resize: "stretch", "crop" or "pad". Defaults to "stretch".
-            classes: Class names to train on ("a,b,c" or a list; folders and
-                built-in datasets), labelled 0..k-1 in this order; an unknown
-                name is a ValueError. Defaults to None (all classes).
-            epochs: Training epochs (of the fine-tuning phase with
-                `mode="fine-tune"`). Defaults to None (15, for scratch models
-                fewer on a large training set, see `EPOCH_CAPS`; 10 when
-                fine-tuning and for autoencoders).
-            batch_size: Batch size. Defaults to 32.
-            optimizer: "adam", "sgd", "adamw" or "rmsprop". Defaults to "adam".
-            lr: Learning rate: the peak of each phase's schedule, or "auto"
-                (run `lr_find` on the model first; the choice is recorded in
-                run.json). Defaults to None (`RECIPE_DEFAULTS`: 1e-3 for scratch
-                models and autoencoders, 1e-2 for a frozen backbone's head).
-            schedule: Learning-rate curve of each phase after a linear warm-up:
-                "cosine" (to 0), "onecycle", "step" (x0.1 at 1/3 and 2/3) or
-                "constant". Recorded in run.json, drawn in curves.png. Defaults
-                to None (`RECIPE_DEFAULTS`: cosine; constant for autoencoders).
-            lr_warmup: Fraction of each phase's steps of linear warm-up.
-                Defaults to None (0.05).
-            ema: Momentum of a weight EMA (Keras `use_ema`); validation, test
-                metrics and every export use the averaged weights. Defaults to
-                None (off).
-            lr_mult: Fine-tuning: the earliest trainable backbone layer learns at
-                `lr_mult` x the phase's rate, later layers geometrically closer
-                to the full rate of the head. Defaults to None (0.1).
-            time_budget: Seconds for the whole run: throughput is measured on a
-                few steps first and `epochs` set so that training, evaluation
-                and export end within the budget (recorded). Defaults to None.
-            val_split: Validation fraction (stratified). Defaults to 0.1.
-            test_split: Test fraction (stratified). Defaults to 0.1.
-            seed: Seeds the split, initialisation, shuffling and dropout, and
-                turns on TensorFlow op determinism for the run: the same seed
-                gives identical weights on CPU. Defaults to None (a random seed,
-                recorded in run.json).
-            early_stopping: Patience in epochs on val_loss, restoring the best
-                weights. Defaults to None (off).
-            calibrate: Fit a temperature on the validation split after
-                training (`kerasvision.training.calibration`); exports and
-                `predict` serve the calibrated probabilities. Defaults to True.
-            tensorboard: Write TensorBoard logs to `RUN/logs`. Defaults to False.
-            cache: "auto", "memory" or "none". Defaults to "auto".
-            epoch_seeds: Seed each epoch's shuffle, augmentation and dropout
-                from (seed, epoch), so a resumed run ends with the weights of an
-                uninterrupted one; False is the per-run streams that runs
-                recorded before this option used (their reruns keep them).
-                Defaults to True.
-            latent_dim, noise: Autoencoder tasks (see `fit_autoencoder`).
+        **options: The `FitConfig` options (`kerasvision.config.sections`):
+{options}
 
     Returns:
         A `FitResult` (an `AutoencoderResult` for the autoencoder tasks).
@@ -188,8 +78,6 @@ def fit(
         >>> result = kerasvision.fit(dataset="digits", epochs=5, seed=0)
         >>> result.metrics["accuracy"]
     """
-    from kerasvision.config import FitConfig
-
     log = log or _stderr
     if resume:
         extra = sorted(set(options) - {"distribute"})
@@ -214,6 +102,9 @@ def fit(
 
         return run_autoencoder(data, config, verbose=verbose, log=log, **kwargs)
     return fit_distributed(data, config, verbose=verbose, log=log, **kwargs)
+
+
+fit.__doc__ = fit.__doc__.replace("{options}", options_doc(FitConfig, indent=16))
 
 
 def fit_distributed(data, config, *, resume=None, **kwargs):

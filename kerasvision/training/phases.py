@@ -53,17 +53,20 @@ class Phase:
 
 
 def plan_phases(config) -> list[Phase]:
-    """One phase, or warm-up + fine-tune, for a resolved `FitConfig`."""
-    epochs, lr = config.epochs, config.lr
-    if config.backbone is None:
-        return [Phase("train", 0, epochs, lr)]
-    if config.mode == "feature-extraction":
-        return [Phase("head", 0, epochs, lr, False)]
-    warmup = 1 if config.warmup_epochs is None else config.warmup_epochs
-    fine_lr = config.fine_tune_lr or lr / 10
-    phases = [Phase("warm-up", 0, warmup, lr, False)] if warmup else []
-    part = config.unfreeze or "all"
-    phases.append(Phase("fine-tune", warmup, warmup + epochs, fine_lr, part))
+    """The phases of a resolved `FitConfig`, as its recipe lists them
+    (`kerasvision.config.RECIPES`); a phase of 0 epochs is left out."""
+    phases, start = [], 0
+    for spec in config.recipe_entry.phases:
+        epochs = getattr(config, spec.epochs)
+        if epochs is None and spec.epochs == "warmup_epochs":
+            epochs = 1  # recorded before the recipe defaults
+        lr = getattr(config, spec.lr) or config.lr / 10
+        trainable = spec.trainable
+        if trainable == "unfreeze":
+            trainable = config.unfreeze or "all"
+        if epochs:
+            phases.append(Phase(spec.name, start, start + epochs, lr, trainable))
+        start += epochs
     return phases
 
 
@@ -99,10 +102,13 @@ def phase_optimizer(network, config, data, phase: Phase):
         multipliers = layer_multipliers(
             network, config.lr_mult, inner=get_backbone(network)
         )
+    from kerasvision.optimization import keras_schedule
+
     return make_optimizer(
         config.optimizer,
-        phase_schedule(config, data, phase),
+        keras_schedule(phase_schedule(config, data, phase)),
         weight_decay=config.weight_decay,
+        momentum=config.momentum,
         ema=config.ema,
         multipliers=multipliers,
     )
@@ -121,22 +127,25 @@ def enter_phase(network, phase: Phase, *, bn: str) -> None:
 def use_feature_cache(config, phase: Phase) -> bool:
     """Whether the phase trains the head on cached features.
 
-    Only while the backbone is frozen, and only when nothing random runs before
-    the head (augmentation would be frozen into the cache).
+    Only while the backbone is frozen (the recipe's phase says `trainable`
+    False), and only when nothing random runs before the head (augmentation
+    would be frozen into the cache).
     """
-    if config.backbone is None or phase.trainable:
-        return False
-    if config.feature_cache == "off":
-        return False
-    return not config.augment
+    return phase.trainable is False and _may_cache(config)
 
 
 def use_prefix_cache(config, phase: Phase) -> bool:
     """Whether a fine-tuning phase trains on cached activations of the frozen
     part of the backbone (the same conditions as `use_feature_cache`)."""
-    if config.backbone is None or not phase.trainable:
-        return False
-    return config.feature_cache != "off" and not config.augment
+    return bool(phase.trainable) and _may_cache(config)
+
+
+def _may_cache(config) -> bool:
+    return (
+        config.backbone is not None
+        and config.feature_cache != "off"
+        and not config.augment
+    )
 
 
 def cached_head(

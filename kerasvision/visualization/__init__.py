@@ -22,6 +22,9 @@ _PUBLIC = {
     "plot_reliability_diagram": ".plots",
     "plot_top_losses": ".plots",
     "plot_training_curves": ".plots",
+    # augmentation preview
+    "preview_augmentation": ".augmentation",
+    "preview_dataset": ".augmentation",
     # a run's pictures
     "visualize_run": ".pictures",
     # filters

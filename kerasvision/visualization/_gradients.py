@@ -7,12 +7,13 @@ backbone (`Input -> preprocessing -> MobileNetV2(...) -> avg_pool -> predictions
 lives in another graph, and that is where tf-keras-vis breaks (tf-keras-vis#63).
 
 Here the forward pass is re-run op by op instead: the outer functional graph is
-executed eagerly with a hook on every operation; when the operation is the nested
-model that holds the target layer, its own graph is executed the same way, and the
-target layer's output is recorded on the way. The recorded tensor is therefore an
-intermediate of the very computation that produces the scores, so
-`tape.gradient(score, activations)` works at any depth. Nothing is built on or
-added to the caller's model: no new layers, weights, nodes or flags.
+executed eagerly with a hook on every operation (`run_functional_graph` of
+`kerasvision._keras_internals`, over a private Keras executor); when the operation
+is the nested model that holds the target layer, its own graph is executed the
+same way, and the target layer's output is recorded on the way. The recorded
+tensor is therefore an intermediate of the very computation that produces the
+scores, so `tape.gradient(score, activations)` works at any depth. Nothing is
+built on or added to the caller's model: no new layers, weights, nodes or flags.
 
 Class score convention (used by saliency, Grad-CAM and Grad-CAM++):
 
@@ -38,6 +39,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasvision._keras_internals import is_functional_graph, run_functional_graph
 from kerasvision.models.heads import main_output, output_layer
 
 __all__ = [
@@ -322,17 +324,12 @@ def _run_graph(model, inputs, path, captured, *, final_operation=None, logits=No
         for layer in model.layers:
             outputs = call(layer, outputs)
         return outputs
-    if not hasattr(model, "_run_through_graph"):
+    if not is_functional_graph(model):
         raise ValueError(
             f"cannot look inside model {model.name!r} ({type(model).__name__}): only "
             "functional and Sequential models can be split at a layer"
         )
-    # `_run_through_graph(inputs, operation_fn, call_fn)` is the executor of
-    # Functional.call; `call_fn` lets us hook every operation of this graph.
-    outputs = model._run_through_graph(
-        inputs, operation_fn=lambda operation: operation, call_fn=call
-    )
-    return outputs
+    return run_functional_graph(model, inputs, call)
 
 
 def _final_operation(model):
@@ -380,9 +377,7 @@ class ForwardSplit:
         images = tf.cast(images, model.inputs[0].dtype if model.inputs else "float32")
         captured: list = []
         logits: dict = {}
-        graph_model = isinstance(model, keras.Sequential) or hasattr(
-            model, "_run_through_graph"
-        )
+        graph_model = isinstance(model, keras.Sequential) or is_functional_graph(model)
         if graph_model or self.path:  # _run_graph explains what it cannot split
             outputs = _run_graph(
                 model,

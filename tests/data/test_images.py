@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerasvision.data.images import decode_image_bytes, jpeg_orientation, load_images
+from kerasvision.data.encoded import decode_image_bytes, jpeg_orientation
+from kerasvision.data.images import load_images
 
 
 def _jpeg(orientation, size=(10, 16)):

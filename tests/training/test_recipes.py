@@ -57,11 +57,16 @@ def test_run_reports_its_train_val_gap_and_what_held_it_down(tiny_run):
 
 
 def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
-    from kerasvision.config import EPOCH_CAPS
+    import dataclasses
+
+    from kerasvision.config import RECIPES
     from kerasvision.training import fit, rerun
 
     # The table's cap scaled to three digit classes: 900 images / 430 -> 2 epochs.
-    monkeypatch.setitem(EPOCH_CAPS, "scratch", {"images": 900, "min_epochs": 1})
+    small = dataclasses.replace(
+        RECIPES["scratch"], epoch_cap={"images": 900, "min_epochs": 1}
+    )
+    monkeypatch.setitem(RECIPES, "scratch", small)
     lines = []
     result = fit(dataset="digits", classes="0,1,2", seed=0, export=False,
                  output=str(tmp_path / "run"), log=lines.append, **TINY)  # fmt: skip
@@ -144,7 +149,7 @@ def test_fit_lr_auto_and_time_budget_record_their_choices(tmp_path):
 
 
 def test_official_split_keeps_the_test_set_and_carves_validation():
-    from kerasvision.data.folders import official_split
+    from kerasvision.data.splits import official_split
 
     labels = np.array([0, 1] * 50 + [0, 1] * 10)
     is_test = np.arange(120) >= 100

@@ -1,0 +1,194 @@
+"""The training-recipe registry: defaults, phases and caching rules, as data.
+
+A recipe is what a run's options select (scratch CNN, a frozen backbone's
+head, fine-tuning, an autoencoder): its option defaults (measured, figures in
+`benchmarks/README.md`), its training phases, whether a frozen backbone's
+features may be cached, and the cap on its default epochs for large training
+sets. Options declare which recipes they apply to (`Option.recipes`), so the
+options a recipe takes are derived (`recipe_options`). Adding a recipe is one
+entry here plus, where its phases are new, their code in
+`kerasvision.training.phases`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "RECIPES",
+    "PhaseSpec",
+    "Recipe",
+    "get_recipe",
+    "select_recipe",
+]
+
+
+@dataclass(frozen=True)
+class PhaseSpec:
+    """One `model.fit` call of a recipe.
+
+    Attributes:
+        name: "train", "head", "warm-up" or "fine-tune".
+        epochs: The option giving its epochs ("epochs" or "warmup_epochs").
+        lr: The option giving its learning rate ("lr" or "fine_tune_lr").
+        trainable: None (the whole model), False (the backbone frozen: its
+            features may be cached) or "unfreeze" (the `--unfreeze` part of the
+            backbone trains: the activations of the frozen rest may be cached).
+    """
+
+    name: str
+    epochs: str = "epochs"
+    lr: str = "lr"
+    trainable: Any = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One training recipe.
+
+    Attributes:
+        name: The recipe's name (recorded in run.json, used by `Option.recipes`).
+        family: The task family it trains ("classifier" or "autoencoder").
+        backbone: Whether it needs `--backbone` (None: not for this family).
+        mode: The `--mode` that selects it (transfer recipes), else None.
+        defaults: Option defaults (a field left at None takes them).
+        phases: Its training phases, in order.
+        epoch_cap: `{"images": N, "min_epochs": M}`: without `--epochs`, train
+            at most the whole epochs that show N training images, never fewer
+            than M. None: the default epochs whatever the data size.
+        description: One line for help texts.
+    """
+
+    name: str
+    family: str
+    backbone: bool | None
+    mode: str | None
+    defaults: Any
+    phases: tuple[PhaseSpec, ...] = ()
+    epoch_cap: Any = None
+    description: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+        if self.epoch_cap is not None:
+            object.__setattr__(
+                self, "epoch_cap", MappingProxyType(dict(self.epoch_cap))
+            )
+
+    @property
+    def requirement(self) -> str:
+        """How a command line selects this recipe, for error messages."""
+        if self.backbone is None:
+            return "to the autoencoder tasks"
+        if not self.backbone:
+            return "without --backbone (scratch models)"
+        if self.mode == "fine-tune":
+            return "with --backbone --mode fine-tune"
+        return "with --backbone (transfer learning)"
+
+
+def _entries(*recipes: Recipe) -> dict[str, Recipe]:
+    return {recipe.name: recipe for recipe in recipes}
+
+
+#: name -> recipe. Defaults chosen by measurement (`benchmarks/recipes.py`):
+#: `schedule` is each phase's learning-rate curve after a linear warm-up over
+#: the `lr_warmup` fraction of its steps; `lr_mult` the learning rate of the
+#: earliest fine-tuned backbone layer relative to the head.
+RECIPES: dict[str, Recipe] = _entries(
+    # Scratch CNNs overfit small sets: label smoothing (label-agnostic, unlike
+    # flips for digits) took digits from 0.966 to 0.994 (seed 0). The scratch
+    # CNN takes about 130-160 s per epoch over 48,000 28x28 images on 2 cores,
+    # so 15 epochs of a 60,000-image set would take over 35 minutes; the cap
+    # keeps 3 (about 8; row e of benchmarks/recipes.py). Digits (1,437
+    # training images) and flowers5 at 64 px (2,935) keep all 15.
+    Recipe(
+        "scratch",
+        "classifier",
+        backbone=False,
+        mode=None,
+        defaults={
+            "lr": 1e-3,
+            "schedule": "cosine",
+            "lr_warmup": 0.05,
+            "label_smoothing": 0.1,
+        },
+        phases=(PhaseSpec("train"),),
+        epoch_cap={"images": 150_000, "min_epochs": 3},
+        description="a scratch CNN, every layer trained",
+    ),
+    # A frozen backbone's head (one dense layer on cached features) reaches the
+    # linear probe's optimum in 15 epochs at 1e-2, not at 1e-3 (flowers5 pair).
+    Recipe(
+        "feature-extraction",
+        "classifier",
+        backbone=True,
+        mode="feature-extraction",
+        defaults={"lr": 1e-2, "schedule": "cosine", "lr_warmup": 0.05},
+        phases=(PhaseSpec("head", trainable=False),),
+        description="a frozen backbone, its head trained (on cached features)",
+    ),
+    # Fine-tuning: a full feature-extraction warm-up of the head (on cached
+    # features: cheap), then the top two blocks with layer-wise rates, trained
+    # on cached activations of the frozen part (about 13 s per epoch instead of
+    # about 100 on flowers5's 2,900 training images at 224 px, 2 cores), so 10
+    # epochs: 0.916 vs 0.899 after 3 on row b of benchmarks/recipes.py (4
+    # blocks for 10 epochs: 0.914, slower).
+    Recipe(
+        "fine-tune",
+        "classifier",
+        backbone=True,
+        mode="fine-tune",
+        defaults={
+            "lr": 1e-2,
+            "fine_tune_lr": 1e-4,
+            "schedule": "cosine",
+            "lr_warmup": 0.05,
+            "lr_mult": 0.1,
+            "warmup_epochs": 10,
+            "epochs": 10,
+            "unfreeze": "blocks:2",
+        },
+        phases=(
+            PhaseSpec("warm-up", epochs="warmup_epochs", trainable=False),
+            PhaseSpec("fine-tune", lr="fine_tune_lr", trainable="unfreeze"),
+        ),
+        description="the head warmed up on a frozen backbone, then its top blocks",
+    ),
+    # Autoencoders keep a constant rate (what their figures were measured with).
+    Recipe(
+        "autoencoder",
+        "autoencoder",
+        backbone=None,
+        mode=None,
+        defaults={"lr": 1e-3, "schedule": "constant", "lr_warmup": 0.0},
+        description="the autoencoder tasks' training",
+    ),
+)
+
+
+def get_recipe(name: str) -> Recipe:
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(
+            f"recipe must be one of {tuple(RECIPES)}, got {name!r}"
+        ) from None
+
+
+def select_recipe(family: str, backbone, mode) -> Recipe:
+    """The recipe a task family, `--backbone` and `--mode` select."""
+    for recipe in RECIPES.values():
+        if recipe.family != family:
+            continue
+        if recipe.backbone is None:
+            return recipe
+        if recipe.backbone == (backbone is not None) and (
+            recipe.mode is None or recipe.mode == mode
+        ):
+            return recipe
+    raise ValueError(
+        f"no recipe for a {family} with backbone={backbone!r}, mode={mode!r}"
+    )

@@ -1,0 +1,102 @@
+"""The task registry: what `fit --task NAME` trains, as plain data.
+
+A task names its family (what trains it: the classifier steps or the
+autoencoder steps), the defaults that depend on it, and a one-line
+description. Adding a task is one entry here plus the code of its family;
+options declare the tasks they apply to by family or by name
+(`kerasvision.config.options.Option.tasks`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["TASKS", "Task", "get_task", "task_names", "tasks_of"]
+
+#: Families: which training steps a task runs.
+FAMILIES = ("classifier", "autoencoder")
+
+
+@dataclass(frozen=True)
+class Task:
+    """One `--task`.
+
+    Attributes:
+        name: The `--task` value.
+        family: "classifier" (`kerasvision.training.classifier`) or
+            "autoencoder" (`kerasvision.training.autoencoder`).
+        description: One line for help texts.
+        defaults: Option defaults of this task (a field left at None takes
+            them in `FitConfig.resolved()`).
+    """
+
+    name: str
+    family: str
+    description: str
+    defaults: Any = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"task family must be one of {FAMILIES}")
+        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
+
+
+def _entries(*tasks: Task) -> dict[str, Task]:
+    return {task.name: task for task in tasks}
+
+
+#: name -> task; the first is the default.
+TASKS: dict[str, Task] = _entries(
+    Task(
+        "classification",
+        "classifier",
+        "one class per image (softmax)",
+        {"epochs": 15, "model": "bipyramidal_cnn"},
+    ),
+    Task("autoencoder", "autoencoder", "reconstruct the image", {"epochs": 10}),
+    Task(
+        "denoising",
+        "autoencoder",
+        "reconstruct the clean image from a corrupted one",
+        {"epochs": 10, "noise": "gaussian=0.3"},
+    ),
+    Task("sparse", "autoencoder", "autoencoder with a sparse code", {"epochs": 10}),
+    Task(
+        "vae",
+        "autoencoder",
+        "variational autoencoder",
+        {"epochs": 10, "latent_dim": 2},
+    ),
+    Task(
+        "segmentation",
+        "autoencoder",
+        "a class per pixel (U-Net on image/mask folders)",
+        {"epochs": 10},
+    ),
+)
+
+
+def get_task(name: str) -> Task:
+    """The registered task `name` (a `ValueError` naming the choices)."""
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"task must be one of {task_names()}, got {name!r}") from None
+
+
+def task_names() -> tuple[str, ...]:
+    return tuple(TASKS)
+
+
+def tasks_of(selector) -> tuple[str, ...]:
+    """Task names a selector means: a family name, a task name or a tuple of
+    task names; None means every task."""
+    if selector is None:
+        return task_names()
+    if isinstance(selector, str):
+        if selector in FAMILIES:
+            return tuple(n for n, t in TASKS.items() if t.family == selector)
+        return (selector,)
+    return tuple(selector)
