@@ -64,9 +64,11 @@ def plan_phases(config) -> list[Phase]:
         trainable = spec.trainable
         if trainable == "unfreeze":
             trainable = config.unfreeze or "all"
-        if epochs:
+        if epochs is None:  # not sized yet (e.g. before --lr auto's sweep)
+            phases.append(Phase(spec.name, start, None, lr, trainable))
+        elif epochs:
             phases.append(Phase(spec.name, start, start + epochs, lr, trainable))
-        start += epochs
+            start += epochs
     return phases
 
 

@@ -140,3 +140,15 @@ def test_big_groups_never_leave_a_split_empty():
     parts = group_stratified_split(labels, groups, 0.1, 0.1, seed=0)
     assert all(len(parts[name]) for name in ("train", "val", "test"))
     assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(12))
+
+
+def test_official_split_keeps_the_test_set_and_carves_validation():
+    from kerasvision.data.splits import official_split
+
+    labels = np.array([0, 1] * 50 + [0, 1] * 10)
+    is_test = np.arange(120) >= 100
+    record = official_split(labels, is_test, 0.1, seed=0)
+    assert record["test"] == list(range(100, 120))
+    assert len(record["val"]) == 10 and max(record["val"]) < 100
+    assert sorted(record["train"] + record["val"]) == list(range(100))
+    assert np.bincount(labels[record["val"]]).tolist() == [5, 5]

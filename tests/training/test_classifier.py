@@ -1,15 +1,21 @@
-"""Training recipes: the schedule in history and run.json, EMA weights are the
-exported ones, lr-find, --lr auto, --time-budget and the official test split."""
+"""The classifier steps: the schedule in history and run.json, the train/val gap
+line, default epochs, EMA weights are the exported ones, --lr auto and
+--time-budget, and the README's step-by-step example."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
+import os
+import re
 
 import numpy as np
 import pytest
 from helpers import small_digits
 
+import kerasvision
 from kerasvision.optimization import WarmupSchedule, learning_rates
 
 TINY = {"model_kwargs": {"filters": (4, 8), "dense_units": ()}, "verbose": 0}
@@ -101,34 +107,6 @@ def test_ema_weights_are_the_trained_and_exported_ones(tmp_path):
     assert info["export"]["max_abs_diff"] <= 1e-5  # serving = the EMA weights
 
 
-def test_suggest_finds_the_falling_stretch():
-    from kerasvision.training.lr_find import suggest
-
-    rates = np.logspace(-6, 1, 100)
-    losses = np.concatenate(
-        [np.full(40, 2.0), np.linspace(2.0, 0.5, 40), np.linspace(0.5, 3, 20)]
-    )
-    valley, steepest = suggest(rates, losses)
-    assert rates[40] <= valley <= rates[79]
-    assert rates[39] <= steepest <= rates[80]
-
-
-def test_lr_find_command_writes_only_the_plot(tmp_path, monkeypatch):
-    from click.testing import CliRunner
-
-    from kerasvision.cli import main
-
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(
-        main,
-        ["lr-find", "--dataset", "digits", "--classes", "0,1,2", "--seed", "0",
-         "--model-arg", "filters=(4,8)", "--model-arg", "dense_units=()"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "suggested learning rate" in result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["lr_find.png"]
-
-
 def test_fit_lr_auto_and_time_budget_record_their_choices(tmp_path):
     from kerasvision.training import fit, rerun
 
@@ -148,22 +126,34 @@ def test_fit_lr_auto_and_time_budget_record_their_choices(tmp_path):
     assert again.metrics["loss"] == pytest.approx(result.metrics["loss"], abs=1e-6)
 
 
-def test_official_split_keeps_the_test_set_and_carves_validation():
-    from kerasvision.data.splits import official_split
-
-    labels = np.array([0, 1] * 50 + [0, 1] * 10)
-    is_test = np.arange(120) >= 100
-    record = official_split(labels, is_test, 0.1, seed=0)
-    assert record["test"] == list(range(100, 120))
-    assert len(record["val"]) == 10 and max(record["val"]) < 100
-    assert sorted(record["train"] + record["val"]) == list(range(100))
-    assert np.bincount(labels[record["val"]]).tolist() == [5, 5]
+README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
 
 
-def test_test_split_is_refused_for_datasets_with_an_official_one():
-    from kerasvision.config import FitConfig
-    from kerasvision.data.datasets import load_builtin
+def _step_by_step_code() -> str:
+    text = open(README, encoding="utf-8").read()
+    section = text.split("### Step by step", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
-    with pytest.raises(ValueError, match="official"):
-        FitConfig(dataset="mnist", test_split=0.2)
-    assert load_builtin("digits", with_test_mask=True)[3] is None
+
+def test_readme_step_by_step_equals_fit(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(_step_by_step_code(), "README step by step", "exec"), {})
+    match = re.search(r"test accuracy ([\d.]+), loss ([\d.]+)", printed.getvalue())
+    assert match, printed.getvalue()
+    run = kerasvision.load_run(str(tmp_path / "saved_models" / "step-by-step"))
+    assert run.info["status"] == "complete"
+    one_call = kerasvision.fit(
+        dataset="digits",
+        epochs=3,
+        seed=1,
+        output=str(tmp_path / "fit"),
+        verbose=0,
+        export=False,  # the step-by-step run exports; the metrics are compared
+    )
+    assert float(match.group(2)) == pytest.approx(one_call.metrics["loss"], abs=1e-6)
+    # printed with 4 decimals
+    assert float(match.group(1)) == pytest.approx(
+        one_call.metrics["accuracy"], abs=5e-5
+    )
