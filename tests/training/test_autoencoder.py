@@ -291,7 +291,7 @@ def test_segmentation_folder_errors(tmp_path):
     "kwargs, message",
     [
         ({"task": "gan"}, "task must be one of"),
-        ({"noise": "gaussian=0.3"}, "noise is for the denoising task"),
+        ({"noise": "gaussian=0.3"}, "--noise only apply to --task denoising"),
         ({"task": "denoising", "noise": "blur=1"}, "unknown noise"),
         ({"task": "segmentation", "latent_dim": 4}, "latent.dim"),
         ({"epochs": 0}, "epochs"),
