@@ -61,9 +61,20 @@ def _images(folder):
     )
 
 
+def _link(source, destination):
+    """A hard link (a copy across file systems): kerasvision does not follow
+    symlinks that leave the data folder."""
+    try:
+        os.link(source, destination)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(source, destination)
+
+
 def _link_split(flowers, classes, root, pick, seed):
-    """`root/train/<class>/` and `root/test/<class>/` of symlinks; `pick(n)` is
-    the number of training images of a class with n images."""
+    """`root/train/<class>/` and `root/test/<class>/` of hard links; `pick(n)`
+    is the number of training images of a class with n images."""
     rng = np.random.default_rng(seed)
     for name in classes:
         files = _images(os.path.join(flowers, name))
@@ -74,7 +85,7 @@ def _link_split(flowers, classes, root, pick, seed):
             os.makedirs(folder, exist_ok=True)
             for index in chosen:
                 source = files[index]
-                os.symlink(source, os.path.join(folder, os.path.basename(source)))
+                _link(source, os.path.join(folder, os.path.basename(source)))
     return os.path.join(root, "train"), os.path.join(root, "test")
 
 
@@ -402,7 +413,7 @@ ROWS = {"a": row_a, "b": row_b, "c": row_c, "d": row_d, "e": row_e}
 @click.option("--rows", default="a,b,c,d,e", show_default=True, help="Rows to run.")
 def main(shared, rows):
     """kerasvision's default recipes vs keras.io and scikit-learn (needs ../shared)."""
-    root = os.path.abspath(shared_root(shared))  # the splits are symlinks
+    root = os.path.abspath(shared_root(shared))
     flowers = os.path.join(root, "data", "flowers5")
     weights = os.path.join(root, WEIGHTS)
     table = []

@@ -57,6 +57,9 @@ _PUBLIC = {
     "FitResult": "kerasvision.training",
     "AutoencoderResult": "kerasvision.training",
     "TrainingError": "kerasvision.training",
+    # comparing runs and searching (kerasvision.tuning needs kerasvision[tune])
+    "list_runs": "kerasvision.run_table",
+    "tune": "kerasvision.tuning",
     # evaluation, export, ensembles
     "evaluate": "kerasvision.evaluation",
     "predict": "kerasvision.evaluation",

@@ -21,6 +21,6 @@ POOLINGS = ("avg", "max", "flatten")
 #: Pooling layer at the end of each block of the scratch CNNs.
 BLOCK_POOLINGS = ("max", "avg")
 #: Normalization after each convolution of the scratch builders (`--norm`).
-NORMALIZATIONS = ("batch", "layer", "group", "none")
+NORMALIZATIONS = ("batch", "layer", "group", "instance", "none")
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "swish")
 CHANNELS = (1, 3, 4)

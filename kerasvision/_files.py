@@ -11,19 +11,28 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import json
 import os
 import shutil
 import tempfile
 
+from kerasvision._process import current_umask, pid_alive, process_start
+
 __all__ = [
+    "MARKER_NAME",
     "WriteError",
+    "check_not_overlapping",
+    "check_output_file",
+    "check_path_fits",
+    "check_replaceable",
     "current_umask",
     "disk_errno",
     "json_default",
     "made_dirs",
+    "marker_process_alive",
     "read_json",
+    "read_marker",
+    "remove_stale_staging",
     "replace_path",
     "save_model",
     "staged_dir",
@@ -31,6 +40,7 @@ __all__ = [
     "staged_files",
     "write_error",
     "write_json",
+    "write_marker",
     "write_text",
 ]
 
@@ -140,12 +150,6 @@ def made_dirs(folder):
         raise
 
 
-def _temp_name(folder: str, prefix: str, suffix: str = "") -> str:
-    handle, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
-    os.close(handle)
-    return temp
-
-
 def _remove(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
@@ -187,8 +191,17 @@ def write_json(path, payload) -> None:
 
 
 def read_json(path):
-    with open(os.fspath(path), encoding="utf-8") as stream:
-        return json.load(stream)
+    """The JSON in file `path`.
+
+    Raises:
+        ValueError: If it is not valid JSON (one line naming the file).
+    """
+    path = os.fspath(path)
+    with open(path, encoding="utf-8") as stream:
+        try:
+            return json.load(stream)
+        except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"{path} is not valid JSON ({error})") from None
 
 
 def save_model(model, path) -> None:
@@ -227,23 +240,88 @@ def replace_path(source: str, destination: str) -> None:
         _remove(backup)
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` runs on this machine."""
+# === Ownership markers ===
+
+#: The marker file kerasvision writes into the folders it owns (staging folders,
+#: runs, exports): nothing else is ever removed or replaced as "ours".
+MARKER_NAME = ".kerasvision.json"
+_MARKER_KEY = "kerasvision_marker"
+
+
+def write_marker(folder, kind: str, **fields) -> str:
+    """Write the ownership marker of `folder`: what it is and which process made it.
+
+    Args:
+        folder: An existing folder this process created.
+        kind: What the folder is ("staging", "run", "export", ...).
+        **fields: More JSON-able fields to record.
+
+    Returns:
+        The marker's path (`folder/.kerasvision.json`).
+    """
+    import datetime
+    import socket
+
+    marker = {
+        _MARKER_KEY: 1,
+        "kind": kind,
+        "pid": os.getpid(),
+        "started": process_start(os.getpid()),
+        "host": socket.gethostname(),
+        "created": datetime.datetime.now().isoformat(timespec="seconds"),
+        **fields,
+    }
+    path = os.path.join(os.fspath(folder), MARKER_NAME)
+    with _translated(path), open(path, "w", encoding="utf-8") as stream:
+        json.dump(marker, stream)
+    return path
+
+
+def read_marker(folder, kind: str | None = None) -> dict | None:
+    """The ownership marker of `folder` (of that `kind`), or None when there is
+    none: no marker file, not one kerasvision wrote, or another kind."""
+    folder = os.fspath(folder)
+    path = os.path.join(folder, MARKER_NAME)
+    if os.path.islink(folder) or os.path.islink(path) or not os.path.isfile(path):
+        return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
+        with open(path, encoding="utf-8") as stream:
+            marker = json.load(stream)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or marker.get(_MARKER_KEY) != 1:
+        return None
+    if not (isinstance(marker.get("pid"), int) and isinstance(marker.get("kind"), str)):
+        return None
+    return marker if kind is None or marker["kind"] == kind else None
+
+
+def marker_process_alive(marker: dict) -> bool:
+    """Whether the process that wrote `marker` still runs (same pid, same start;
+    a marker of another machine counts as alive: it cannot be checked)."""
+    import socket
+
+    if marker.get("host") not in (None, socket.gethostname()):
         return True
-    return True
+    pid = marker["pid"]
+    if not pid_alive(pid):
+        return False
+    started = marker.get("started")
+    return started is None or process_start(pid) in (None, started)
+
+
+# === Staging ===
 
 
 def remove_stale_staging(folder: str, prefix: str) -> list[str]:
-    """Remove `prefix<pid>-*` leftovers in `folder` whose process is gone.
+    """Remove `prefix<pid>-*` leftovers in `folder` that are provably ours and dead.
 
-    A killed command leaves its temporary file or folder behind; the next one
-    of the same kind in the same folder removes it. Leftovers of a live
-    process (a concurrent command) are kept.
+    A killed command leaves its staging folder behind; the next one of the
+    same kind in the same folder removes it. Only a real folder holding our
+    ownership marker, written by that same pid, whose process is gone (or is
+    another process by now: its start time differs) is removed; anything else
+    with such a name (a user's `.tmp-2024-tax-returns/`, a live command's
+    staging) is kept.
     """
     removed = []
     try:
@@ -254,23 +332,128 @@ def remove_stale_staging(folder: str, prefix: str) -> list[str]:
         pid, _, rest = name[len(prefix) :].partition("-")
         if not (name.startswith(prefix) and rest and pid.isdigit()):
             continue
-        if int(pid) != os.getpid() and not pid_alive(int(pid)):
-            _remove(os.path.join(folder, name))
+        path = os.path.join(folder, name)
+        marker = read_marker(path)
+        if marker is None or marker["pid"] != int(pid) or int(pid) == os.getpid():
+            continue
+        if not marker_process_alive(marker):
+            _remove(path)
             removed.append(name)
     return removed
 
 
+def check_replaceable(
+    path, *, folder: bool = False, overwrite: bool = True, option: str = "--output"
+) -> None:
+    """`ValueError` unless writing `path` may replace what is there.
+
+    Nothing is not a regular file or folder (a device node, a pipe, a socket)
+    is ever replaced, nor a folder by a file or a file by a folder; an existing
+    file or folder only with `overwrite`.
+
+    Args:
+        path: The destination.
+        folder: The destination is a folder. Defaults to False (a file).
+        overwrite: An existing destination of the right type may be replaced.
+            Defaults to True.
+        option: The option that named `path`, for the message. Defaults to
+            "--output".
+    """
+    import stat
+
+    path = os.fspath(path)
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing, or a dangling symlink (the link is replaced)
+        return
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ValueError(
+            f"{option} {path} is not a regular file or folder (a device, pipe or "
+            f"socket); nothing there is replaced"
+        )
+    if stat.S_ISDIR(mode) and not folder:
+        raise ValueError(f"{option} {path} is a folder; give a file path")
+    if stat.S_ISREG(mode) and folder:
+        raise ValueError(f"{option} {path} is a regular file, not a folder")
+    if not overwrite:
+        raise ValueError(
+            f"{option} {path} already exists; pass --overwrite to replace it"
+        )
+
+
+def check_not_overlapping(output, data_dir, *, what: str = "--output") -> None:
+    """`ValueError` when `output` is inside `data_dir` or contains it (symlinks
+    resolved): the next training would read what was written there."""
+    out = os.path.realpath(os.fspath(output))
+    data = os.path.realpath(os.fspath(data_dir))
+    if out == data or out.startswith(data + os.sep):
+        raise ValueError(f"{what} {output} is inside the data folder {data_dir}")
+    if data.startswith(out + os.sep):
+        raise ValueError(f"{what} {output} contains the data folder {data_dir}")
+
+
+def check_output_file(
+    path, *, overwrite: bool = False, data_dir=None, option: str = "--output"
+) -> None:
+    """Check, before any work, that a command may write file `path`.
+
+    Args:
+        path: The file to write.
+        overwrite: An existing regular file there may be replaced. Defaults
+            to False.
+        data_dir: A data folder `path` must not lie in (a path, or None).
+            Defaults to None.
+        option: The option that named `path`, for messages. Defaults to
+            "--output".
+
+    Raises:
+        ValueError: If `path` is too long, lies in `data_dir`, is not a
+            regular file (a folder, a device...), or exists without `overwrite`.
+    """
+    check_path_fits(path)
+    if isinstance(data_dir, str | os.PathLike) and os.path.isdir(data_dir):
+        check_not_overlapping(path, data_dir, what=option)
+    check_replaceable(path, overwrite=overwrite, option=option)
+
+
+def _new_staging(parent: str, prefix: str, destination: str) -> str:
+    """A fresh staging folder `prefix<pid>-*` in `parent`, with its marker."""
+    staging = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
+    try:
+        write_marker(staging, "staging")
+    except WriteError as error:  # name the destination, not the marker
+        _remove(staging)
+        marker = os.path.join(staging, MARKER_NAME)
+        raise WriteError(str(error).replace(marker, destination)) from None
+    except BaseException:
+        _remove(staging)
+        raise
+    return staging
+
+
+def _drop_staging_marker(staging: str) -> None:
+    """Remove the staging marker (a marker of another kind, e.g. an export's
+    written into the staging folder, stays with the content)."""
+    if read_marker(staging, "staging") is not None:
+        os.unlink(os.path.join(staging, MARKER_NAME))
+
+
 @contextlib.contextmanager
-def _staged(destination, prefix: str, make, finish):
-    """Yield `make(parent, prefix)` beside `destination`; `finish` it on success."""
+def _staged(destination, prefix: str, yielded, finish, *, folder: bool):
+    """Stage beside `destination` in a marked folder; `finish` it on success.
+
+    `yielded(staging)` is what the block gets (the folder, or a file in it).
+    """
     destination = os.path.abspath(os.fspath(destination))
+    check_path_fits(destination)
+    check_replaceable(destination, folder=folder)
     parent = os.path.dirname(destination)
     staging = None
     with made_dirs(parent), _translated(destination):
         try:
             remove_stale_staging(parent, prefix)
-            staging = make(parent, f"{prefix}{os.getpid()}-")
-            yield staging
+            staging = _new_staging(parent, prefix, destination)
+            yield yielded(staging)
             finish(staging, destination)
         except WriteError as error:  # name the destination, not the staging
             if staging is None:
@@ -283,96 +466,121 @@ def _staged(destination, prefix: str, make, finish):
             raise
 
 
-def _proc_umask() -> int | None:
-    """The umask from the `Umask:` line of `/proc/self/status` (Linux >= 4.7)."""
+def check_path_fits(path) -> None:
+    """`ValueError` when `path` is longer than the file system takes (a name
+    over NAME_MAX bytes, the whole over PATH_MAX), before anything is created."""
+    path = os.path.abspath(os.fspath(path))
+    encoded = os.fsencode(path)
     try:
-        with open("/proc/self/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+        name_max = os.pathconf("/", "PC_NAME_MAX")
+        path_max = os.pathconf("/", "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):  # pragma: no cover - not POSIX
+        name_max, path_max = 255, 4096
+    longest = max((len(part) for part in encoded.split(b"/")), default=0)
+    if len(encoded) >= path_max or longest > name_max:
+        shown = path if len(path) <= 80 else f"{path[:60]}...{path[-15:]}"
+        raise ValueError(
+            f"path too long ({len(encoded)} bytes, a name of {longest}; the file "
+            f"system takes {path_max} and {name_max}): {shown}"
+        )
 
 
-@functools.cache
-def _swapped_umask() -> int:
-    # Setting the umask is the only portable way to read it, and a process-wide
-    # change that races with other threads' file creation: done once, lazily.
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
+def _staged_payload(suffix: str):
+    def payload(staging: str) -> str:
+        return os.path.join(staging, f"file{suffix}")
+
+    return payload
 
 
-def current_umask() -> int:
-    """The process's umask, read without changing it where the system shows it.
+def _publishing_file(suffix: str):
+    def publish(staging: str, destination: str) -> None:
+        payload = _staged_payload(suffix)(staging)
+        if os.path.isfile(payload):
+            os.chmod(payload, 0o666 & ~current_umask())  # as a new file's mode
+        os.replace(payload, destination)
+        _remove(staging)
 
-    Linux shows it in `/proc/self/status`, read at each call; elsewhere it is
-    read once, at the first call, by setting it and putting it back.
-    """
-    umask = _proc_umask()
-    return _swapped_umask() if umask is None else umask
-
-
-def _publish_file(staging: str, destination: str) -> None:
-    if os.path.isfile(staging):
-        os.chmod(staging, 0o666 & ~current_umask())  # mkstemp creates 0600 files
-    os.replace(staging, destination)
+    return publish
 
 
 def staged_dir(destination, *, prefix: str = ".export-"):
     """Yield a temporary folder beside `destination`; move it there on success.
 
-    On an exception the temporary folder is removed and `destination` is left
-    as it was.
+    The temporary folder (`<prefix><pid>-*`) holds the ownership marker of a
+    staging folder until it is published, so a leftover of a killed process is
+    recognised (and removed) by the next staging in the same folder. On an
+    exception the temporary folder is removed and `destination` is left as it
+    was. A marker of another kind written into it (`write_marker(staging,
+    "export")`) is published with the content.
+
+    Raises:
+        ValueError: If `destination` is a regular file, a device, a pipe...
 
     Example:
         >>> with staged_dir("RUN/serving") as staging:
         ...     write_everything_into(staging)
     """
+    return _staged(destination, prefix, _as_is, _publish_dir, folder=True)
 
-    return _staged(destination, prefix, _make_dir, _publish_dir)
 
-
-def _make_dir(parent: str, prefix: str) -> str:
-    return tempfile.mkdtemp(prefix=prefix, dir=parent)
+def _as_is(staging: str) -> str:
+    return staging
 
 
 def _publish_dir(staging: str, destination: str) -> None:
+    _drop_staging_marker(staging)
     os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp creates 0700 folders
     replace_path(staging, destination)
 
 
-def _merge_dir(staging: str, destination: str) -> None:
-    if not os.path.lexists(destination):
-        _publish_dir(staging, destination)
-        return
-    if not os.path.isdir(destination):
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", destination)
-    for name in sorted(os.listdir(staging)):
-        os.replace(os.path.join(staging, name), os.path.join(destination, name))
-    os.rmdir(staging)
+def _merging(overwrite: bool):
+    def merge(staging: str, destination: str) -> None:
+        if not os.path.lexists(destination):
+            _publish_dir(staging, destination)
+            return
+        if not os.path.isdir(destination):
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", destination)
+        names = sorted(n for n in os.listdir(staging) if n != MARKER_NAME)
+        for name in names:
+            check_replaceable(
+                os.path.join(destination, name),
+                folder=os.path.isdir(os.path.join(staging, name)),
+                overwrite=overwrite,
+            )
+        for name in names:
+            os.replace(os.path.join(staging, name), os.path.join(destination, name))
+        _remove(staging)
+
+    return merge
 
 
-def staged_files(folder, *, prefix: str = ".tmp-"):
+def staged_files(folder, *, prefix: str = ".tmp-", overwrite: bool = True):
     """Yield a temporary folder beside `folder`; its files join `folder` on success.
 
     For commands writing several files into a folder that may hold the user's
     other files: on an exception none of the new files appears, the temporary
     folder is removed and so are the folders this created. Files of the same
-    name in `folder` are replaced, each atomically.
+    name in `folder` are replaced, each atomically, with `overwrite`; without
+    it, none is written and a `ValueError` names the first.
 
     Example:
         >>> with staged_files("viz") as staging:
         ...     draw_pictures_into(staging)
     """
-    return _staged(folder, prefix, _make_dir, _merge_dir)
+    return _staged(folder, prefix, _as_is, _merging(overwrite), folder=True)
 
 
 def staged_file(destination, *, suffix: str = "", prefix: str = ".export-"):
-    """Yield a temporary file path beside `destination`; move it there on success."""
+    """Yield a temporary file path (in a marked staging folder beside
+    `destination`, ending with `suffix`); move it there on success.
 
-    def make(parent, prefix):
-        return _temp_name(parent, prefix, suffix)
-
-    return _staged(destination, prefix, make, _publish_file)
+    Raises:
+        ValueError: If `destination` is a folder, a device, a pipe...
+    """
+    return _staged(
+        destination,
+        prefix,
+        _staged_payload(suffix),
+        _publishing_file(suffix),
+        folder=False,
+    )

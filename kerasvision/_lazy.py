@@ -3,11 +3,16 @@
 `kerasvision`, `kerasvision.data` and `kerasvision.visualization` expose many
 functions without importing TensorFlow at `import` time (the CLI's `--help`
 stays fast). Each declares a `{name: module}` table and calls `lazy_names`.
+The first name resolved quiets TensorFlow (`kerasvision._quiet`): the API
+prints none of its C++/absl log lines unless asked; `import kerasvision`
+itself has no side effect.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from kerasvision._quiet import quiet_tensorflow
 
 __all__ = ["lazy_names"]
 
@@ -26,6 +31,7 @@ def lazy_names(package: str, table: dict[str, str], namespace: dict):
         module_name = table.get(name)
         if module_name is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        quiet_tensorflow()
         module = importlib.import_module(module_name, package)
         value = getattr(module, name)
         namespace[name] = value

@@ -53,12 +53,9 @@ cross-class groups listed.
 from __future__ import annotations
 
 import datetime
-import html
 import os
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -71,6 +68,8 @@ from kerasvision.data.duplicates import (
     fingerprint,
     near_pairs,
 )
+from kerasvision.data.inventory import inventory, split_report, split_warnings
+from kerasvision.progress import Progress
 
 __all__ = [
     "DoctorResult",
@@ -85,7 +84,6 @@ BACKBONE_DISTANCE = 12
 BACKBONE_COSINE = 0.95
 TINY_SIDE = 32
 HUGE_SIDE = 4096
-MAX_GROUPS_SHOWN = 100
 
 
 def require_extra(module: str, extra: str):
@@ -121,6 +119,7 @@ class ImageInfo:
     format: str = ""
     rotated: bool = False
     native: bool = False
+    split: str = ""  # the given split (pre-split folders, tables), else ""
 
     @property
     def tiny(self) -> bool:
@@ -177,6 +176,13 @@ class DoctorResult:
     groups: list[DuplicateGroup]
     method: dict = field(default_factory=dict)
     strict: bool = False
+    layout: dict = field(default_factory=dict)
+
+    @property
+    def splits(self) -> dict | None:
+        """Counts per given split, classes a split lacks, duplicates straddling
+        splits (`split_report`); None without given splits."""
+        return split_report(self.images, self.groups, self.class_names)
 
     @property
     def bad_files(self) -> list[tuple[str, str]]:
@@ -197,9 +203,10 @@ class DoctorResult:
 
     @property
     def imbalance_ratio(self) -> float | None:
-        """Largest over smallest non-empty class (None without classes)."""
+        """Largest over smallest non-empty class, to 2 decimals (None without
+        classes)."""
         sizes = [c for c in self.counts.values() if c > 0]
-        return max(sizes) / min(sizes) if sizes else None
+        return round(max(sizes) / min(sizes), 2) if sizes else None
 
     @property
     def exact_groups(self) -> list[DuplicateGroup]:
@@ -241,7 +248,14 @@ class DoctorResult:
         ratio = self.imbalance_ratio
         if ratio is not None and ratio >= 3:
             lines.append(f"class imbalance: largest/smallest = {ratio:.1f}")
-        return lines
+        if self.layout.get("bad_rows"):
+            lines.append(f"{len(self.layout['bad_rows'])} bad row(s) in the table")
+        return lines + split_warnings(self.splits)
+
+    @property
+    def per_class(self) -> dict:
+        """Files, valid/bad counts, odd files and median size per class."""
+        return _per_class(self)
 
     @property
     def failed(self) -> bool:
@@ -264,6 +278,7 @@ class DoctorResult:
             "exif_rotated": sum(i.rotated for i in valid),
             "tiny": sum(i.tiny for i in valid),
             "huge": sum(i.huge for i in valid),
+            "layout": self.layout.get("kind", "class-folders"),
         }
 
     def to_json(self) -> dict:
@@ -278,6 +293,8 @@ class DoctorResult:
             "bad_files": [{"path": p, "reason": r} for p, r in self.bad_files],
             "groups": [g.to_json() for g in self.groups],
             "images": [asdict(i) for i in self.images],
+            "layout": self.layout,
+            "splits": self.splits,
         }
 
 
@@ -302,31 +319,14 @@ def _per_class(result: DoctorResult) -> dict:
 # === Reading the folder ===
 
 
-def _class_files(root: str) -> list[tuple[str, list[str]]]:
-    """`[(class, image paths)]` of the visible class folders (hidden ones skipped,
-    so `.kerasvision-quarantine` too)."""
-    from kerasvision.data.images import walk_images
-
-    if not os.path.exists(root):
-        raise FileNotFoundError(f"data directory not found: {root}")
-    if not os.path.isdir(root):
-        raise ValueError(f"data path is not a directory: {root}")
-    names = sorted(
-        e.name for e in os.scandir(root) if e.is_dir() and not e.name.startswith(".")
-    )
-    if not names:
-        raise ValueError(f"{root} has no class folders (one sub-folder per class)")
-    return [(name, walk_images(os.path.join(root, name))) for name in names]
-
-
 def _inspect(path: str, root: str, label: str):
     """`(ImageInfo, phash bytes, 16x16 thumbnail)` of one file."""
     from PIL import Image
 
     from kerasvision.data.images import check_image_file
 
-    relative = os.path.relpath(path, root)
     check = check_image_file(path)
+    relative = os.path.relpath(check.path, root)  # a non-UTF-8 name shown escaped
     if check.error:
         return ImageInfo(relative, label, check.error, check.digest), None, None
     try:
@@ -351,42 +351,31 @@ def _inspect(path: str, root: str, label: str):
     return info, code, thumb
 
 
-class _Progress:
-    """`\\r`-updated counter on stderr, only on a terminal."""
-
-    def __init__(self, total: int, label: str, enabled: bool | None = None):
-        self.total, self.label, self.done, self.last = total, label, 0, 0.0
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-
-    def step(self) -> None:
-        self.done += 1
-        now = time.monotonic()
-        if self.enabled and (now - self.last > 0.2 or self.done == self.total):
-            self.last = now
-            sys.stderr.write(f"\r{self.label} {self.done}/{self.total}")
-            if self.done == self.total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
+def _progress(label: str, total=None, progress=None) -> Progress:
+    """A step of `doctor`: a bar on a terminal (or with `progress=True`), a
+    line at least every 10 s otherwise, nothing with `progress=False`."""
+    return Progress(
+        label, total, unit="images", bar=progress, enabled=progress is not False
+    )
 
 
-def _read_folder(root: str, *, workers=None, progress=None):
-    """Inspect every file: `(class names, infos, codes [N, 8], thumbs [N, 256])`
-    (codes/thumbs rows of bad files are zeros)."""
-    folders = _class_files(root)
-    jobs = [(path, name) for name, paths in folders for path in paths]
-    bar = _Progress(len(jobs), "checking images", progress)
+def _read_folder(listed, *, workers=None, progress=None):
+    """Inspect every file of an `Inventory`: `(class names, infos, codes [N, 8],
+    thumbs [N, 256])` (codes/thumbs rows of bad files are zeros)."""
+    root, jobs = listed.root, listed.files
+    bar = _progress("checking images", len(jobs), progress)
     codes = np.zeros((len(jobs), 8), dtype=np.uint8)
     thumbs = np.zeros((len(jobs), THUMB_SIZE * THUMB_SIZE), dtype=np.uint8)
     infos = []
     workers = workers or min(8, 2 * (os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool, bar:
         results = pool.map(lambda job: _inspect(job[0], root, job[1]), jobs)
         for index, (info, code, thumb) in enumerate(results):
-            infos.append(info)
+            infos.append(replace(info, split=jobs[index][2] or ""))
             if code is not None:
                 codes[index], thumbs[index] = code, thumb
-            bar.step()
-    return [name for name, _ in folders], infos, codes, thumbs
+            bar.update(1)
+    return listed.class_names, infos, codes, thumbs
 
 
 # === Duplicates ===
@@ -515,33 +504,6 @@ def _cosine_similarities(root, infos, pairs, backbone, weights):
 # === Entry point ===
 
 
-def default_output(data_dir, *, where=".") -> str:
-    """`doctor-<data folder name>[-N]` in `where`: a name not taken yet."""
-    base = os.path.join(where, f"doctor-{os.path.basename(os.path.abspath(data_dir))}")
-    candidate, number = base, 1
-    while os.path.lexists(candidate):
-        number += 1
-        candidate = f"{base}-{number}"
-    return candidate
-
-
-def _check_output(output: str, root: str) -> None:
-    from kerasvision.runs import check_not_overlapping
-
-    check_not_overlapping(output, root)
-    if os.path.isfile(output):
-        raise ValueError(f"--output {output} is a file, not a folder")
-    if (
-        os.path.isdir(output)
-        and os.listdir(output)
-        and not os.path.isfile(os.path.join(output, "doctor.json"))
-    ):
-        raise ValueError(
-            f"--output {output} exists and is not an earlier doctor output; "
-            f"choose a new folder"
-        )
-
-
 def doctor(
     data_dir,
     output=None,
@@ -552,11 +514,15 @@ def doctor(
     write: bool = True,
     workers: int | None = None,
     progress: bool | None = None,
+    labels=None,
+    **columns,
 ) -> DoctorResult:
-    """Check a folder-per-class dataset; write `doctor.html` and `doctor.json`.
+    """Check a dataset; write `doctor.html` and `doctor.json`.
 
     Args:
-        data_dir: Folder with one sub-folder per class.
+        data_dir: Folder with one sub-folder per class, a pre-split folder
+            (train/, val/, test/: counts per split, classes a split lacks and
+            duplicates across splits are reported too), or a CSV of labels.
         output: Folder for the report; created, or replaced when it holds an
             earlier doctor report (anything else is refused, as is a folder
             inside `data_dir`). Defaults to None (`./doctor-<name>`, numbered so
@@ -572,6 +538,9 @@ def doctor(
         write: Write the report files. Defaults to True.
         workers: Reader threads. Defaults to None (2 per CPU, at most 8).
         progress: Show a progress counter. Defaults to None (on a terminal).
+        labels: A CSV of labels for the images of `data_dir` (`fit --labels`).
+            Defaults to None.
+        **columns: The table's `path_column`, `label_column`, `split_column`.
 
     Returns:
         A `DoctorResult` (`output` is the folder written).
@@ -588,12 +557,20 @@ def doctor(
     require_extra("imagehash", "doctor")
     if isinstance(weights, str) and weights.lower() == "none":
         weights = None
-    root = os.path.abspath(os.fspath(data_dir))
+    from kerasvision.doctor_report import check_output, default_output
+
+    listed = inventory(data_dir, labels=labels, **columns)
+    root = listed.root
     if write:
         output = os.path.abspath(os.fspath(output or default_output(root)))
-        _check_output(output, root)
-    names, infos, codes, thumbs = _read_folder(root, workers=workers, progress=progress)
-    pairs, method = _confirmed_near_pairs(root, infos, codes, thumbs, backbone, weights)
+        check_output(output, root)
+    names, infos, codes, thumbs = _read_folder(
+        listed, workers=workers, progress=progress
+    )
+    with _progress("comparing near-duplicates", progress=progress):
+        pairs, method = _confirmed_near_pairs(
+            root, infos, codes, thumbs, backbone, weights
+        )
     result = DoctorResult(
         data_dir=root,
         output=output if write else None,
@@ -602,145 +579,10 @@ def doctor(
         groups=duplicate_groups(infos, pairs),
         method=method,
         strict=strict,
+        layout=listed.layout,
     )
     if write:
+        from kerasvision.doctor_report import write_doctor_report
+
         write_doctor_report(result, output)
     return result
-
-
-# === Report ===
-
-
-def write_doctor_report(result: DoctorResult, output: str) -> str:
-    """Write `doctor.json`, `doctor.html` and the histogram PNGs into `output`
-    (staged beside it and moved into place in one step)."""
-    from kerasvision._files import current_umask, staged_dir, write_json, write_text
-
-    with staged_dir(output, prefix=".doctor-") as staging:
-        os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes a private folder
-        figures = _histograms(result, staging)
-        write_json(os.path.join(staging, "doctor.json"), result.to_json())
-        write_text(os.path.join(staging, "doctor.html"), _html(result, figures))
-    return output
-
-
-def _histograms(result: DoctorResult, folder: str) -> list[tuple[str, str]]:
-    from matplotlib.figure import Figure
-
-    valid = [i for i in result.images if i.error is None]
-    figure = Figure(figsize=(12, 7))
-    axes = figure.subplots(2, 3).ravel()
-    counts = result.counts
-    axes[0].bar(list(counts), list(counts.values()), color="#0969da")
-    axes[0].set_title("valid images per class")
-    axes[0].tick_params(axis="x", rotation=45)
-    if valid:
-        axes[1].hist([i.width for i in valid], bins=30, alpha=0.7, label="width")
-        axes[1].hist([i.height for i in valid], bins=30, alpha=0.7, label="height")
-        axes[1].legend()
-        axes[2].hist([i.width / i.height for i in valid], bins=30, color="#8250df")
-    axes[1].set_title("image sizes (px)")
-    axes[2].set_title("aspect ratio (width / height)")
-    for axis, attribute in ((axes[3], "mode"), (axes[4], "format")):
-        values = [getattr(i, attribute) for i in valid]
-        labels = sorted(set(values))
-        axis.bar(labels, [values.count(v) for v in labels], color="#1a7f37")
-        axis.set_title(f"image {attribute}s")
-    per_class = _per_class(result)
-    bottom = np.zeros(len(per_class))
-    for key in ("bad", "tiny", "huge", "exif_rotated"):
-        heights = [row[key] for row in per_class.values()]
-        axes[5].bar(list(per_class), heights, bottom=bottom, label=key)
-        bottom += heights
-    axes[5].set_ylim(0, max(1.0, float(bottom.max(initial=0)) * 1.1))
-    axes[5].set_title("odd files per class")
-    axes[5].legend()
-    axes[5].tick_params(axis="x", rotation=45)
-    figure.tight_layout()
-    path = os.path.join(folder, "histograms.png")
-    figure.savefig(path, dpi=80)
-    return [(path, "Classes, sizes, aspect ratios, modes, formats, odd files")]
-
-
-def _group_html(result: DoctorResult, group: DuplicateGroup, number: int) -> str:
-    from kerasvision.report import _thumbnail_uri
-
-    cells = []
-    for path, label in zip(group.paths, group.labels, strict=True):
-        uri = _thumbnail_uri(os.path.join(result.data_dir, path))
-        cells.append(
-            f'<div class="thumb"><img alt="{html.escape(path)}" src="{uri}">'
-            f"<b>{html.escape(label)}</b><br>{html.escape(path)}</div>"
-        )
-    title = f"group {number}: {group.kind}, {len(group.paths)} files"
-    if group.cross_class:
-        title += f", classes {', '.join(sorted(set(group.labels)))}"
-    return f'<h3>{html.escape(title)}</h3><div class="thumbs">{"".join(cells)}</div>'
-
-
-def _groups_section(result: DoctorResult, groups, what: str) -> str:
-    if not groups:
-        return f'<p class="note">No {what}.</p>'
-    shown = groups[:MAX_GROUPS_SHOWN]
-    note = (
-        f'<p class="note">{len(groups)} groups; the first {len(shown)} are shown '
-        f"(all are in doctor.json).</p>"
-        if len(groups) > len(shown)
-        else ""
-    )
-    return note + "".join(
-        _group_html(result, g, n) for n, g in enumerate(shown, start=1)
-    )
-
-
-def _html(result: DoctorResult, figures) -> str:
-    from kerasvision.report import _figure, _key_values, _page, _table
-
-    summary = result.summary()
-    per_class = _per_class(result)
-    header = ("class", *next(iter(per_class.values())).keys()) if per_class else ()
-    rows = [(name, *row.values()) for name, row in per_class.items()]
-    warnings = "".join(
-        f'<li class="warn">{html.escape(w)}</li>' for w in result.warnings
-    )
-    overview = (
-        (f"<ul>{warnings}</ul>" if warnings else '<p class="note">No warnings.</p>')
-        + _table(header, rows)
-        + _key_values(summary)
-    )
-    bad = (
-        _table(("file", "reason"), result.bad_files)
-        if result.bad_files
-        else '<p class="note">No bad files.</p>'
-    )
-    cross = result.cross_class_groups
-    within = [g for g in result.groups if not g.cross_class]
-    sections = [
-        ("summary", "Summary", overview),
-        ("histograms", "Histograms", "".join(_figure(p, c) for p, c in figures)),
-        ("bad-files", "Bad files", bad),
-        (
-            "cross-class",
-            "Duplicates across classes (label conflicts)",
-            _groups_section(result, cross, "duplicates across classes"),
-        ),
-        (
-            "within-class",
-            "Duplicates within a class",
-            _groups_section(result, within, "duplicates within a class"),
-        ),
-        ("method", "Method", _key_values(result.method)),
-    ]
-    kpis = [
-        ("images", summary["valid_images"]),
-        ("classes", summary["classes"]),
-        ("bad files", summary["bad_files"]),
-        ("exact groups", summary["exact_groups"]),
-        ("near groups", summary["near_groups"]),
-        ("cross-class groups", summary["cross_class_groups"]),
-    ]
-    name = os.path.basename(result.data_dir)
-    subtitle = html.escape(result.data_dir)
-    return _page(
-        f"kerasvision doctor: {name}", f"doctor: {name}", subtitle, kpis, sections
-    )

@@ -8,6 +8,9 @@ import os
 
 import numpy as np
 
+from kerasvision.data.labelsets import is_multi_label
+from kerasvision.progress import keras_callbacks, reported
+
 __all__ = [
     "as_labels",
     "apply_temperature",
@@ -18,7 +21,6 @@ __all__ = [
     "evaluate",
     "evaluate_model",
     "expected_calibration_error",
-    "fit_temperature",
     "image_quality",
     "negative_log_likelihood",
     "predict",
@@ -220,10 +222,6 @@ def expected_calibration_error(probabilities, labels, bins: int = 15) -> float:
     return float(np.sum(counts[filled] / counts.sum() * gaps))
 
 
-#: Temperatures searched by `fit_temperature` (log-uniform bounds).
-TEMPERATURE_RANGE = (0.05, 20.0)
-
-
 def negative_log_likelihood(probabilities, labels) -> float:
     """Mean `-log(max(p_true, 1e-7))` (the cross-entropy Keras reports)."""
     probabilities = as_probability_matrix(probabilities)
@@ -237,57 +235,25 @@ def apply_temperature(probabilities, temperature: float) -> np.ndarray:
 
     Args:
         probabilities: `[N, K]` class probabilities (or `[N]` P(class 1)).
-        temperature: T > 0.
+        temperature: T > 0, or one per label (a list: a multi-label run's
+            sigmoid probabilities, `apply_label_temperatures`).
 
     Returns:
         `[N, K]` float64 tempered probabilities (1.0 gives them back unchanged).
     """
+    if isinstance(temperature, list | tuple | np.ndarray):
+        from kerasvision.evaluation_multilabel import apply_label_temperatures
+
+        return apply_label_temperatures(probabilities, temperature)
     if not float(temperature) > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     probabilities = as_probability_matrix(probabilities)
+    if float(temperature) == 1.0:  # exactly the trained probabilities
+        return probabilities
     logits = np.log(np.maximum(probabilities, 1e-38)) / float(temperature)
     logits -= logits.max(axis=1, keepdims=True)
     tempered = np.exp(logits)
     return tempered / tempered.sum(axis=1, keepdims=True)
-
-
-def fit_temperature(probabilities, labels) -> float:
-    """The temperature T minimising the NLL of `softmax(log(p) / T)`.
-
-    A bounded 1-D search on log T (`scipy.optimize.minimize_scalar`) within
-    `TEMPERATURE_RANGE`; argmax and accuracy are unchanged by any T.
-
-    Args:
-        probabilities: `[N, K]` validation probabilities (or `[N]` P(class 1)).
-        labels: `[N]` integer true labels.
-
-    Returns:
-        T, rounded to 4 significant digits.
-
-    Raises:
-        ValueError: On mismatched shapes or no items.
-
-    Example:
-        >>> fit_temperature([[0.99, 0.01], [0.98, 0.02], [0.02, 0.98]], [0, 1, 1])
-    """
-    from scipy.optimize import minimize_scalar
-
-    probabilities = as_probability_matrix(probabilities)
-    labels = as_labels(labels, len(probabilities))
-    if len(labels) == 0:
-        raise ValueError("no items to fit a temperature on")
-
-    def nll(log_t):
-        return negative_log_likelihood(
-            apply_temperature(probabilities, np.exp(log_t)), labels
-        )
-
-    low, high = np.log(TEMPERATURE_RANGE)
-    found = minimize_scalar(nll, bounds=(low, high), method="bounded")
-    temperature = float(np.exp(found.x))
-    if nll(0.0) <= found.fun:  # never worse than leaving it alone
-        temperature = 1.0
-    return float(f"{temperature:.4g}")
 
 
 def calibration_scores(probabilities, labels, temperature: float) -> dict:
@@ -375,7 +341,7 @@ def predict_probabilities(model, dataset):
     """`[N, K]` probabilities of a classifier over a dataset of images (or batches)."""
     from kerasvision.models.heads import serving_probabilities
 
-    outputs = model.predict(dataset, verbose=0)
+    outputs = model.predict(dataset, verbose=0, callbacks=keras_callbacks())
     if isinstance(outputs, list | tuple):  # auxiliary heads: keep the main output
         outputs = outputs[0]
     return np.asarray(serving_probabilities(outputs))
@@ -405,6 +371,7 @@ def evaluate_model(model, data, split: str = "test", *, batch_size: int = 64) ->
     return metrics
 
 
+@reported("evaluating")
 def evaluate(run, data=None, *, batch_size: int = 64, tta=None) -> dict:
     """Evaluate a finished run on its recorded test split or on a folder.
 
@@ -434,6 +401,10 @@ def evaluate(run, data=None, *, batch_size: int = 64, tta=None) -> dict:
     from kerasvision.runs import load_run, require_classifier
 
     run = require_classifier(load_run(run))
+    if is_multi_label(run):
+        from kerasvision.evaluation_multilabel import evaluate_run
+
+        return evaluate_run(run, data, batch_size=batch_size, tta=tta)
     image_data = run.data(data)
     split = "test" if len(image_data.splits["test"]) else "val"
     if not len(image_data.splits[split]):
@@ -453,17 +424,19 @@ def evaluate(run, data=None, *, batch_size: int = 64, tta=None) -> dict:
     return metrics
 
 
+@reported("predicting")
 def predict(
     run,
     inputs,
     *,
-    top_k: int = 1,
+    top_k: int | None = None,
     batch_size: int = 64,
     on_bad_file=None,
     tta=None,
     min_confidence=None,
 ) -> list[dict]:
-    """Classify image files with a finished run.
+    """Classify image files with a finished run (a multi-label run answers
+    label sets: `kerasvision.evaluation_multilabel.predict_run`).
 
     Images are decoded and resized exactly as in training; probabilities are
     the run's calibrated ones (its temperature).
@@ -471,7 +444,9 @@ def predict(
     Args:
         run: Run directory (or a loaded `Run`).
         inputs: Image files and/or folders (searched recursively).
-        top_k: Classes reported per image. Defaults to 1.
+        top_k: Classes reported per image. Defaults to None (1; a
+            multi-label run lists its decided labels, and the k most probable
+            only when given).
         batch_size: Prediction batch size. Defaults to 64.
         on_bad_file: Called as `on_bad_file(path, reason)` for an invalid image
             found inside a folder, which is then skipped. Defaults to None (skip
@@ -499,7 +474,14 @@ def predict(
     from kerasvision.runs import load_run, require_classifier
 
     run = require_classifier(load_run(run))
+    if is_multi_label(run):
+        from kerasvision.evaluation_multilabel import predict_run
+
+        return predict_run(run, inputs, top_k=top_k, batch_size=batch_size,
+                           on_bad_file=on_bad_file, tta=tta,
+                           min_confidence=min_confidence)  # fmt: skip
     names = run.class_names
+    top_k = 1 if top_k is None else top_k
     if not 1 <= top_k <= len(names):
         raise ValueError(f"top_k must be between 1 and {len(names)}, got {top_k}")
     threshold = unknown_threshold(min_confidence, names)

@@ -12,167 +12,25 @@ can be mailed or archived on its own.
 
 from __future__ import annotations
 
-import base64
-import html
 import os
 import tempfile
 
+from kerasvision.data.labelsets import is_multi_label
+from kerasvision.pages import escape as _escape
+from kerasvision.pages import figure as _figure
+from kerasvision.pages import key_values as _key_values
+from kerasvision.pages import page as _page
+from kerasvision.pages import table as _table
+
 __all__ = ["write_report"]
-
-_CSS = """
-:root { --ink: #1f2328; --muted: #59636e; --line: #d1d9e0; --band: #f6f8fa;
-        --accent: #0969da; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #eef1f4; color: var(--ink);
-       font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-       sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 20px 48px; }
-header { background: #24292f; color: #fff; padding: 22px 28px; border-radius: 10px;
-         margin-bottom: 20px; }
-header h1 { margin: 0 0 6px; font-size: 24px; font-weight: 600; }
-header p { margin: 0; color: #c9d1d9; }
-.kpis { display: flex; flex-wrap: wrap; gap: 12px; margin-top: 16px; }
-.kpi { background: rgba(255,255,255,.08); border-radius: 8px; padding: 8px 14px; }
-.kpi b { display: block; font-size: 20px; color: #fff; }
-.kpi span { font-size: 12px; color: #c9d1d9; text-transform: uppercase;
-            letter-spacing: .04em; }
-nav { margin: 0 0 20px; font-size: 14px; color: var(--muted); }
-nav a { color: var(--accent); text-decoration: none; margin-right: 14px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 10px;
-          padding: 18px 24px 22px; margin-bottom: 20px; }
-h2 { font-size: 19px; margin: 0 0 12px; padding-bottom: 8px;
-     border-bottom: 1px solid var(--line); }
-h3 { font-size: 15px; margin: 18px 0 8px; }
-p.note { color: var(--muted); font-size: 13px; margin: 6px 0 10px; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-th, td { border: 1px solid var(--line); padding: 4px 10px; text-align: left;
-         vertical-align: top; }
-th { background: var(--band); font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-tr:nth-child(even) td { background: #fbfcfd; }
-figure { margin: 8px 0 4px; }
-figure img { max-width: 100%; height: auto; display: block;
-             border: 1px solid var(--line); border-radius: 6px; }
-figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
-        gap: 8px 28px; align-items: start; }
-code { background: var(--band); padding: 1px 5px; border-radius: 4px;
-       font-size: 12.5px; word-break: break-all; }
-.warn { color: #9a6700; }
-.thumbs { display: flex; flex-wrap: wrap; gap: 8px; margin: 6px 0 14px;
-          padding: 8px; background: var(--band); border-radius: 8px; }
-.thumb { width: 112px; font-size: 11px; line-height: 1.3; color: var(--muted);
-         word-break: break-all; }
-.thumb img { display: block; max-width: 104px; max-height: 104px;
-             border: 1px solid var(--line); background: #fff; }
-.thumb b { color: var(--ink); }
-"""
-
-
-# === Small HTML helpers ===
-
-
-def _escape(value) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _png_data_uri(path: str) -> str:
-    with open(path, "rb") as stream:
-        encoded = base64.b64encode(stream.read()).decode("ascii")
-    return f"data:image/png;base64,{encoded}"
-
-
-def _figure(path: str, caption: str = "", alt: str = "") -> str:
-    text = f"<figcaption>{_escape(caption)}</figcaption>" if caption else ""
-    return (
-        f'<figure><img alt="{_escape(alt or caption)}" src="{_png_data_uri(path)}">'
-        f"{text}</figure>"
-    )
-
-
-def _number(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return _escape(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return _escape(value)
-
-
-def _table(header, rows, numeric_from: int = 1) -> str:
-    head = "".join(f"<th>{_escape(cell)}</th>" for cell in header)
-    body = []
-    for row in rows:
-        cells = []
-        for index, cell in enumerate(row):
-            if index >= numeric_from and isinstance(cell, int | float):
-                cells.append(f'<td class="num">{_number(cell)}</td>')
-            else:
-                cells.append(f"<td>{_escape(cell)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
-
-
-def _key_values(mapping: dict) -> str:
-    rows = []
-    for key, value in mapping.items():
-        if isinstance(value, dict | list | tuple):
-            import json
-
-            value = json.dumps(value, default=str)
-        rows.append((key, "" if value is None else value))
-    return _table(("name", "value"), rows, numeric_from=99)
-
-
-def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{_escape(title)}</h2>{body}</section>'
-
-
-def _thumbnail_uri(path: str, size: int = 96) -> str:
-    """A PNG data URI of an image file shrunk to fit `size` px (EXIF applied)."""
-    import io
-
-    from PIL import Image, ImageOps
-
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image.thumbnail((size, size))
-            buffer = io.BytesIO()
-            image.convert("RGB").save(buffer, "PNG")
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return ""
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"data:image/png;base64,{encoded}"
-
-
-def _page(title: str, heading: str, subtitle: str, kpis, sections) -> str:
-    """One self-contained HTML page: header with KPIs, a nav bar, the sections.
-
-    `kpis` are `(label, value)` pairs; `sections` are `(anchor, title, html)`.
-    """
-    nav = "".join(f'<a href="#{anchor}">{_escape(t)}</a>' for anchor, t, _ in sections)
-    body = "".join(_section(anchor, t, content) for anchor, t, content in sections)
-    kpi_html = "".join(
-        f'<div class="kpi"><b>{_escape(v)}</b><span>{_escape(k)}</span></div>'
-        for k, v in kpis
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_escape(title)}</title>"
-        f"<style>{_CSS}</style></head><body><main>"
-        f"<header><h1>{_escape(heading)}</h1><p>{subtitle}</p>"
-        f'<div class="kpis">{kpi_html}</div></header>'
-        f"<nav>{nav}</nav>{body}</main></body></html>\n"
-    )
 
 
 # === Report ===
 
 
-def write_report(run_dir, *, output=None, top_losses: int = 8) -> str:
+def write_report(
+    run_dir, *, output=None, top_losses: int = 8, overwrite: bool = False
+) -> str:
     """Write a run's report as one self-contained HTML file.
 
     The page holds the data summary (classes, counts per split, bad files),
@@ -189,28 +47,32 @@ def write_report(run_dir, *, output=None, top_losses: int = 8) -> str:
         output: Destination HTML path. Defaults to None (`RUN/report.html`).
         top_losses: Highest-loss images shown; 0 leaves the gallery out.
             Defaults to 8.
+        overwrite: Replace an existing file at `output` (the run's own
+            `report.html` is always replaced). Defaults to False.
 
     Returns:
         The path written (atomically: temp file, then rename).
 
     Raises:
         FileNotFoundError: If the run directory does not exist.
-        ValueError: If it is not a finished run or `top_losses` < 0.
+        ValueError: If it is not a finished run, `top_losses` < 0, or `output`
+            exists (without `overwrite`) or is not a regular file.
 
     Example:
         >>> write_report("saved_models/bipyramidal_cnn-digits-20261121-101500")
         'saved_models/bipyramidal_cnn-digits-20261121-101500/report.html'
     """
-    from kerasvision._files import write_text
+    from kerasvision._files import check_output_file, write_text
     from kerasvision.runs import load_run
 
     if int(top_losses) < 0:
         raise ValueError(f"top_losses must be >= 0, got {top_losses}")
     run = load_run(run_dir)
-    output = os.fspath(output) if output is not None else None
-    output = output or os.path.join(run.path, "report.html")
+    given = output is not None and bool(os.fspath(output))
+    output = os.fspath(output) if given else os.path.join(run.path, "report.html")
     if os.path.isdir(output):
         raise ValueError(f"--output must be a file path, got the folder {output}")
+    check_output_file(output, overwrite=overwrite or not given)
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"output folder not found: {folder}")
@@ -221,6 +83,16 @@ def write_report(run_dir, *, output=None, top_losses: int = 8) -> str:
 
 
 def _render(run, scratch: str, top_count: int) -> str:
+    if is_multi_label(run):  # label sets: its own metrics, curves and losses
+        from kerasvision.report_multilabel import render_multilabel
+
+        common = {
+            "training": _training_section(run, scratch),
+            "evaluations": _evaluations_section(run),
+            "exports": _exports_section(run),
+            "run": _run_section(run.info),
+        }
+        return render_multilabel(run, scratch, top_count, common)
     info = run.info
     metrics = run.metrics()
     predictions, problem = _predictions(run, metrics.get("split"))
@@ -234,7 +106,8 @@ def _render(run, scratch: str, top_count: int) -> str:
     sections = [
         ("data", "Data", _data_section(info, run.class_names)),
         ("training", "Training", _training_section(run, scratch)),
-        ("metrics", "Metrics", _metrics_section(metrics)),
+        ("metrics", "Metrics", _metrics_section(metrics, run.temperature)),
+        ("evaluations", "Evaluations on other data", _evaluations_section(run)),
         ("confusion", "Confusion matrix", _confusion_section(run, metrics, scratch)),
         (
             "per-class",
@@ -249,25 +122,48 @@ def _render(run, scratch: str, top_count: int) -> str:
         (
             "calibration",
             "Calibration",
-            _calibration_section(predictions, problem, scratch),
+            _calibration_section(
+                predictions, problem, scratch, run.info.get("calibration") or {}
+            ),
         ),
+        ("exports", "Exports and model cards", _exports_section(run)),
         ("run", "Run arguments and versions", _run_section(info)),
     ]
     name = os.path.basename(run.path.rstrip(os.sep))
-    model = info.get("model", {})
+    state = _calibration_state(run.temperature)
+    split = metrics.get("split", "test")
     kpis = [
-        ("model", model.get("name", "?")),
-        (f"{metrics.get('split', 'test')} accuracy", _percent(metrics.get("accuracy"))),
-        ("loss", _fixed(metrics.get("loss"))),
+        ("model", _model_label(info.get("model", {}))),
+        (f"{split} accuracy", _percent(metrics.get("accuracy"))),
+        (f"{split} loss, {state}", _fixed(metrics.get("loss"))),
+    ]
+    if predictions is not None:
+        kpis.append((f"{split} ECE, {state}", _fixed(predictions["ece_calibrated"])))
+    kpis += [
         ("classes", len(run.class_names)),
         ("epochs", info.get("epochs_trained", "?")),
     ]
-    if predictions is not None:
-        kpis.append(("ECE", _fixed(predictions["ece"])))
     subtitle = (
         f"{_escape(info.get('created', ''))} &rarr; {_escape(info.get('finished', ''))}"
     )
     return _page(f"kerasvision report: {name}", name, subtitle, kpis, sections)
+
+
+def _calibration_state(temperature) -> str:
+    """How the served probabilities relate to the trained ones, in words."""
+    if temperature == 1.0:
+        return "uncalibrated (T = 1)"
+    return f"calibrated (T = {temperature:g})"
+
+
+def _model_label(model: dict) -> str:
+    """The model a run trained: the backbone and mode of a transfer run."""
+    backbone = model.get("backbone")
+    if not backbone:
+        return model.get("name", "?")
+    if os.path.exists(str(backbone)):
+        backbone = os.path.basename(str(backbone).rstrip(os.sep))
+    return f"{backbone} ({model.get('mode', 'transfer')})"
 
 
 def _percent(value) -> str:
@@ -333,6 +229,11 @@ def _data_section(info, class_names) -> str:
         f"(resize: {_escape(data.get('resize', '?'))}).</p>"
     )
     table = _table(("class", *splits, "all"), rows)
+    origin = data.get("split_source")
+    if origin:
+        table += "<h3>Where each split came from</h3>" + _table(
+            ("split", "from"), list(origin.items()), numeric_from=99
+        )
     bad = data.get("bad_files", [])
     if bad:
         bad_html = f'<h3 class="warn">{len(bad)} bad file(s) skipped</h3>' + _table(
@@ -362,7 +263,7 @@ def _training_section(run, scratch) -> str:
     return note + _figure(curves, "Loss and metrics per epoch, train vs validation")
 
 
-def _metrics_section(metrics) -> str:
+def _metrics_section(metrics, temperature=1.0) -> str:
     if not metrics:
         return '<p class="note">No metrics were recorded.</p>'
     overall = [
@@ -381,10 +282,33 @@ def _metrics_section(metrics) -> str:
         for average in ("macro_avg", "weighted_avg")
         if average in metrics
     ]
-    note = f'<p class="note">On the {_escape(metrics.get("split", "test"))} split.</p>'
+    note = (
+        f'<p class="note">On the {_escape(metrics.get("split", "test"))} split; the '
+        f"loss is that of the served probabilities, "
+        f"{_escape(_calibration_state(temperature))}.</p>"
+    )
     if averages:
         table += _table(("average", "precision", "recall", "F1"), averages)
     return note + table
+
+
+def _evaluations_section(run) -> str:
+    """Every evaluation recorded under `RUN/evaluations/` (`kerasvision
+    evaluate RUN DATA`)."""
+    from kerasvision.run_evaluations import recorded_evaluations
+
+    found = recorded_evaluations(run.path)
+    if not found:
+        return (
+            '<p class="note">None recorded (<code>kerasvision evaluate RUN DATA'
+            "</code> records one).</p>"
+        )
+    rows = [
+        (name, m.get("evaluated_on") or m.get("data", "?"), m.get("count"),
+         _percent(m.get("accuracy")), _fixed(m.get("loss")))
+        for name, m in found
+    ]  # fmt: skip
+    return _table(("record", "data", "images", "accuracy", "loss"), rows, 2)
 
 
 def _confusion_section(run, metrics, scratch) -> str:
@@ -423,7 +347,8 @@ def _top_loss_section(run, predictions, problem, count, scratch) -> str:
     from kerasvision.evaluation import top_losses
     from kerasvision.visualization.plots import plot_top_losses
 
-    probabilities, labels = predictions["probabilities"], predictions["labels"]
+    # The served (calibrated) probabilities, as predict and visualize show them.
+    probabilities, labels = predictions["calibrated"], predictions["labels"]
     indices, losses = top_losses(probabilities, labels, count)
     images = _images_at(predictions["data"], predictions["split"], indices)
     heatmaps, note = None, ""
@@ -448,13 +373,38 @@ def _top_loss_section(run, predictions, problem, count, scratch) -> str:
         os.path.join(scratch, "top_losses.png"),
         heatmaps=heatmaps,
         losses=losses,
+        title=f"probabilities {_calibration_state(predictions['temperature'])}",
     )
+    state = _calibration_state(predictions["temperature"])
     intro = (
         f'<p class="note">The {len(indices)} {_escape(predictions["split"])} images '
-        f"with the highest cross-entropy loss, worst first; red = misclassified.{note}"
-        "</p>"
+        f"with the highest cross-entropy loss, worst first; red = misclassified; "
+        f"probabilities {_escape(state)}, as predict serves them.{note}</p>"
     )
-    return intro + _figure(path, alt="top losses")
+    table = _top_loss_table(run, predictions, indices, losses, probabilities)
+    return intro + _figure(path, alt="top losses") + table
+
+
+def _top_loss_table(run, predictions, indices, losses, probabilities) -> str:
+    """The top losses as rows: file, true and predicted class, probability."""
+    import numpy as np
+
+    part = predictions["data"].splits[predictions["split"]]
+    root = predictions["data"].source.get("path")
+    rows = []
+    for rank, (index, loss) in enumerate(zip(indices, losses, strict=True), 1):
+        row = probabilities[index]
+        predicted = int(np.argmax(row))
+        where = f"#{int(index)}"
+        if part.paths is not None:
+            path = part.paths[index]
+            where = os.path.relpath(path, root) if root else path
+        rows.append((
+            rank, where, run.class_names[int(predictions["labels"][index])],
+            run.class_names[predicted], f"{row[predicted]:.3f}", f"{loss:.3f}",
+        ))  # fmt: skip
+    header = ("rank", "image", "true", "predicted", "probability", "loss")
+    return _table(header, rows, numeric_from=99)
 
 
 def _images_at(data, split, indices):
@@ -477,7 +427,7 @@ def _images_at(data, split, indices):
     return np.stack(found)
 
 
-def _calibration_section(predictions, problem, scratch) -> str:
+def _calibration_section(predictions, problem, scratch, record=None) -> str:
     if predictions is None:
         return f'<p class="note warn">Not available: {_escape(problem)}.</p>'
     from kerasvision.visualization.plots import plot_reliability_diagram
@@ -487,14 +437,20 @@ def _calibration_section(predictions, problem, scratch) -> str:
         predictions["probabilities"],
         predictions["labels"],
         os.path.join(scratch, "reliability.png"),
-        title="Before calibration",
+        title="Before calibration" if temperature != 1.0 else "Served (T = 1)",
+    )
+    skipped = (record or {}).get("skipped")
+    how = (
+        f"no temperature was fitted ({_escape(skipped)}): T = 1"
+        if skipped
+        else f"the temperature T = {temperature:g} fitted on the validation split"
     )
     text = (
         f'<p class="note">Expected calibration error (15 equal-width bins) on the '
         f"{_escape(predictions['split'])} split: <b>{predictions['ece']:.4f}</b> "
-        f"before, <b>{predictions['ece_calibrated']:.4f}</b> after the "
-        f"temperature T = {temperature:g} fitted on the validation split (what "
-        "the exports serve). Bars below the diagonal mean over-confidence.</p>"
+        f"before, <b>{predictions['ece_calibrated']:.4f}</b> after calibration; "
+        f"{how} (what predict and the exports serve). Bars below the diagonal "
+        "mean over-confidence.</p>"
     )
     figures = _figure(path, alt="reliability diagram before calibration")
     if temperature != 1.0:
@@ -508,6 +464,37 @@ def _calibration_section(predictions, problem, scratch) -> str:
     return text + figures
 
 
+def _applicable_arguments(arguments: dict) -> dict:
+    """The recorded arguments that apply to the run's task and recipe
+    (`FitConfig.applicable`: a scratch run shows no backbone options) and are
+    set (`weights` None is shown as "none": no pretrained weights)."""
+    from kerasvision.config import FitConfig
+
+    try:
+        keep = set(FitConfig.from_json(arguments).applicable())
+    except (ValueError, TypeError, KeyError):  # not a fit record: show it all
+        return arguments
+    shown = {k: v for k, v in arguments.items() if k in keep}
+    if "weights" in shown and shown["weights"] is None:
+        shown["weights"] = "none"
+    return {k: v for k, v in shown.items() if v not in (None, "", {}, [])}
+
+
+def _exports_section(run) -> str:
+    """A link to each export's model card (`MODEL_CARD.md`), relative to the run."""
+    from kerasvision.export.model_card import run_cards
+
+    cards = run_cards(run)
+    if not cards:
+        return '<p class="note">No export with a model card yet.</p>'
+    items = "".join(
+        f'<li>{_escape(key)}: <a href="{_escape(os.path.relpath(card, run.path))}">'
+        f"{_escape(os.path.relpath(card, run.path))}</a></li>"
+        for key, card in cards
+    )
+    return f"<ul>{items}</ul>"
+
+
 def _run_section(info) -> str:
     parts = []
     for key, title in (
@@ -516,12 +503,17 @@ def _run_section(info) -> str:
         ("versions", "Versions"),
     ):
         if info.get(key):
-            parts.append(f"<div><h3>{title}</h3>{_key_values(info[key])}</div>")
+            values = info[key]
+            if key == "arguments":
+                values = _applicable_arguments(values)
+            parts.append(f"<div><h3>{title}</h3>{_key_values(values)}</div>")
     extra = {
         key: info[key]
         for key in ("seed", "created", "finished", "epochs_trained", "train_seconds")
         if key in info
     }
+    steps = info.get("step_seconds") or {}
+    extra.update({f"{step} (s)": seconds for step, seconds in steps.items()})
     if extra:
         parts.append(f"<div><h3>Run</h3>{_key_values(extra)}</div>")
     return f'<div class="grid">{"".join(parts)}</div>'

@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kerasvision.data.labelsets import is_multi_label
+from kerasvision.progress import Progress, reported
+
 __all__ = ["ReviewResult", "out_of_sample_probabilities", "review"]
 
 MAX_SHOWN = 60
@@ -157,12 +160,15 @@ def out_of_sample_probabilities(features, labels, *, folds: int = 5, seed: int =
         raise ValueError("every class needs at least 2 images for a k-fold review")
     probabilities = np.zeros((len(labels), int(labels.max()) + 1), dtype=np.float64)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train, held_out in splitter.split(features, labels):
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-        model.fit(features[train], labels[train])
-        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(
-            features[held_out]
-        )
+    label = f"review: {folds}-fold logistic regression"
+    with Progress(label, folds, unit="folds") as progress:
+        for train, held_out in splitter.split(features, labels):
+            model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+            model.fit(features[train], labels[train])
+            probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(
+                features[held_out]
+            )
+            progress.update(1)
     return probabilities, folds
 
 
@@ -198,15 +204,20 @@ def _features(run, data) -> tuple[np.ndarray, list[str], np.ndarray, str]:
     batches = everything.dataset(
         "test", batch_size=64, shuffle=False, cache="none", include_labels=False
     )
-    features = np.concatenate(
-        [np.asarray(model(batch, training=False)) for batch in batches]
-    )
+    chunks = []
+    label = f"review: features of {len(part):,} images ({description})"
+    with Progress(label, len(part), unit="images") as progress:
+        for batch in batches:
+            chunks.append(np.asarray(model(batch, training=False)))
+            progress.update(len(chunks[-1]))
+    features = np.concatenate(chunks)
     features = features.reshape(len(features), -1).astype(np.float64)
     root = data.source["path"]
     paths = [os.path.relpath(p, root) for p in part.paths]
     return features, paths, part.labels, description
 
 
+@reported("review")
 def review(
     run_dir, data_dir=None, *, output=None, folds: int = 5, seed: int = 0
 ) -> ReviewResult:
@@ -235,7 +246,7 @@ def review(
         >>> result = review("saved_models/flowers-run")
         >>> result.paths[result.issues[0]]
     """
-    from kerasvision._files import write_text
+    from kerasvision._files import staged_files, write_text
     from kerasvision.doctor import require_extra
     from kerasvision.runs import check_not_overlapping, load_run, require_classifier
 
@@ -243,6 +254,16 @@ def review(
     from cleanlab.filter import find_label_issues
 
     run = require_classifier(load_run(run_dir))
+    if run.kind == "ensemble":
+        raise ValueError(
+            f"{run.path} is an ensemble; review one of its members "
+            f"({', '.join(run.info.get('members') or [])})"
+        )
+    if is_multi_label(run):  # label sets: cleanlab.multilabel_classification
+        from kerasvision.review_multilabel import review_label_sets
+
+        return review_label_sets(run, data_dir, output=output, folds=folds,
+                                 seed=seed, features=_features)  # fmt: skip
     data = run.data(data_dir)
     root = data.source.get("path")
     output = os.path.abspath(os.fspath(output or run.path))
@@ -275,9 +296,10 @@ def review(
         },
         output=output,
     )
-    os.makedirs(output, exist_ok=True)
-    write_text(os.path.join(output, "review.csv"), result.csv_text())
-    write_text(os.path.join(output, "review.html"), _html(result))
+    # Staged: a failure (a full disk) leaves neither file nor a new folder.
+    with staged_files(output) as staging:
+        write_text(os.path.join(staging, "review.csv"), result.csv_text())
+        write_text(os.path.join(staging, "review.html"), _html(result))
     return result
 
 
@@ -285,7 +307,8 @@ def review(
 
 
 def _gallery(result: ReviewResult, indices) -> str:
-    from kerasvision.report import _escape, _thumbnail_uri
+    from kerasvision.pages import escape as _escape
+    from kerasvision.pages import thumbnail
 
     suggested = result.suggested
     cells = []
@@ -293,32 +316,40 @@ def _gallery(result: ReviewResult, indices) -> str:
         given = result.class_names[result.labels[index]]
         suggestion = result.class_names[suggested[index]]
         confidence = result.probabilities[index, suggested[index]]
-        uri = _thumbnail_uri(os.path.join(result.data_dir, result.paths[index]))
-        cells.append(
-            f'<div class="thumb"><img alt="{_escape(result.paths[index])}" '
-            f'src="{uri}">given <b>{_escape(given)}</b><br>suggested '
-            f"<b>{_escape(suggestion)}</b> ({confidence:.0%})<br>"
-            f"{_escape(result.paths[index])}</div>"
+        path = result.paths[index]
+        caption = (
+            f"given <b>{_escape(given)}</b><br>suggested <b>{_escape(suggestion)}"
+            f"</b> ({confidence:.0%})<br>{_escape(path)}"
         )
+        cells.append(thumbnail(os.path.join(result.data_dir, path), caption, path))
     if not cells:
         return '<p class="note">None.</p>'
     return f'<div class="thumbs">{"".join(cells)}</div>'
 
 
 def _html(result: ReviewResult) -> str:
-    from kerasvision.report import _escape, _key_values, _page, _table
+    from kerasvision.pages import escape as _escape
+    from kerasvision.pages import key_values as _key_values
+    from kerasvision.pages import page as _page
+    from kerasvision.pages import table as _table
 
     issues = result.issues[:MAX_SHOWN]
     note = (
-        f'<p class="note">{len(result.issues)} suspected label errors; the first '
-        f"{len(issues)} are shown, all are in review.csv (label_issue = True). "
-        f"Edit its action column (keep, relabel:CLASS, remove) and run "
+        f'<p class="note">{len(result.issues)} suspected label errors (cleanlab); '
+        f"{'the first ' + str(len(issues)) + ' are shown, ' if issues.size else ''}"
+        f"all are in review.csv (label_issue = True). Edit its action column "
+        f"(keep, relabel:CLASS, remove) and run "
         f"<code>kerasvision clean DATA --apply review.csv</code>.</p>"
+    )
+    losses = (
+        '<p class="note">The 24 images whose given label the out-of-sample '
+        "probabilities support least, suspected or not (confidence: of the "
+        "suggested label).</p>"
     )
     pairs = result.confused_pairs()
     sections = [
         ("issues", "Suspected label errors", note + _gallery(result, issues)),
-        ("top-losses", "Top losses", _gallery(result, result.top_losses(24))),
+        ("top-losses", "Top losses", losses + _gallery(result, result.top_losses(24))),
         (
             "confusions",
             "Most confused class pairs",

@@ -22,14 +22,19 @@ import socket
 from dataclasses import dataclass, field
 
 from kerasvision._files import (
-    pid_alive,
+    check_not_overlapping,
+    check_path_fits,
     read_json,
+    read_marker,
     replace_path,
     save_model,
     write_error,
     write_json,
+    write_marker,
     write_text,
 )
+from kerasvision._process import LOCK_FILE, pid_alive, take_lock
+from kerasvision._process import read_lock as _read_lock
 
 __all__ = [
     "DEFAULT_RUNS_DIR",
@@ -37,7 +42,9 @@ __all__ = [
     "Run",
     "RunWriter",
     "check_not_overlapping",
+    "data_change",
     "default_run_name",
+    "is_kerasvision_run",
     "is_run_dir",
     "latest_partial",
     "load_run",
@@ -49,7 +56,6 @@ __all__ = [
 
 DEFAULT_RUNS_DIR = "saved_models"
 RUN_FILE = "run.json"
-LOCK_FILE = ".lock"
 _RESUME_FILES = ("last.keras", "state.json")
 
 
@@ -122,7 +128,8 @@ def read_history(path) -> dict[str, list[float]]:
                     history.setdefault(key, []).append(float(value))
                 except (TypeError, ValueError):
                     continue
-    return history
+    # Keras's CSVLogger writes "NA" val_ columns for a run without validation.
+    return {key: values for key, values in history.items() if values}
 
 
 def is_run_dir(path) -> bool:
@@ -136,62 +143,55 @@ def is_run_dir(path) -> bool:
     )
 
 
-def check_not_overlapping(output, data_dir, *, what: str = "--output") -> None:
-    """`ValueError` when `output` is inside `data_dir` or contains it."""
-    out = os.path.realpath(os.fspath(output))
-    data = os.path.realpath(os.fspath(data_dir))
-    if out == data or out.startswith(data + os.sep):
-        raise ValueError(f"{what} {output} is inside the data folder {data_dir}")
-    if data.startswith(out + os.sep):
-        raise ValueError(f"{what} {output} contains the data folder {data_dir}")
+def _recorded_by_kerasvision(info) -> bool:
+    """Whether a `run.json` has the structure only kerasvision writes (runs
+    from before the ownership marker): its version, creation time and either
+    the recorded arguments and library versions, or an ensemble's members."""
+    if not isinstance(info, dict):
+        return False
+    if not (isinstance(info.get("kerasvision_version"), str) and "created" in info):
+        return False
+    if info.get("kind") == "ensemble":
+        return isinstance(info.get("members"), list)
+    versions = info.get("versions")
+    return (
+        isinstance(info.get("arguments"), dict)
+        and isinstance(versions, dict)
+        and "kerasvision" in versions
+    )
+
+
+def is_kerasvision_run(path) -> bool:
+    """Whether `path` is a finished run kerasvision wrote, i.e. safe to replace
+    with `--overwrite`: a run folder holding the run marker
+    (`kerasvision._files.write_marker`), or one from before the marker whose
+    `run.json` has kerasvision's structure and whose model is a `.keras` archive.
+    A user's folder that merely holds a `run.json` and a `model.keras` is not.
+    """
+    if not is_run_dir(path):
+        return False
+    if read_marker(path, "run") is not None:
+        return True
+    try:
+        with open(os.path.join(path, "model.keras"), "rb") as stream:
+            if stream.read(4) != b"PK\x03\x04":
+                return False
+        info = read_json(os.path.join(path, RUN_FILE))
+    except (OSError, ValueError):
+        return False
+    return _recorded_by_kerasvision(info)
 
 
 # === Locking ===
 
 
-def _read_lock(path: str) -> tuple[int, str] | None:
-    try:
-        with open(path, encoding="utf-8") as stream:
-            pid, _, host = stream.read().strip().partition("@")
-        return int(pid), host
-    except (OSError, ValueError):
-        return None
-
-
 def _take_lock(folder: str) -> str:
-    """Create `folder/.lock` for this process; a live holder is an error."""
-    path = os.path.join(folder, LOCK_FILE)
-    me = f"{os.getpid()}@{socket.gethostname()}"
-    for _ in range(2):
-        try:
-            handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            holder = _read_lock(path)
-            if holder is not None and holder[0] == os.getpid():
-                return path
-            stale = holder is not None and (
-                holder[1] == socket.gethostname() and not pid_alive(holder[0])
-            )
-            if not stale:
-                who = (
-                    "an unknown process"
-                    if holder is None
-                    else (f"process {holder[0]} on {holder[1]}")
-                )
-                raise ValueError(
-                    f"run {folder} is being written by {who}; wait for it or choose "
-                    f"another --output (delete {path} if that process is gone)"
-                ) from None
-            os.unlink(path)  # its process is gone: take the run over
-            continue
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(me + "\n")
-        except OSError as error:
-            os.unlink(path)
-            raise write_error(error, path) from None
-        return path
-    raise ValueError(f"cannot lock {folder}")
+    """Create `folder/.lock` for this process (`kerasvision._process.take_lock`);
+    a live holder is a `ValueError`, a failure to write a `WriteError`."""
+    try:
+        return take_lock(folder)
+    except OSError as error:
+        raise write_error(error, os.path.join(folder, LOCK_FILE)) from None
 
 
 def _check_writable(path: str) -> None:
@@ -211,6 +211,21 @@ def _check_writable(path: str) -> None:
     else:
         return
     raise write_error(OSError(code, os.strerror(code), path), path)
+
+
+def _checked_state(state, writer) -> dict:
+    """The checkpoint state of an interrupted run, its epoch an integer >= 0."""
+    epoch = state.get("epoch") if isinstance(state, dict) else None
+    try:
+        valid = int(epoch) >= 0 and float(epoch) == int(epoch)
+    except (TypeError, ValueError, OverflowError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"{writer.state_file} is damaged (epoch {epoch!r}); delete "
+            f"{writer.path} to start again"
+        )
+    return state
 
 
 # === Writer ===
@@ -242,7 +257,9 @@ class RunWriter:
     # --- construction ---
 
     @classmethod
-    def plan(cls, output, *, overwrite: bool = False, data_dir=None) -> RunWriter:
+    def plan(
+        cls, output, *, overwrite: bool = False, data_dir=None, inputs=()
+    ) -> RunWriter:
         """Check that a new run can be written at `output`; creates nothing.
 
         Args:
@@ -251,16 +268,27 @@ class RunWriter:
                 else there is never replaced). Defaults to False.
             data_dir: The data folder, which must neither contain nor lie inside
                 `output`. Defaults to None.
+            inputs: Runs this one is made from (an ensemble's members, the run
+                rerun), which `output` must neither be nor contain. Defaults to ().
 
         Raises:
             ValueError: If `output` exists (without `overwrite`, or is not a
-                kerasvision run), overlaps the data folder, an interrupted run is
-                there or another process writes it.
+                kerasvision run), overlaps the data folder or an input run, is
+                too long, an interrupted run is there or another process writes it.
             WriteError: If its folder is read-only or under a regular file.
         """
         writer = cls(output, overwrite=overwrite)
+        check_path_fits(writer.path)
         if data_dir is not None:
             check_not_overlapping(writer.final_dir, data_dir, what="--output")
+        for run in inputs:
+            run = os.path.realpath(os.fspath(getattr(run, "path", run)))
+            final = os.path.realpath(writer.final_dir)
+            if final == run or run.startswith(final + os.sep):
+                raise ValueError(
+                    f"--output {writer.final_dir} is (or contains) the input run "
+                    f"{run}; choose another --output"
+                )
         writer._check_new()
         return writer
 
@@ -294,8 +322,12 @@ class RunWriter:
                 f"(no checkpoint from a finished epoch)"
             )
         writer._lock = _take_lock(writer.path)
-        writer.info = read_json(os.path.join(writer.path, RUN_FILE))
-        writer.state = read_json(writer.state_file)
+        try:
+            writer.info = read_json(os.path.join(writer.path, RUN_FILE))
+            writer.state = _checked_state(read_json(writer.state_file), writer)
+        except BaseException:
+            writer.close()
+            raise
         return writer
 
     def _check_new(self) -> None:
@@ -305,7 +337,7 @@ class RunWriter:
                     f"output {self.final_dir} already exists; choose another --output "
                     f"or pass --overwrite"
                 )
-            if not is_run_dir(self.final_dir):
+            if not is_kerasvision_run(self.final_dir):
                 raise ValueError(
                     f"--overwrite replaces only a kerasvision run, and "
                     f"{self.final_dir} is not one; choose another --output"
@@ -347,6 +379,7 @@ class RunWriter:
             raise write_error(error, self.path) from None
         try:
             self._lock = _take_lock(self.path)
+            write_marker(self.path, "run")
         except BaseException:
             shutil.rmtree(self.path, ignore_errors=True)
             raise
@@ -428,6 +461,8 @@ class RunWriter:
                 "bad_files.txt",
                 "".join(f"{path}\t{reason}\n" for path, reason in data.bad_files),
             )
+        for name, text in getattr(data, "run_files", dict)().items():
+            self.write_text(name, text)  # bad_rows.txt, an in-memory labels.csv
 
     def save_model(self, model, name: str = "model.keras") -> str:
         """Save a `.keras` file into the run atomically, for inference: without
@@ -491,17 +526,33 @@ class Run:
     info: dict
     class_names: list[str]
     _model: object = field(default=None, repr=False)
+    #: Set by `data()`: one line naming what changed in the run's data since
+    #: it trained (`data_change`), or None.
+    data_warning: str | None = field(default=None, repr=False)
 
     @property
     def model(self):
         """The trained Keras model (`model.keras`), loaded on first use for
-        inference (without its optimizer)."""
+        inference (without its optimizer).
+
+        Raises:
+            ValueError: If `model.keras` is damaged, or `labels.txt` does not
+                name one class per output of a classifier.
+        """
         if self._model is None:
             from kerasvision.saving import load_model
 
-            self._model = load_model(
-                os.path.join(self.path, "model.keras"), compile=False
-            )
+            model = load_model(os.path.join(self.path, "model.keras"), compile=False)
+            if self.kind != "autoencoder":
+                units = int(model.outputs[0].shape[-1])
+                classes = len(self.class_names)
+                if classes != (2 if units == 1 else units):
+                    raise ValueError(
+                        f"{os.path.join(self.path, 'labels.txt')} names {classes} "
+                        f"classes but the model has {units} output(s)"
+                        + (" (a binary head: 2 classes)" if units == 1 else "")
+                    )
+            self._model = model
         return self._model
 
     @property
@@ -523,10 +574,14 @@ class Run:
         return self.info["data"].get("resize", "stretch")
 
     @property
-    def temperature(self) -> float:
+    def temperature(self) -> float | list[float]:
         """The fitted temperature ("calibration" in `run.json`); 1.0 for runs
-        without one (older runs, `--no-calibrate`)."""
-        return float((self.info.get("calibration") or {}).get("temperature") or 1.0)
+        without one (older runs, `--no-calibrate`); a multi-label run's is a
+        list, one per label ("temperatures")."""
+        calibration = self.info.get("calibration") or {}
+        if calibration.get("temperatures") is not None:
+            return [float(t) for t in calibration["temperatures"]]
+        return float(calibration.get("temperature") or 1.0)
 
     def record(self, **fields) -> dict:
         """Merge `fields` into this finished run's `run.json` (atomic rewrite),
@@ -564,48 +619,35 @@ class Run:
         """The run's data: its recorded split, or all of `data_dir` as "test".
 
         Args:
-            data_dir: Folder-per-class directory to evaluate on; its class
-                folders must be among the run's classes. Defaults to None (the
-                run's own data with its recorded split).
+            data_dir: Data to evaluate on (`evaluation_data`): a folder per
+                class, a pre-split folder (its test, else val, folder) or a CSV
+                of labels; its classes must be among the run's. Defaults to
+                None (the run's own data, rebuilt from its record).
 
         Returns:
             An `ImageData`.
         """
-        from kerasvision.data.sources import load_builtin_dataset, load_image_folder
+        from kerasvision.data.sources import evaluation_data, load_recorded
 
         common = {
             "image_size": self.image_size,
             "channels": self.channels,
             "resize": self.resize,
         }
-        if data_dir is not None:
-            return load_image_folder(
-                data_dir,
-                class_names=self.class_names,
-                split_record=None,
-                val_split=0.0,
-                test_split=0.0,
-                **common,
-            ).as_test_split()
-        source = self.info["data"]["source"]
-        split = self.info["split"]
-        classes = source.get("classes")  # a --classes subset, in label order
-        if source["kind"] == "folder":
-            return load_image_folder(
-                source["path"],
-                class_names=None if classes else self.class_names,
-                classes=classes,
-                split_record=split,
-                **common,
+        if data_dir is not None:  # a folder, a pre-split folder or a CSV
+            return evaluation_data(data_dir, self.class_names, **common)
+        source = self.info["data"].get("source") or {}
+        split = self.info.get("split")
+        if not isinstance(split, dict) or "kind" not in source:
+            raise ValueError(
+                f"{os.path.join(self.path, RUN_FILE)} records no data source or "
+                f"split; give a data folder to evaluate the run on"
             )
-        if source["kind"] == "dataset":
-            return load_builtin_dataset(
-                source["name"], classes=classes, split_record=split, **common
-            )
-        raise ValueError(
-            f"run {self.path} was trained on in-memory arrays; give a data directory "
-            f"to evaluate it"
+        data = load_recorded(
+            source, split, run_dir=self.path, class_names=self.class_names, **common
         )
+        self.data_warning = data_change(self, data)
+        return data
 
     def sample_images(self, count: int = 16):
         """Up to `count` test (else val/train) images of the run's data, or None."""
@@ -620,6 +662,49 @@ class Run:
                 batches = data.dataset(split, batch_size=count, include_labels=False)
                 return np.asarray(next(iter(batches)))
         return None
+
+
+def _read_digests(path: str) -> dict[str, str] | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            rows = [line.rstrip("\n").split("  ", 1) for line in stream]
+    except (OSError, ValueError):
+        return None
+    return {row[1]: row[0] for row in rows if len(row) == 2}
+
+
+def data_change(run: Run, data) -> str | None:
+    """One line naming the files of `run`'s data that changed, went missing or
+    were added since it trained (its recorded fingerprint and `digests.txt`),
+    or None when the data still matches (or nothing was recorded to compare).
+
+    Args:
+        run: A finished run.
+        data: The run's data as loaded now (an `ImageData`).
+    """
+    from kerasvision.data.pipeline import DIGESTS_FILE
+
+    recorded = (run.info.get("data") or {}).get("fingerprint")
+    if not recorded or not data.fingerprint or recorded == data.fingerprint:
+        return None
+    where = f"the data of run {run.path} changed since it trained"
+    old = _read_digests(os.path.join(run.path, DIGESTS_FILE))
+    new = getattr(data, "file_digests", None) or {}
+    if old is None:  # a run from before digests.txt
+        return (
+            f"warning: {where} (its fingerprint differs); results describe other files"
+        )
+    changed = sorted(p for p in old.keys() & new.keys() if old[p] != new[p])
+    missing, added = sorted(old.keys() - new.keys()), sorted(new.keys() - old.keys())
+    counts = [
+        f"{len(names)} {what}"
+        for names, what in ((changed, "changed"), (missing, "missing"), (added, "new"))
+        if names
+    ]
+    named = (changed + missing + added)[:5]
+    more = ", ..." if len(changed) + len(missing) + len(added) > len(named) else ""
+    detail = f"{', '.join(counts)}: {', '.join(named)}{more}" if counts else "bad files"
+    return f"warning: {where} ({detail}); results describe other files"
 
 
 def require_classifier(run: Run) -> Run:
@@ -655,6 +740,16 @@ def load_run(path) -> Run:
     ):
         raise ValueError(f"{path} is not a kerasvision run (no run.json/model.keras)")
     info = read_json(run_file)
+    data = info.get("data") if isinstance(info, dict) else None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("image_size"), list)
+        and isinstance(data.get("channels"), int)
+    ):
+        raise ValueError(
+            f"{run_file} has no data record (image size, channels): not a complete "
+            f"kerasvision run"
+        )
     labels = os.path.join(path, "labels.txt")
     class_names = []
     if os.path.isfile(labels):  # autoencoder runs on unlabelled data have none

@@ -45,17 +45,40 @@ def load_model(path, *, compile: bool = True):
         The Keras model.
 
     Raises:
+        FileNotFoundError: If the file does not exist.
+        ValueError: If it is not an intact `.keras` archive (one line naming it).
         RuntimeError: If the model holds a KerasHub backbone and keras_hub is
             not installed.
     """
     import keras
 
+    _check_archive(path)
     register_custom_objects()
     if _uses_keras_hub(path):  # a KerasHub backbone registers on import
         from kerasvision.models.hub import import_keras_hub
 
         import_keras_hub()
     return keras.saving.load_model(path, compile=compile)
+
+
+def _check_archive(path) -> None:
+    """`ValueError` naming `path` unless it is an intact `.keras` zip archive
+    (Keras itself calls a damaged one "File not found")."""
+    import os
+    import zipfile
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()  # reads every member, checks its CRC
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise ValueError(f"{path} is damaged or not a .keras file ({error})") from None
+    if damaged is not None or "config.json" not in names:
+        what = f"{damaged} is corrupt" if damaged else "no config.json"
+        raise ValueError(f"{path} is damaged or not a .keras file ({what})")
 
 
 def _uses_keras_hub(path) -> bool:

@@ -73,3 +73,62 @@ def tiny_run(tmp_path_factory):
         log=lambda line: None,
     )
     return root / "run", paths
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory):
+    """One finished run on the built-in digits (8x8 grayscale, 10 classes),
+    shared by the tests that only read it (device export, distillation).
+
+    A small `bipyramidal_cnn` trained 12 epochs (test accuracy ~0.95), no
+    export: about 20 s, built once per test process. Returns the run
+    directory. A test that changes the run copies it first.
+    """
+    from kerasvision.training import fit
+
+    root = tmp_path_factory.mktemp("digits-run")
+    fit(
+        dataset="digits",
+        model_kwargs={"filters": (8, 16), "dense_units": ()},
+        epochs=12,
+        seed=0,
+        export=False,
+        output=str(root / "run"),
+        verbose=0,
+        log=lambda line: None,
+    )
+    return root / "run"
+
+
+@pytest.fixture(scope="session")
+def multilabel_run(tmp_path_factory):
+    """One finished multi-label run, made with the CLI, shared by the tests
+    that only read it.
+
+    `write-dataset digits_collages` (2x2 collages of the digits, a CSV of
+    label sets), cut to 480 training and 120 official test rows, then `fit
+    labels.csv --label-delim ';'` (so --task multilabel) at 16 px: a small CNN,
+    6 epochs, exported. About 20 s, built once per test process. Returns
+    `(run_dir, data_dir)`. A test that changes the run copies it first.
+    """
+    from click.testing import CliRunner
+
+    from kerasvision.cli import main
+
+    root = tmp_path_factory.mktemp("multilabel-run")
+    data = root / "collages"
+    runner = CliRunner()
+    written = runner.invoke(main, ["write-dataset", "digits_collages", str(data)])
+    assert written.exit_code == 0, written.output
+    rows = (data / "labels.csv").read_text(encoding="utf-8").splitlines()
+    train = [row for row in rows[1:] if row.endswith(",train")][:480]
+    test = [row for row in rows[1:] if row.endswith(",test")][:120]
+    (data / "labels.csv").write_text("\n".join([rows[0], *train, *test]) + "\n")
+    fitted = runner.invoke(
+        main,
+        ["fit", str(data / "labels.csv"), "--label-delim", ";", "--image-size",
+         "16", "--epochs", "6", "--seed", "0", "--model-arg", "filters=(8,16)",
+         "--model-arg", "dense_units=()", "--output", str(root / "run")],
+    )  # fmt: skip
+    assert fitted.exit_code == 0, fitted.output
+    return root / "run", data

@@ -142,3 +142,34 @@ def tree_hash(root):
             digest.update(os.path.relpath(path, root).encode() + b"\0")
             digest.update(open(path, "rb").read())
     return digest.hexdigest()
+
+
+def make_runs_folder(root, tiny_run):
+    """Runs for `kerasvision runs`, under `root`: 3 finished runs (test accuracy
+    0.5, 0.9, 0.7), an interrupted one and one whose run.json is damaged."""
+    import json
+    import shutil
+
+    run_dir, _ = tiny_run
+    finished = (
+        ("a", 0.5, "2026-01-01T10:00:00"),
+        ("b", 0.9, "2026-01-03T10:00:00"),
+        ("nested/c", 0.7, "2026-01-02T10:00:00"),
+    )
+    for name, accuracy, created in finished:
+        target = root / name
+        shutil.copytree(run_dir, target)
+        info = json.loads((target / "run.json").read_text())
+        info["metrics"]["accuracy"] = accuracy
+        info["created"] = created
+        (target / "run.json").write_text(json.dumps(info))
+    partial = root / ".half.partial"
+    shutil.copytree(run_dir, partial)
+    info = json.loads((partial / "run.json").read_text())
+    info.update(status="running", epochs_trained=None)
+    (partial / "run.json").write_text(json.dumps(info))
+    (partial / "checkpoints" / "state.json").write_text('{"epoch": 1}')
+    (partial / "model.keras").unlink()
+    (root / "broken").mkdir()
+    (root / "broken" / "run.json").write_text('{"kind": "classifier", ')
+    return root

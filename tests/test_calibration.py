@@ -9,14 +9,14 @@ import pytest
 from helpers import assert_keras_round_trip, assert_layer_config_round_trip
 
 from kerasvision.config import FitConfig
-from kerasvision.evaluation import (
-    apply_temperature,
-    calibration_scores,
-    fit_temperature,
-    predict,
-)
+from kerasvision.evaluation import apply_temperature, calibration_scores, predict
 from kerasvision.layers.outputs import TemperatureScaling
 from kerasvision.runs import load_run
+from kerasvision.training.calibration import (
+    MIN_ERRORS,
+    calibration_skip_reason,
+    fit_temperature,
+)
 
 
 def _softmax(z):
@@ -78,22 +78,71 @@ def test_no_calibrate_is_a_classifier_option():
 
 @pytest.fixture(scope="module")
 def calibrated_run(tiny_run, tmp_path_factory):
-    """A copy of the tiny run (exports record into its run.json)."""
+    """A copy of the tiny run (exports record into its run.json) serving a
+    temperature of 1.7, so that every way out serves it."""
     path = tmp_path_factory.mktemp("calibrated") / "run"
     shutil.copytree(tiny_run[0], path)
+    load_run(path).record(calibration={"temperature": 1.7, "fitted_on": "val"})
     return path, tiny_run[1]
 
 
-def test_fit_records_the_temperature_and_scores_before_and_after(calibrated_run):
-    run = load_run(calibrated_run[0])
+def test_too_few_validation_errors_keep_the_trained_probabilities(tiny_run):
+    """The tiny run's validation split (3 images) cannot support a temperature:
+    T = 1, the reason is recorded, metrics.json scores before == after."""
+    run = load_run(tiny_run[0])
     record = run.info["calibration"]
-    assert record["fitted_on"] == "val" and record["temperature"] > 0
-    assert run.temperature == record["temperature"]
+    assert record["temperature"] == 1.0 and run.temperature == 1.0
+    assert "misclassified image" in record["skipped"]
+    assert f"at least {MIN_ERRORS}" in record["skipped"]
     assert run.info["arguments"]["calibrate"] is True
-    metrics = json.loads((calibrated_run[0] / "metrics.json").read_text())
+    metrics = json.loads((tiny_run[0] / "metrics.json").read_text())
     block = metrics["calibration"]
+    assert block["skipped"] == record["skipped"] and block["split"] == "test"
+    assert block["nll_after"] == block["nll_before"] == metrics["loss"]
+    assert block["ece_after"] == block["ece_before"]
+
+
+def test_skip_reason_counts_the_validation_errors():
+    right = np.array([[0.9, 0.1], [0.2, 0.8]] * 10)
+    labels = np.array([0, 1] * 10)
+    assert "0 misclassified images of 20" in calibration_skip_reason(right, labels)
+    wrong = labels.copy()
+    wrong[:4] = 1 - wrong[:4]
+    assert "4 misclassified images" in calibration_skip_reason(right, wrong)
+    wrong[:MIN_ERRORS] = 1 - labels[:MIN_ERRORS]
+    assert calibration_skip_reason(right, wrong) is None
+
+
+def test_calibrate_fits_a_temperature_on_enough_validation_errors(tmp_path):
+    """An over-confident untrained model with many validation errors: T > 1
+    is fitted on validation, and the served (test) metrics are the tempered
+    ones, with NLL and ECE before and after."""
+    import keras
+
+    from kerasvision.data import from_arrays
+    from kerasvision.evaluation import evaluate_model
+    from kerasvision.runs import RunWriter
+    from kerasvision.training.calibration import calibrate
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (120, 8, 8, 1)).astype("float32")
+    data = from_arrays(x, rng.integers(0, 3, 120), val_split=0.25, test_split=0.25)
+    inputs = keras.Input((8, 8, 1))
+    logits = keras.layers.Dense(3)(keras.layers.Flatten()(inputs / 10.0))
+    model = keras.Model(inputs, keras.layers.Softmax()(logits))
+    metrics = evaluate_model(model, data, "test")
+    lines = []
+    with RunWriter.create(tmp_path / "run") as run:
+        served = calibrate(model, data, run, metrics, log=lines.append)
+        record = run.info["calibration"]
+    assert record["fitted_on"] == "val" and record["temperature"] > 1.0
+    assert record["val"]["nll_after"] < record["val"]["nll_before"]
+    block = served["calibration"]
     assert set(block) >= {"nll_before", "nll_after", "ece_before", "ece_after"}
-    assert metrics["loss"] == pytest.approx(block["nll_after"], abs=1e-6)
+    assert block["nll_before"] == pytest.approx(metrics["loss"], abs=1e-6)
+    assert served["loss"] == pytest.approx(block["nll_after"], abs=1e-6)
+    assert served["accuracy"] == metrics["accuracy"]  # T never changes argmax
+    assert lines and lines[0].startswith(f"calibration: T = {record['temperature']:g}")
 
 
 def test_exports_and_predict_serve_the_calibrated_probabilities(calibrated_run):
@@ -103,6 +152,7 @@ def test_exports_and_predict_serve_the_calibrated_probabilities(calibrated_run):
 
     run_dir, paths = calibrated_run
     run = load_run(run_dir)
+    assert run.temperature == 1.7
     report = export_run(run_dir, run_dir / "exported", tolerance=1e-5)
     assert report["temperature"] == run.temperature
     assert load_run(run_dir).info["exports"]["savedmodel"]["path"] == report["path"]
@@ -132,3 +182,56 @@ def test_min_confidence_answers_unknown(calibrated_run):
     assert [r["top_k"] for r in unsure] == [r["top_k"] for r in sure]
     with pytest.raises(ValueError, match="min-confidence must be in"):
         predict(run_dir, paths[:1], min_confidence=1.5)
+
+
+def test_cli_fit_on_a_perfectly_separable_validation_split(tmp_path):
+    """Validation is 100% right: no temperature is fitted (before the rule,
+    T ran to its 0.05 bound and every answer, wrong ones included, printed
+    1.000000). The test NLL is not made worse, and answers on ambiguous
+    images print the trained model's probability."""
+    import csv
+    import io
+
+    from click.testing import CliRunner
+    from helpers import write_image_folder
+    from PIL import Image
+
+    from kerasvision.cli import main
+
+    data = tmp_path / "data"
+    write_image_folder(data, classes=("dark", "light"), per_class=30, size=(16, 16))
+    run_dir = tmp_path / "run"
+    result = CliRunner().invoke(main, [
+        "fit", str(data), "--image-size", "16", "--epochs", "10", "--lr", "0.01",
+        "--seed", "0", "--val-split", "0.2", "--test-split", "0.2",
+        "--model-arg", "filters=(4, 8)", "--output", str(run_dir),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    record = load_run(run_dir).info["calibration"]
+    assert record["skipped"].startswith("the validation split has 0 misclassified")
+    assert "calibration skipped: the validation split has 0" in result.output
+    block = json.loads((run_dir / "metrics.json").read_text())["calibration"]
+    assert block["nll_after"] <= block["nll_before"]
+    # Grey images between the two classes, half labelled each way.
+    rng = np.random.default_rng(1)
+    hard, truth = tmp_path / "hard", {}
+    hard.mkdir()
+    for index in range(8):
+        level = 100 + 8 * index + rng.normal(0, 10, (16, 16, 3))
+        path = hard / f"grey_{index}.png"
+        Image.fromarray(np.clip(level, 0, 255).astype("uint8")).save(path)
+        truth[str(path)] = ("dark", "light")[index % 2]  # any threshold errs
+    printed = CliRunner().invoke(main, ["predict", str(run_dir), str(hard)])
+    assert printed.exit_code == 0, printed.output
+    rows = list(csv.DictReader(io.StringIO(printed.output)))
+    run = load_run(run_dir)
+    paths, images = run.load_images([row["path"] for row in rows])
+    raw = run.model.predict(images, verbose=0)
+    wrong = 0
+    for row, probabilities in zip(rows, raw, strict=True):
+        shown = float(row["probability_1"])
+        assert shown == pytest.approx(float(probabilities.max()), abs=1e-6)
+        if row["class_1"] != truth[row["path"]]:
+            wrong += 1
+            assert shown <= max(0.99, float(probabilities.max()) + 1e-6)
+    assert wrong >= 1  # the check above had something to check

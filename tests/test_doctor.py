@@ -201,10 +201,12 @@ def test_backbone_confirmation(planted, tmp_path):
     assert found >= 0.9
 
 
-def test_progress_only_when_asked_or_on_a_terminal(tmp_path, capsys):
+def test_progress_bar_when_asked_lines_only_for_long_steps(tmp_path, capsys):
     root = str(tmp_path / "data")
     write_image_folder(root, per_class=3)
-    doctor(root, write=False, progress=True)
-    assert "checking images 6/6" in capsys.readouterr().err
-    doctor(root, write=False)  # pytest's stderr is not a terminal
+    doctor(root, write=False, progress=True)  # a bar, as on a terminal
+    assert "checking images [" in capsys.readouterr().err
+    doctor(root, write=False)  # not a terminal: a line only every 10 s
     assert "checking images" not in capsys.readouterr().err
+    doctor(root, write=False, progress=False)
+    assert capsys.readouterr().err == ""

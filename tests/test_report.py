@@ -140,3 +140,71 @@ def test_report_renders_in_headless_chromium(report_html, tmp_path):
     assert pixels.std() > 15, pixels.std()
     # The dark header is drawn at the top (CSS applied, not raw text).
     assert pixels[40:120, 100:1100].mean() < 80
+
+
+@pytest.fixture(scope="module")
+def tempered_run(tiny_run, tmp_path_factory):
+    """A copy of the tiny run serving a temperature of 1.7 (calibrated and raw
+    probabilities differ)."""
+    from kerasvision.runs import load_run
+
+    path = tmp_path_factory.mktemp("tempered") / "run"
+    shutil.copytree(tiny_run[0], path)
+    load_run(path).record(calibration={"temperature": 1.7, "fitted_on": "val"})
+    return path
+
+
+def test_one_image_shows_one_probability_everywhere(tempered_run, tmp_path):
+    """`predict`, the Grad-CAM title of `visualize` and the report's top-loss
+    tile and table all show the served (calibrated) probability."""
+    from kerasvision.evaluation import predict
+    from kerasvision.runs import load_run
+    from kerasvision.visualization.pictures import visualize_run
+
+    page = open(write_report(tempered_run, output=tmp_path / "r.html")).read()
+    row = re.search(
+        r"<tr><td>1</td><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td>"
+        r"<td>([^<]+)</td>",
+        page,
+    )
+    image, _, predicted, shown = row.groups()
+    root = load_run(tempered_run).info["data"]["source"]["path"]
+    served = predict(tempered_run, [os.path.join(root, image)])[0]
+    assert served["class_name"] == predicted
+    assert f"{served['probability']:.3f}" == shown
+    tiles = re.search(r'alt="top losses" src="data:image/png;base64,([^"]+)"', page)
+    with Image.open(io.BytesIO(base64.b64decode(tiles.group(1)))) as picture:
+        assert f"pred {predicted} ({shown})" in picture.text["Description"]
+    (written,) = visualize_run(
+        tempered_run, [os.path.join(root, image)], kind="gradcam", output=tmp_path
+    )
+    with Image.open(written) as picture:
+        title = picture.text["Title"]
+    assert f"p({predicted}) = {shown} (calibrated)" in title
+    run = load_run(tempered_run)
+    _, pixels = run.load_images([os.path.join(root, image)])
+    raw = run.model.predict(pixels, verbose=0)
+    assert f"{raw.max():.3f}" != shown  # the temperature does change it
+
+
+def test_header_pairs_each_metric_with_its_calibration_state(tempered_run, tmp_path):
+    page = open(write_report(tempered_run, output=tmp_path / "r.html")).read()
+    assert "test loss, calibrated (T = 1.7)" in page
+    assert "test ECE, calibrated (T = 1.7)" in page
+    assert "probabilities calibrated (T = 1.7), as predict serves them" in page
+
+
+def test_arguments_table_shows_only_what_applies(report_run):
+    page = open(write_report(report_run), encoding="utf-8").read()
+    arguments = page.split("<h3>Arguments</h3>")[1].split("</table>")[0]
+    assert "<td>epochs</td>" in arguments and "<td>model</td>" in arguments
+    for name in ("mode", "weights", "backbone", "unfreeze", "latent_dim"):
+        assert f"<td>{name}</td>" not in arguments  # a scratch run's
+
+
+def test_report_names_a_transfer_runs_backbone():
+    from kerasvision.report import _model_label
+
+    transfer = {"name": "transfer", "backbone": "mobilenet_v2", "mode": "fine-tune"}
+    assert _model_label(transfer) == "mobilenet_v2 (fine-tune)"
+    assert _model_label({"name": "lenet5"}) == "lenet5"

@@ -81,8 +81,16 @@ def test_cli_review(planted_runs, tmp_path):
     _, _, _, transfer = planted_runs
     result = CliRunner().invoke(main, ["review", transfer, "--output", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "suspected label error(s) among" in result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("suspected label errors (cleanlab): ")
+    pairs = [line for line in lines if line.startswith("  ")]
+    if pairs:  # every indented line sits under its own heading
+        heading = lines[lines.index(pairs[0]) - 1]
+        assert heading.startswith("most frequent disagreements (given label -> ")
+        assert all(" -> " in line and "image(s)" in line for line in pairs)
     assert os.path.isfile(tmp_path / "review.html")
+    page = (tmp_path / "review.html").read_text(encoding="utf-8")
+    assert 'target="_blank" title="open the full image"><img' in page
     result = CliRunner().invoke(main, ["review", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "run directory not found" in result.output
 

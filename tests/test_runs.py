@@ -210,3 +210,106 @@ def test_rerun_refuses_an_arrays_run(tmp_path):
     )
     with pytest.raises(ValueError, match="in-memory arrays"):
         kerasvision.rerun(str(tmp_path / "arrays"))
+
+
+# --- what --overwrite may replace, and damaged runs ---
+
+
+def test_overwrite_refuses_a_hand_made_run_and_keeps_it_byte_identical(tmp_path):
+    from helpers import tree_hash
+
+    project = tmp_path / "myproject"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("print('my work')\n")
+    (project / "run.json").write_text('{"name": "myproject", "status": "complete"}')
+    (project / "model.keras").write_bytes(b"PK\x03\x04 not ours")
+    before = tree_hash(project)
+    assert is_run_dir(project)  # looks like a run...
+    with pytest.raises(ValueError, match="replaces only a kerasvision run"):
+        RunWriter.plan(project, overwrite=True)  # ...but is not provably ours
+    assert tree_hash(project) == before
+
+
+@pytest.mark.parametrize(
+    "name", ["legacy_classifier_run", "recorded_run_v2", "recorded_run_v3"]
+)
+def test_runs_from_before_the_marker_may_still_be_overwritten(tmp_path, name):
+    from kerasvision.runs import is_kerasvision_run
+
+    copy = _legacy(name, tmp_path)
+    assert is_kerasvision_run(copy)
+    with RunWriter.create(copy, overwrite=True) as run:
+        run.record({"kind": "classifier"})
+        run.save_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        run.publish()
+    assert is_kerasvision_run(copy) and not (copy / "splits").exists()
+
+
+def test_a_new_run_holds_the_run_marker(tmp_path):
+    from kerasvision._files import read_marker
+
+    with RunWriter.create(tmp_path / "run") as run:
+        run.record({"kind": "classifier"})
+        run.save_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        run.publish()
+    assert read_marker(tmp_path / "run", "run")["pid"] == os.getpid()
+
+
+def test_an_output_may_not_be_an_input_run(tiny_run, tmp_path):
+    run = tiny_run[0]
+    for output in (run, run.parent):
+        with pytest.raises(ValueError, match="is \\(or contains\\) the input run"):
+            RunWriter.plan(output, overwrite=True, inputs=[run])
+
+
+def test_damaged_runs_fail_with_one_line_naming_the_file(tiny_run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(tiny_run[0], copy)
+    (copy / "labels.txt").write_text("ant\nbee\n")
+    with pytest.raises(ValueError, match="labels.txt names 2 classes but the model"):
+        _ = load_run(copy).model
+    info = json.loads((copy / "run.json").read_text())
+    (copy / "run.json").write_text(
+        json.dumps({k: v for k, v in info.items() if k != "data"})
+    )
+    with pytest.raises(ValueError, match="run.json has no data record"):
+        load_run(copy)
+    (copy / "run.json").write_text('{"kerasvision_version": ')
+    with pytest.raises(ValueError, match="run.json is not valid JSON"):
+        load_run(copy)
+    (copy / "run.json").write_text(json.dumps(info))
+    (copy / "model.keras").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(ValueError, match="model.keras is damaged or not a .keras"):
+        _ = load_run(copy).model
+
+
+def test_a_damaged_checkpoint_state_is_named(tmp_path):
+    partial = tmp_path / ".run.partial"
+    (partial / "checkpoints").mkdir(parents=True)
+    (partial / "run.json").write_text("{}")
+    (partial / "checkpoints" / "state.json").write_text('{"epoch": "three"}')
+    with pytest.raises(ValueError, match="state.json is damaged \\(epoch 'three'\\)"):
+        RunWriter.resume(tmp_path / "run")
+    assert not (partial / LOCK_FILE).exists()
+
+
+def test_changed_data_is_named(tiny_run, tmp_path):
+    from types import SimpleNamespace
+
+    from kerasvision.runs import data_change
+
+    run = load_run(tiny_run[0])
+    digests = dict(
+        line.rstrip("\n").split("  ", 1)[::-1]
+        for line in open(tiny_run[0] / "digests.txt")
+    )
+    same = SimpleNamespace(
+        fingerprint=run.info["data"]["fingerprint"], file_digests=digests
+    )
+    assert data_change(run, same) is None
+    first, second = sorted(digests)[:2]
+    changed = {**digests, first: "0" * 64}
+    del changed[second]
+    now = SimpleNamespace(fingerprint="other", file_digests={**changed, "new.png": "1"})
+    line = data_change(run, now)
+    assert f"1 changed, 1 missing, 1 new: {first}, {second}, new.png" in line

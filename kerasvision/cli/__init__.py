@@ -3,20 +3,33 @@
 Each command parses options (shared decorators in `options`), calls one public
 library function and echoes the result; TensorFlow/Keras load inside the
 commands, so `kerasvision --help` stays fast. Modules: `train` (fit, rerun, lr-find),
-`inference` (evaluate, predict, export, encode, ensemble), `data` (write-dataset,
+`distill`,
+`inference` (evaluate, predict, export, encode, ensemble), `embedding` (embed),
+`data` (write-dataset,
 augment, datasets), `catalog` (models, backbones), `visualize` (visualize,
-report), `doctor` (doctor, review, clean).
+report), `doctor` (doctor, review, clean), `experiments` (runs, tune).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
 import click
 
 from kerasvision import __version__
-from kerasvision.cli import catalog, data, doctor, inference, train, visualize
+from kerasvision.cli import (
+    catalog,
+    data,
+    distill,
+    doctor,
+    embedding,
+    experiments,
+    inference,
+    train,
+    visualize,
+)
 
 __all__ = ["main"]
 
@@ -31,9 +44,10 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, **extra):
         extra.pop("standalone_mode", None)
         try:
-            result = super().main(
-                args, prog_name, complete_var, standalone_mode=False, **extra
-            )
+            with _sigterm_interrupts():
+                result = super().main(
+                    args, prog_name, complete_var, standalone_mode=False, **extra
+                )
         except click.ClickException as error:
             click.echo(f"Error: {error.format_message()}", err=True)
             sys.exit(error.exit_code)
@@ -46,13 +60,42 @@ class _Group(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """SIGTERM (`kill`, a scheduler's stop) ends a command like Ctrl-C does, so
+    its cleanup runs: staging folders go, a resumable run stays."""
+    import signal
+
+    owner = os.getpid()
+
+    def interrupt(signum, frame):
+        if os.getpid() != owner:  # a forked worker (a pool being terminated)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. CliRunner in a thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kerasvision")
 def main():
     """CNN image classification with Keras 3: fit, evaluate, predict, export."""
 
 
-for _module in (train, inference, data, catalog, visualize, doctor):
+for _module in (
+    train, distill, experiments, inference, embedding, data, catalog, visualize,
+    doctor,
+):  # fmt: skip
     for _name in _module.__all__:
         main.add_command(getattr(_module, _name))
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import click
+
+from kerasvision._quiet import quiet_tensorflow
 
 __all__ = [
     "UserError",
@@ -20,28 +21,6 @@ class UserError(click.ClickException):
     """Bad input: one line on stderr, exit code 2."""
 
     exit_code = 2
-
-
-def quiet_tensorflow():
-    """Import TensorFlow with its C++ start-up chatter (printed before absl
-    logging is set up) hidden; commands call it before importing the library."""
-    if "tensorflow" in sys.modules:
-        return
-    try:
-        saved = os.dup(2)
-    except OSError:  # no real stderr (e.g. an embedded interpreter)
-        import tensorflow  # noqa: F401
-
-        return
-    sys.stderr.flush()
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import tensorflow  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 def call(function, *args, **kwargs):

@@ -10,6 +10,7 @@ from kerasvision.cli.options import (
     dataset_option,
     given,
     image_size_option,
+    replace_option,
     seed_option,
 )
 
@@ -32,21 +33,41 @@ def _dataset_choice():
     type=click.Choice(["png", "jpg", "bmp"]),
     help="Image file format (default: png).",
 )
-def write_dataset(name, directory, image_size, image_format):
-    """Write built-in dataset NAME as image files in DIRECTORY/<class>/."""
+@click.option(
+    "--layout",
+    type=click.Choice(["class-folders", "pre-split", "csv"]),
+    help="class-folders (DIRECTORY/<class>/, the default), pre-split "
+    "(DIRECTORY/<train|val|test>/<class>/) or csv (images and labels.csv).",
+)
+@click.option(
+    "--splits",
+    metavar="TRAIN,VAL,TEST",
+    help="Split fractions, seeded and stratified, e.g. 70/15/15 (pre-split: "
+    "default 80/10/10; csv: a split column).",
+)
+@click.option("--seed", type=int, help="Seed of the split (default: 0).")
+def write_dataset(name, directory, image_size, image_format, **layout):
+    """Write built-in dataset NAME as image files in DIRECTORY/<class>/ (or
+    pre-split, or with a CSV of labels)."""
     quiet_tensorflow()
+    from kerasvision.data.datasets import DATASETS
     from kerasvision.data.writing import write_builtin_dataset as write
 
     written, class_names = call(
         write,
         name,
         directory,
-        **given(image_size=image_size, image_format=image_format),
+        **given(image_size=image_size, image_format=image_format, **layout),
     )
-    click.echo(
-        f"wrote {len(written)} images in {len(class_names)} class folders "
-        f"to {directory}"
-    )
+    n = len(class_names)
+    what = {
+        "pre-split": f"in train/ val/ test/ folders of {n} classes",
+        "csv": f"of {n} classes with labels.csv",
+    }.get(layout["layout"], f"in {n} class folders")
+    if DATASETS[name].multi_label:
+        what = (f"of {n} labels with labels.csv (label sets joined by ';': fit "
+                f"{directory}/labels.csv --label-delim ';')")  # fmt: skip
+    click.echo(f"wrote {len(written)} images {what} to {directory}")
 
 
 @click.command()
@@ -69,7 +90,8 @@ def write_dataset(name, directory, image_size, image_format):
 @image_size_option
 @click.option("--count", type=click.IntRange(1, 32), help="Images per row (8).")
 @seed_option
-def augment(data_dir, dataset, spec, preview, image_size, count, seed):
+@replace_option
+def augment(data_dir, dataset, spec, preview, image_size, count, seed, replace):
     """Preview an augmentation spec on images of DATA_DIR (or a built-in dataset)."""
     check_path(data_dir, "data directory")
     quiet_tensorflow()
@@ -80,7 +102,13 @@ def augment(data_dir, dataset, spec, preview, image_size, count, seed):
         data_dir,
         spec,
         preview,
-        **given(dataset=dataset, image_size=image_size, count=count, seed=seed),
+        **given(
+            dataset=dataset,
+            image_size=image_size,
+            count=count,
+            seed=seed,
+            overwrite=replace,
+        ),
     )
     click.echo(f"preview written to {path}")
 

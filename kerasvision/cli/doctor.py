@@ -8,7 +8,12 @@ import os
 import click
 
 from kerasvision.cli._support import UserError, call, check_path, quiet_tensorflow
-from kerasvision.cli.options import given, output_option, run_argument
+from kerasvision.cli.options import (
+    config_option,
+    given,
+    output_option,
+    run_argument,
+)
 
 __all__ = ["clean_command", "doctor_command", "review_command"]
 
@@ -34,21 +39,34 @@ __all__ = ["clean_command", "doctor_command", "review_command"]
 @click.option(
     "--weights", help="Weights of a named --backbone: imagenet (default), none, PATH."
 )
+@config_option("labels")
+@config_option("path_column")
+@config_option("label_column")
+@config_option("split_column")
+@config_option("label_delim")
 @click.pass_context
-def doctor_command(context, data, output, strict, backbone, weights):
-    """Check DATA (one folder per class): bad files, duplicates, sizes, balance."""
+def doctor_command(context, data, output, strict, backbone, weights, **table):
+    """Check DATA (one folder per class, train/ val/ test/ folders, or a CSV of
+    labels): bad files, duplicates, sizes, balance, splits."""
     check_path(data, "data directory")
     quiet_tensorflow()
     from kerasvision.doctor import doctor
+    from kerasvision.doctor_report import label_sets_line
 
     options = given(output=output, strict=strict, backbone=backbone, weights=weights)
-    result = call(doctor, data, **options)
-    s = result.summary()
+    result = call(doctor, data, **options, **given(**table))
+    s, splits = result.summary(), result.splits
+    counts = ", ".join(f"{n} {sum(c.values())}" for n, c in (splits or {}).get(
+        "counts", {}).items())  # fmt: skip
+    click.echo(f"layout: {result.layout.get('description', s['layout'])}"
+               + (f"; {counts} images" if counts else ""))  # fmt: skip
     click.echo(
         f"{s['valid_images']} images in {s['classes']} classes, "
         f"{s['bad_files']} bad file(s); duplicate groups: {s['exact_groups']} exact, "
         f"{s['near_groups']} near, {s['cross_class_groups']} across classes"
     )
+    if result.layout.get("label_sets"):
+        click.echo(label_sets_line(result.layout["label_sets"]))
     for line in result.warnings:
         click.echo(f"warning: {line}", err=True)
     click.echo(f"report written to {os.path.join(result.output, 'doctor.html')}")
@@ -100,10 +118,12 @@ def review_command(run, data, output, folds):
     from kerasvision.review import review
 
     result = call(review, run, data, **given(output=output, folds=folds))
-    click.echo(
-        f"{len(result.issues)} suspected label error(s) among "
-        f"{len(result.paths)} images"
-    )
-    for given_name, predicted, count in result.confused_pairs(3):
-        click.echo(f"  {count} labelled {given_name} look like {predicted}")
+    click.echo(f"suspected label errors (cleanlab): {len(result.issues)} of "
+               f"{len(result.paths)} images")  # fmt: skip
+    pairs = result.confused_pairs(3)
+    if pairs:
+        click.echo("most frequent disagreements (given label -> out-of-sample "
+                   "prediction, whether or not flagged):")  # fmt: skip
+    for given_name, predicted, count in pairs:
+        click.echo(f"  {given_name} -> {predicted}: {count} image(s)")
     click.echo(f"wrote {os.path.join(result.output, 'review.html')} and review.csv")

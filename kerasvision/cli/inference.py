@@ -40,21 +40,56 @@ __all__ = ["encode", "ensemble", "evaluate", "export", "predict"]
 @batch_size_option
 @tta_option
 def evaluate(run, data_dir, batch_size, tta):
-    """Evaluate RUN on its recorded test split, or on DATA_DIR; prints JSON."""
+    """Evaluate RUN on its recorded test split, or on DATA_DIR (a folder per
+    class, a pre-split folder's test/ or a CSV of labels; recorded in
+    RUN/evaluations/); prints JSON."""
     check_path(run, "run directory")
     check_path(data_dir, "data directory")
     quiet_tensorflow()
-    from kerasvision.evaluation import evaluate as evaluate_run
+    from kerasvision.run_evaluations import evaluate_and_record, evaluation_summary
+    from kerasvision.runs import load_run
 
+    loaded = call(load_run, run)
     options = given(batch_size=batch_size, tta=tta)
-    metrics = call(evaluate_run, run, data_dir, **options)
+    metrics = call(evaluate_and_record, loaded, data_dir, **options)
+    if loaded.data_warning:  # its data changed since it trained
+        click.echo(loaded.data_warning, err=True)
+    if data_dir is not None:
+        click.echo(evaluation_summary(metrics), err=True)
     click.echo(json.dumps(metrics, indent=2))
 
 
-def _write_predictions(results, output_format, answer: bool = False) -> None:
-    """JSON, or CSV rows (with an `answer` column: the class or "unknown")."""
+def _write_label_sets(results, output_format) -> None:
+    """A multi-label run's answers: JSON, or CSV rows of the labels decided
+    and their probabilities (`;`-separated), then the top-k when asked."""
     if output_format == "json":
-        click.echo(json.dumps(results, indent=2))
+        shown = [{k: v for k, v in r.items() if k != "probabilities"} for r in results]
+        click.echo("[\n" + ",\n".join(json.dumps(row) for row in shown) + "\n]")
+        return
+    import csv
+
+    k = len(results[0].get("top_k", ()))
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    header = ["path", "labels", "probabilities"]
+    writer.writerow(header + [f"{n}_{r}" for r in range(1, k + 1)
+                              for n in ("class", "probability")])  # fmt: skip
+    for row in results:
+        cells = [row["path"], ";".join(item["class_name"] for item in row["labels"]),
+                 ";".join(f"{item['probability']:.6f}" for item in row["labels"])]
+        for item in row.get("top_k", ()):
+            cells += [item["class_name"], f"{item['probability']:.6f}"]
+        writer.writerow(cells)
+
+
+def _write_predictions(results, output_format, answer: bool = False) -> None:
+    """JSON, or CSV rows (with an `answer` column: the class or "unknown");
+    a multi-label run's label sets (`_write_label_sets`)."""
+    if results and "labels" in results[0]:
+        _write_label_sets(results, output_format)
+        return
+    if output_format == "json":  # one image a line, its top-k only
+        shown = [{k: v for k, v in r.items() if k != "probabilities"} for r in results]
+        click.echo("[\n" + ",\n".join(json.dumps(row) for row in shown) + "\n]")
         return
     import csv
 
@@ -76,7 +111,8 @@ def _write_predictions(results, output_format, answer: bool = False) -> None:
 @click.option(
     "--top-k",
     type=click.IntRange(min=1),
-    help="Classes per image (default 1; 5 with --pretrained).",
+    help="Classes per image (default 1; 5 with --pretrained; a multi-label run "
+    "lists its decided labels, and the k most probable with --top-k).",
 )
 @click.option(
     "--format",
@@ -184,9 +220,12 @@ def ensemble(runs, output, overwrite):
     result = call(ensemble_runs, runs, output, **given(overwrite=overwrite))
     for member in result["members"]:
         click.echo(f"member {member['run']}: accuracy {member['accuracy']:.4f}")
-    if result["metrics"] is not None:
-        click.echo(
-            f"ensemble accuracy: {result['metrics']['accuracy']:.4f} "
-            f"({result['metrics']['count']} images)"
-        )
+    metrics = result["metrics"]
+    if metrics is not None:
+        click.echo(f"ensemble accuracy: {metrics['accuracy']:.4f} on "
+                   f"{metrics['count']} {metrics['split']} images held out by every "
+                   f"member")  # fmt: skip
+    else:
+        click.echo("ensemble accuracy: not measured (the members were trained on "
+                   "different data, or no test image is held out by all)")  # fmt: skip
     click.echo(f"ensemble written to {result['run_dir']}")

@@ -25,12 +25,14 @@ __all__ = [
     "dataset_option",
     "fit_kwargs",
     "fit_options",
+    "fit_options_except",
     "given",
     "image_size_option",
     "lr_find_options",
     "min_confidence_option",
     "output_option",
     "overwrite_option",
+    "replace_option",
     "run_argument",
     "seed_option",
     "tta_option",
@@ -43,11 +45,12 @@ def given(**options) -> dict:
 
 
 def config_option(name: str):
-    """The decorator of `FitConfig`'s option `name`, for a command that shares
-    it with `fit` (same spelling, help and parser)."""
-    declared = dict(
-        (item.name, option) for item, option in declared_options(FitConfig)
-    )[name]
+    """The decorator of `FitConfig`'s (or `RunOptions`') option `name`, for a
+    command that shares it with `fit` (same spelling, help and parser)."""
+    from kerasvision.config import RunOptions
+
+    options = [*declared_options(FitConfig), *declared_options(RunOptions)]
+    declared = dict((item.name, option) for item, option in options)[name]
     return lambda command: _with_params(command, [make_option(name, declared)])
 
 
@@ -66,6 +69,15 @@ overwrite_option = click.option(
     is_flag=True,
     default=None,
     help="Replace an earlier kerasvision run/export at --output (nothing else).",
+)
+
+
+replace_option = click.option(
+    "--overwrite",
+    "replace",
+    is_flag=True,
+    default=None,
+    help="Replace existing files of the same name at the output path.",
 )
 
 
@@ -199,6 +211,19 @@ def fit_options(command):
     from kerasvision.config import FitConfig, ModelArgs, RunOptions
 
     return _with_params(command, declared_cli_options(FitConfig, ModelArgs, RunOptions))
+
+
+def fit_options_except(*names):
+    """`fit_options` without the options `names` (for a command that trains
+    like `fit` but gives those a meaning of its own, e.g. `tune`)."""
+
+    def decorator(command):
+        from kerasvision.config import FitConfig, ModelArgs, RunOptions
+
+        params = declared_cli_options(FitConfig, ModelArgs, RunOptions)
+        return _with_params(command, [p for p in params if p.name not in names])
+
+    return decorator
 
 
 def lr_find_options(command):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kerasvision.cli._support import call, check_path, quiet_tensorflow
-from kerasvision.cli.options import given, output_option, run_argument
+from kerasvision.cli.options import given, output_option, replace_option, run_argument
 from kerasvision.visualization.pictures import VISUALIZATION_KINDS
 
 __all__ = ["report", "visualize"]
@@ -33,7 +33,8 @@ __all__ = ["report", "visualize"]
     help="Class to explain (default: each image's predicted class).",
 )
 @output_option("Folder for the PNG files (created if missing).", required=True)
-def visualize(run, images, kind, layer, class_name, output):
+@replace_option
+def visualize(run, images, kind, layer, class_name, output, replace):
     """Draw filters, feature maps, saliency or Grad-CAM of RUN for IMAGES."""
     check_path(run, "run directory")
     quiet_tensorflow()
@@ -45,7 +46,7 @@ def visualize(run, images, kind, layer, class_name, output):
         images,
         kind=kind,
         output=output,
-        **given(layer=layer, class_name=class_name),
+        **given(layer=layer, class_name=class_name, overwrite=replace),
     )
     click.echo(f"wrote {len(written)} file(s) to {output}")
     for path in written:
@@ -55,10 +56,12 @@ def visualize(run, images, kind, layer, class_name, output):
 @click.command()
 @run_argument
 @output_option("HTML file to write (default: RUN/report.html).")
-def report(run, output):
+@replace_option
+def report(run, output, replace):
     """Write RUN's self-contained HTML report (metrics, plots, Grad-CAM)."""
     check_path(run, "run directory")
     quiet_tensorflow()
     from kerasvision.report import write_report
 
-    click.echo(f"report written to {call(write_report, run, **given(output=output))}")
+    options = given(output=output, overwrite=replace)
+    click.echo(f"report written to {call(write_report, run, **options)}")

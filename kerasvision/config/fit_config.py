@@ -173,6 +173,8 @@ class FitConfig(
             value = getattr(self, item.name)
             if isinstance(value, tuple):
                 value = list(value)
+            elif hasattr(value, "to_json"):  # an in-memory label table
+                value = value.to_json()
             record[item.name] = value
         record["model"] = self.model_label if self.family == "classifier" else None
         record["config_version"] = CONFIG_VERSION
@@ -184,7 +186,8 @@ class FitConfig(
         (a record without one is kerasvision 0.1's)."""
         names = {f.name for f in dataclasses.fields(cls)}
         options = {k: v for k, v in record.items() if k in names}
-        if options.get("task") not in (None, "classification"):
+        task = TASKS.get(options.get("task") or "classification")
+        if task is not None and task.family != "classifier":
             # What an autoencoder record holds of them are old defaults.
             declared = {item.name: option for item, option in declared_options(cls)}
             options = {
@@ -241,10 +244,21 @@ def _as_lists(value):
     return value
 
 
+def _label_sets(config) -> bool:
+    """Whether the data is multi-label: a `--label-delim`, or a built-in
+    multi-label dataset."""
+    if isinstance(config.label_delim, str) and config.label_delim:
+        return True
+    from kerasvision.data.datasets import DATASETS
+
+    spec = DATASETS.get(config.dataset) if isinstance(config.dataset, str) else None
+    return spec is not None and spec.multi_label
+
+
 def _normalize(config: FitConfig) -> dict:
     """Canonical forms: paths as str, sizes as lists, "none" weights as None."""
     changes = {}
-    for name in ("data", "backbone"):
+    for name in ("data", "backbone", "val_dir", "test_dir"):
         value = getattr(config, name)
         if isinstance(value, os.PathLike):
             changes[name] = os.fspath(value)
@@ -259,10 +273,16 @@ def _normalize(config: FitConfig) -> dict:
     changes["channels"] = parse_channels(config.channels)
     changes["model_kwargs"] = _as_lists(dict(config.model_kwargs or {}))
     changes["class_weight"] = parse_class_weight(config.class_weight)
+    if config.task == "classification" and _label_sets(config):
+        changes["task"] = "multilabel"  # said in `fit`'s first lines
     if config.classes is not None:
         from kerasvision.data.datasets import parse_classes
 
         changes["classes"] = parse_classes(config.classes)
     if config.noise is not None:
         changes["noise"] = str(config.noise)
+    if config.labels is not None:
+        from kerasvision.data.table import as_label_table
+
+        changes["labels"] = as_label_table(config.labels)
     return changes

@@ -60,13 +60,21 @@ def _model_names():
     return list_models()
 
 
+def _check_track(text: str) -> str:
+    from kerasvision.tracking import check_track
+
+    return check_track(text)
+
+
 @dataclass(frozen=True)
 class DataOptions:
     SECTION = "Data"
 
     data: str | None = option(
         None,
-        "Folder of images, one sub-folder per class",
+        "Folder of images: one sub-folder per class, or train/ val/ test/ "
+        "folders of class folders (their splits are kept), or a CSV of labels "
+        "beside the images",
         doc="(`kerasvision.fit` also takes `(x, y)` arrays or an `ImageData`)",
         cli=Cli(argument="DATA_DIR"),
     )
@@ -88,10 +96,11 @@ class DataOptions:
     )
     classes: list | None = option(
         None,
-        "Train on these classes only, labelled 0..k-1 in this order",
+        "Train on these classes only, labelled 0..k-1 in this order; top:K takes "
+        "the K classes with the most images",
         doc="(folders and built-in datasets; an unknown name is an error)",
         tasks="classifier",
-        cli=Cli(metavar="A,B,..."),
+        cli=Cli(metavar="A,B,...|top:K"),
     )
     resize: str = option(
         "stretch",
@@ -101,16 +110,69 @@ class DataOptions:
         cli=Cli("choice", choices=RESIZE_MODES),
     )
     val_split: float = option(
-        0.1, "Validation fraction (stratified)", cli=Cli("float", metavar="F")
+        0.1,
+        "Validation fraction, carved (stratified) from the training images when "
+        "the data gives no validation split; 0: no validation",
+        cli=Cli("float", metavar="F"),
     )
     test_split: float = option(
-        0.1, "Test fraction (stratified)", cli=Cli("float", metavar="F")
+        0.1,
+        "Test fraction, carved (stratified) when the data gives no test split",
+        cli=Cli("float", metavar="F"),
     )
     group_by: str | None = option(
         None,
         "Keep files whose paths share the regex's key (first group) in one split; "
         "duplicates always are",
         cli=Cli(metavar="REGEX"),
+    )
+    val_dir: str | None = option(
+        None,
+        "Validation folder (one folder per class); DATA is then the training "
+        "folder",
+        tasks="classifier",
+        cli=Cli(metavar="DIR"),
+    )
+    test_dir: str | None = option(
+        None,
+        "Test folder (one folder per class); DATA is then the training folder",
+        tasks="classifier",
+        cli=Cli(metavar="DIR"),
+    )
+    labels: Any = option(
+        None,
+        "CSV of labels with a header row (path,label[,split]) for the images "
+        "of DATA (paths relative to it, or absolute inside it)",
+        doc="(`kerasvision.fit` also takes a pandas DataFrame; the run stores "
+        "it as labels.csv)",
+        tasks="classifier",
+        cli=Cli(metavar="FILE.csv"),
+    )
+    path_column: str | None = option(
+        None,
+        "The --labels column of image paths (default: the first)",
+        tasks="classifier",
+        cli=Cli(metavar="NAME"),
+    )
+    label_column: str | None = option(
+        None,
+        "The --labels column of labels (default: the second)",
+        tasks="classifier",
+        cli=Cli(metavar="NAME"),
+    )
+    split_column: str | None = option(
+        None,
+        "The --labels column of splits: train, val or test (default: a column "
+        "named split, if any)",
+        tasks="classifier",
+        cli=Cli(metavar="NAME"),
+    )
+    label_delim: str | None = option(
+        None,
+        "Separator of several labels in one --labels cell: multi-label data, "
+        "trained with --task multilabel (chosen by this option)",
+        tasks="classifier",
+        cli=Cli(metavar="TEXT"),
     )
     cache: str = option(
         "auto",
@@ -126,7 +188,8 @@ class ModelOptions:
 
     task: str = option(
         "classification",
-        "What to train (`kerasvision.config.TASKS`): classification, or an "
+        "What to train (`kerasvision.config.TASKS`): classification, multilabel "
+        "(a set of labels per image; chosen by --label-delim), or an "
         "autoencoder task (autoencoder, denoising, sparse, vae, segmentation)",
         lr_find=False,
         cli=Cli("choice", choices=task_names),
@@ -268,6 +331,15 @@ class TrainingOptions:
         cli=Cli("int", minimum=1),
     )
     batch_size: int = option(32, "Batch size", cli=Cli("int", minimum=1))
+    accumulate: int | None = option(
+        None,
+        "Update the weights once every N batches with their averaged gradients "
+        "(gradient accumulation): the effective batch of N x --batch-size in the "
+        "memory of one --batch-size",
+        tasks="classifier",
+        lr_find=False,
+        cli=Cli("int", minimum=1, metavar="N"),
+    )
     optimizer: str = option(
         "adam",
         "Optimizer (sgd with momentum 0.9)",
@@ -455,4 +527,12 @@ class RunOptions:
         "last epoch checkpoint",
         lr_find=False,
         cli=Cli("flag"),
+    )
+    track: str | None = option(
+        None,
+        "Log the run to an experiment tracker: mlflow (at MLFLOW_TRACKING_URI, "
+        "else a local ./mlruns store) or mlflow:URI (pip install "
+        "kerasvision[mlflow])",
+        lr_find=False,
+        cli=Cli(metavar="mlflow|mlflow:URI", parse=_check_track),
     )

@@ -30,12 +30,24 @@ class Task:
         description: One line for help texts.
         defaults: Option defaults of this task (a field left at None takes
             them in `FitConfig.resolved()`).
+        headline: The `metrics.json` entry that tells how good a run is
+            (higher is better), e.g. in `kerasvision runs`.
+        multi_label: Each image has a set of labels (classifier family):
+            multi-hot targets, binary cross-entropy, a decision threshold per
+            label, multi-label metrics and exports. Defaults to False.
+        activation: The `classifier_activation` every classifier builder gets
+            (`kerasvision.models.heads.classifier_units`): None (softmax, or one
+            sigmoid unit for 2 classes) or "multilabel" (one sigmoid unit per
+            label). Defaults to None.
     """
 
     name: str
     family: str
     description: str
     defaults: Any = field(default_factory=dict)
+    headline: str = "accuracy"
+    multi_label: bool = False
+    activation: str | None = None
 
     def __post_init__(self):
         if self.family not in FAMILIES:
@@ -55,25 +67,50 @@ TASKS: dict[str, Task] = _entries(
         "one class per image (softmax)",
         {"epochs": 15, "model": "bipyramidal_cnn"},
     ),
-    Task("autoencoder", "autoencoder", "reconstruct the image", {"epochs": 10}),
+    Task(
+        "multilabel",
+        "classifier",
+        "a set of labels per image (one sigmoid per label); CSV with "
+        "--label-delim, or (x, Y) arrays",
+        {"epochs": 15, "model": "bipyramidal_cnn"},
+        headline="map",
+        multi_label=True,
+        activation="multilabel",
+    ),
+    Task(
+        "autoencoder",
+        "autoencoder",
+        "reconstruct the image",
+        {"epochs": 10},
+        headline="psnr",
+    ),
     Task(
         "denoising",
         "autoencoder",
         "reconstruct the clean image from a corrupted one",
         {"epochs": 10, "noise": "gaussian=0.3"},
+        headline="psnr",
     ),
-    Task("sparse", "autoencoder", "autoencoder with a sparse code", {"epochs": 10}),
+    Task(
+        "sparse",
+        "autoencoder",
+        "autoencoder with a sparse code",
+        {"epochs": 10},
+        headline="psnr",
+    ),
     Task(
         "vae",
         "autoencoder",
         "variational autoencoder",
         {"epochs": 10, "latent_dim": 2},
+        headline="psnr",
     ),
     Task(
         "segmentation",
         "autoencoder",
         "a class per pixel (U-Net on image/mask folders)",
         {"epochs": 10},
+        headline="mean_iou",
     ),
 )
 

@@ -159,6 +159,7 @@ def _validate_data(config) -> None:
             f"val_split + test_split must be < 1, got {config.val_split} + "
             f"{config.test_split}"
         )
+    _validate_sources(config)
     if config.group_by is not None:
         import re
 
@@ -166,6 +167,69 @@ def _validate_data(config) -> None:
             re.compile(config.group_by)
         except (re.error, TypeError) as error:
             raise ValueError(f"--group-by {config.group_by!r}: {error}") from None
+
+
+_COLUMN_OPTIONS = ("path_column", "label_column", "split_column", "label_delim")
+
+
+def _validate_sources(config) -> None:
+    """`--val-dir`, `--test-dir`, `--labels` and the table's columns."""
+    table = config.labels is not None or (
+        isinstance(config.data, str) and config.data.lower().endswith(".csv")
+    )
+    folders = [n for n in ("val_dir", "test_dir") if getattr(config, n) is not None]
+    given = [n for n in ("labels", *folders) if getattr(config, n) is not None]
+    if config.dataset is not None and given:
+        raise ValueError(
+            f"{', '.join(flag_name(n) for n in given)} need a data folder, not "
+            f"--dataset"
+        )
+    columns = [n for n in _COLUMN_OPTIONS if getattr(config, n) is not None]
+    if columns and not table:
+        raise ValueError(
+            f"{', '.join(flag_name(n) for n in columns)} only apply with --labels "
+            f"(a CSV of labels)"
+        )
+    if folders and table:
+        raise ValueError(
+            f"{', '.join(flag_name(n) for n in folders)} do not apply with a CSV "
+            f"of labels (its split column gives the splits)"
+        )
+    for name in (*folders, *columns):
+        if not isinstance(getattr(config, name), str) or not getattr(config, name):
+            raise ValueError(f"{flag_name(name)} must be a non-empty text")
+    if len(folders) == 2 and os.path.abspath(config.val_dir) == os.path.abspath(
+        config.test_dir
+    ):
+        raise ValueError("--val-dir and --test-dir name the same folder")
+    _check_fractions_apply(config)
+
+
+def _check_fractions_apply(config) -> None:
+    """`--val-split`/`--test-split` only apply to a split that is carved: refuse
+    them when the data gives that split (a folder, or a CSV's split column)."""
+    asked = [n for n in ("val_split", "test_split") if n in config.given()]
+    if not asked:
+        return
+    from kerasvision.data.sources import given_split_roles
+
+    roles = given_split_roles(
+        config.data,
+        labels=config.labels,
+        val_dir=config.val_dir,
+        test_dir=config.test_dir,
+        split_column=config.split_column,
+    )
+    if roles is None:
+        return
+    for name in asked:
+        split = name[: -len("_split")]
+        if roles[split] is not None:
+            raise ValueError(
+                f"{flag_name(name)} does not apply: the data gives the {split} "
+                f"split (its {roles[split]} split); it sizes only a split carved "
+                f"from the training images"
+            )
 
 
 def _available_memory() -> int | None:
@@ -194,16 +258,35 @@ def _check_batch_memory(config) -> None:
     need = config.batch_size * height * width * (config.channels or 3) * 4
     available = _available_memory()
     if available is not None and need > available // 2:
+        hint = _accumulation_hint(config, need // config.batch_size, available // 2)
         raise ValueError(
             f"--image-size {height}x{width} with --batch-size {config.batch_size} "
             f"needs {need / 2**30:.1f} GiB for one input batch alone, more than half "
             f"the {available / 2**30:.1f} GiB of memory available; lower one of them"
+            f"{hint}"
         )
+
+
+def _accumulation_hint(config, image_bytes: int, budget: int) -> str:
+    """", or keep the effective batch ... --accumulate K" when a smaller batch
+    fits `budget` bytes (classifiers train with gradient accumulation)."""
+    fits = budget // max(1, image_bytes)
+    if fits < 1 or get_task(config.task).family != "classifier":
+        return ""
+    effective = config.batch_size * (config.accumulate or 1)
+    steps = math.ceil(effective / fits)
+    while effective % steps:  # a batch that divides the effective one evenly
+        steps += 1
+    return (
+        f", or keep the effective batch of {effective} with --batch-size "
+        f"{effective // steps} --accumulate {steps}"
+    )
 
 
 def _validate_training(config) -> None:
     _positive_int("epochs", config.epochs, allow_none=True, maximum=100_000)
     _positive_int("batch_size", config.batch_size, maximum=MAX_BATCH_SIZE)
+    _positive_int("accumulate", config.accumulate, allow_none=True, maximum=1024)
     if config.lr not in (None, "auto"):
         _positive_float("lr", config.lr)
     elif config.lr == "auto" and get_task(config.task).family != "classifier":
@@ -228,7 +311,26 @@ def _validate_training(config) -> None:
     _positive_int("early_stopping", config.early_stopping, allow_none=True)
 
 
+def _validate_multilabel(config) -> None:
+    """What a set of labels per image rules out: folder layouts, whole-image
+    class selection, another head."""
+    wrong = [n for n in ("classes", "val_dir", "test_dir") if getattr(config, n)]
+    if wrong:
+        raise ValueError(
+            f"{', '.join(flag_name(n) for n in wrong)} do not apply to --task "
+            f"{config.task} (folders cannot express label sets; the CSV's split "
+            f"column gives the splits)"
+        )
+    if "classifier_activation" in config.model_kwargs:
+        raise ValueError(
+            f"--model-arg classifier_activation does not apply to --task "
+            f"{config.task}: its head is one sigmoid unit per label"
+        )
+
+
 def _validate_classifier(config) -> None:
+    if get_task(config.task).multi_label:
+        _validate_multilabel(config)
     if config.backbone is None:
         from kerasvision.models import get_model_spec
 
@@ -243,6 +345,7 @@ def _validate_classifier(config) -> None:
         raise ValueError(
             f"label_smoothing must be in [0, 1), got {config.label_smoothing}"
         )
+    _check_class_weight(config.class_weight)
     decay = _positive_float(
         "weight_decay", config.weight_decay, allow_none=True, allow_zero=True
     )
@@ -257,6 +360,26 @@ def _validate_classifier(config) -> None:
         from kerasvision.regularization import get_initializer
 
         get_initializer(config.kernel_initializer)
+
+
+def _check_class_weight(value) -> None:
+    """Given weights are finite, >= 0, and not all 0 (a zero loss learns nothing)."""
+    import math
+
+    if value is None or isinstance(value, str):
+        return
+    weights = list(value.values()) if isinstance(value, dict) else list(value)
+    try:
+        numbers = [float(w) for w in weights]
+    except (TypeError, ValueError):
+        return  # compute_class_weights names the bad entry
+    if any(not math.isfinite(w) or w < 0 for w in numbers):
+        raise ValueError(f"--class-weight must be finite numbers >= 0, got {value!r}")
+    if numbers and not any(numbers):
+        raise ValueError(
+            f"--class-weight {value!r} gives every class weight 0: the loss is 0 and "
+            f"nothing is learned; give a class a positive weight"
+        )
 
 
 def _validate_transfer(config) -> None:

@@ -1,11 +1,14 @@
 """Image data: files (`images`), index splits (`splits`), the `ImageData` tf.data
-pipeline (`pipeline`), its sources (`sources`: a folder per class, arrays,
-built-in datasets), writing folders (`writing`), segmentation data
-(`segmentation`) and the built-in datasets (`datasets`).
+pipeline (`pipeline`), its sources (`sources`: a folder per class, a pre-split
+folder or `--val-dir`/`--test-dir` (`presplit`), a CSV or DataFrame of labels
+(`table`), arrays, built-in datasets), folder layouts (`layout`), writing
+datasets (`writing`), segmentation data (`segmentation`) and the built-in
+datasets (`datasets`).
 
-Data flows images -> splits -> pipeline -> sources; `datasets` is a leaf
-registry. The public names are available here, imported on first use (so the
-CLI's `--help` does not load NumPy or TensorFlow).
+Data flows images -> splits -> pipeline -> layout -> listing -> presplit,
+table -> sources; `datasets` is a leaf registry. The public names are
+available here, imported on first use (so the CLI's `--help` does not load
+NumPy or TensorFlow).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ _PUBLIC = {
     "DEFAULT_FOLDER_SIZE": "kerasvision.data.sources",
     "DatasetSpec": "kerasvision.data.datasets",
     "FileCheck": "kerasvision.data.images",
+    "LabelTable": "kerasvision.data.table",
     "IMAGE_EXTENSIONS": "kerasvision.data.images",
     "ImageData": "kerasvision.data.pipeline",
     "SegmentationData": "kerasvision.data.segmentation",
@@ -26,6 +30,7 @@ _PUBLIC = {
     "check_inputs": "kerasvision.data.images",
     "decode_and_resize": "kerasvision.data.images",
     "decode_image_file": "kerasvision.data.images",
+    "detect_layout": "kerasvision.data.layout",
     "find_images": "kerasvision.data.images",
     "from_arrays": "kerasvision.data.sources",
     "images_dataset": "kerasvision.data.images",
@@ -36,10 +41,13 @@ _PUBLIC = {
     "load_data": "kerasvision.data.sources",
     "load_image_folder": "kerasvision.data.sources",
     "load_images": "kerasvision.data.images",
+    "load_label_table": "kerasvision.data.sources",
+    "load_split_folders": "kerasvision.data.sources",
     "load_segmentation_data": "kerasvision.data.segmentation",
     "load_segmentation_folder": "kerasvision.data.segmentation",
     "parse_image_size": "kerasvision.data.images",
     "resize_image": "kerasvision.data.images",
+    "resplit_folder": "kerasvision.data.writing",
     "save_image_folder": "kerasvision.data.writing",
     "scan_image_folder": "kerasvision.data.sources",
     "split_from_record": "kerasvision.data.splits",

@@ -23,8 +23,11 @@ __all__ = [
     "THUMB_SIZE",
     "UnionFind",
     "confirm_by_pixels",
+    "cross_class_duplicates",
+    "cross_class_note",
     "duplicate_group_ids",
     "fingerprint",
+    "grouping_method",
     "near_pairs",
 ]
 
@@ -114,6 +117,22 @@ class UnionFind:
 # === Groups for splits (cached fingerprints) ===
 
 
+def grouping_method() -> str:
+    """How a split made now groups copies, in words (`run.json`'s
+    "split"."duplicates"): exact copies always, near-duplicates only when
+    imagehash is installed. A split made with and without it can differ, which
+    is why `rerun` trains on the recorded split's files instead of splitting
+    again."""
+    try:
+        import imagehash  # noqa: F401
+    except ImportError:
+        return "exact copies (sha256); no near-duplicates (imagehash not installed)"
+    return (
+        f"exact copies (sha256) and near-duplicates (imagehash phash, Hamming <= "
+        f"{NEAR_DISTANCE}, 16x16 correlation >= {PIXEL_CORRELATION})"
+    )
+
+
 def _cache_file(root: str) -> str:
     base = os.environ.get("KERASVISION_CACHE_DIR") or os.path.join(
         os.path.expanduser("~"), ".cache", "kerasvision"
@@ -189,3 +208,48 @@ def duplicate_group_ids(paths, digests, *, root, near: bool = True) -> np.ndarra
         for a, b in pairs[confirm_by_pixels(thumbs, pairs)]:
             sets.union(int(a), int(b))
     return np.array([sets.find(i) for i in range(len(paths))], dtype=np.int64)
+
+
+def cross_class_duplicates(paths, digests, labels, *, listed: int = 20) -> dict | None:
+    """Identical files (equal bytes) filed under more than one class, or None.
+
+    The same picture under two labels teaches the model both (a copy in two
+    class folders, or a symlink from one class folder into another).
+
+    Args:
+        paths: The files (e.g. relative to the data folder).
+        digests: Their sha256 hex digests (`FileCheck.digest`).
+        labels: Their integer labels.
+        listed: Groups listed (all are counted). Defaults to 20.
+
+    Returns:
+        `{"groups", "files", "listed"}` (the first `listed` groups' paths, in
+        path order), or None when there is none.
+    """
+    members: dict[str, list[int]] = {}
+    for index, digest in enumerate(digests):
+        members.setdefault(digest, []).append(index)
+    labels = np.asarray(labels)
+    groups = sorted(
+        sorted(str(paths[i]) for i in indices)
+        for indices in members.values()
+        if len(set(labels[indices].tolist())) > 1
+    )
+    if not groups:
+        return None
+    return {
+        "groups": len(groups),
+        "files": sum(len(g) for g in groups),
+        "listed": groups[:listed],
+    }
+
+
+def cross_class_note(found: dict) -> str:
+    """One line for `fit`: identical files under different labels."""
+    example = " = ".join(found["listed"][0][:2])
+    return (
+        f"warning: {found['groups']} group(s) of identical files ({found['files']} "
+        f"files) are filed under different classes, e.g. {example}; the model is "
+        f"taught both labels (listed in run.json: data.cross_class_duplicates; "
+        f"`kerasvision doctor` shows them)"
+    )

@@ -34,7 +34,9 @@ __all__ = [
     "images_dataset",
     "is_image_name",
     "load_images",
+    "outside_links_note",
     "parse_image_size",
+    "printable_path",
     "resize_image",
     "to_channels",
     "walk_images",
@@ -94,17 +96,34 @@ def is_image_name(name: str) -> bool:
     return name.lower().endswith(IMAGE_EXTENSIONS) and not name.startswith(".")
 
 
-def walk_images(folder, *, on_loop=None) -> list[str]:
+def _outside(path: str, within: str | None) -> str | None:
+    """Where symlink `path` leads when that is outside folder `within`, else None."""
+    if within is None or not os.path.islink(path):
+        return None
+    target = os.path.realpath(path)
+    inside = target == within or target.startswith(within.rstrip(os.sep) + os.sep)
+    return None if inside else target
+
+
+def walk_images(folder, *, on_loop=None, within=None, on_skip=None) -> list[str]:
     """Every image below `folder` (symlinks followed, each real folder once), sorted.
 
     Hidden files and folders are skipped. A symlink that leads back to a folder
     already being walked (a loop, e.g. `ln -s . loop`) is not followed again;
     `on_loop(path)` is told its path. A file reached twice through links counts
-    once.
+    once. With `within`, a symlink (to a file or a folder, `folder` itself
+    included) leading outside that folder is not followed: `on_skip(path,
+    reason)` is told once per link. Files that are not regular files (a pipe
+    named `x.png` would block a reader forever) or whose names are not valid
+    UTF-8 are listed: `check_image_file` reports them as bad files.
 
     Args:
         folder: The folder to search.
         on_loop: Called with the path of each symlink loop. Defaults to None.
+        within: The folder symlinks must not leave (the data folder). Defaults
+            to None (symlinks followed anywhere).
+        on_skip: Called as `on_skip(path, reason)` for each symlink not
+            followed. Defaults to None.
 
     Returns:
         The image paths, sorted.
@@ -112,6 +131,16 @@ def walk_images(folder, *, on_loop=None) -> list[str]:
     found: list[str] = []
     seen_dirs: set[str] = set()
     seen_files: set[str] = set()
+    within = None if within is None else os.path.realpath(within)
+
+    def leaves(path: str) -> bool:
+        target = _outside(path, within)
+        if target is not None and on_skip is not None:
+            on_skip(path, f"symlink to {target}, outside the data folder; not followed")
+        return target is not None
+
+    if leaves(os.fspath(folder).rstrip(os.sep)):
+        return found
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         real = os.path.realpath(dirpath)
         if real in seen_dirs:
@@ -120,16 +149,31 @@ def walk_images(folder, *, on_loop=None) -> list[str]:
             dirnames[:] = []
             continue
         seen_dirs.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and not leaves(os.path.join(dirpath, d))
+        )
         for name in filenames:
-            if not is_image_name(name):
-                continue
             path = os.path.join(dirpath, name)
+            if not is_image_name(name) or leaves(path):
+                continue
             target = os.path.realpath(path)
             if target not in seen_files:
                 seen_files.add(target)
                 found.append(path)
     return sorted(found)
+
+
+def outside_links_note(links, root) -> str:
+    """One line for `fit`: the symlinks `walk_images(within=root)` did not
+    follow because they lead outside the data folder."""
+    shown = ", ".join(printable_path(os.path.relpath(p, root)) for p in links[:3])
+    more = f" and {len(links) - 3} more" if len(links) > 3 else ""
+    return (
+        f"warning: {len(links)} symlink(s) lead outside the data folder and were "
+        f"not followed (their files are not used): {shown}{more}"
+    )
 
 
 def find_images(inputs) -> list[tuple[str, bool]]:
@@ -157,6 +201,8 @@ def find_images(inputs) -> list[tuple[str, bool]]:
             paths += [(path, False) for path in found]
         elif os.path.isfile(item):
             paths.append((item, True))
+        elif os.path.exists(item):
+            raise ValueError(f"{item}: {_unusable_file(item)}")
         else:
             raise FileNotFoundError(f"image not found: {item}")
     if not paths:
@@ -177,16 +223,45 @@ class FileCheck:
     digest: str
 
 
+def printable_path(path) -> str:
+    """`path` as text that every file and terminal takes: bytes of a name that
+    are not valid UTF-8 shown as `\\xff` escapes."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _unusable_file(path: str) -> str | None:
+    """Why `path` must not be opened as an image (a pipe, a device, a socket:
+    reading one can block forever; a name that is not UTF-8), else None."""
+    import stat
+
+    if printable_path(path) != os.fspath(path):
+        return "file name is not valid UTF-8; rename it"
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # open() says why
+    if stat.S_ISDIR(mode):
+        return "a folder, not an image file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a pipe, device or socket)"
+    return None
+
+
 def check_image_file(path: str) -> FileCheck:
     """Fully decode one file with Pillow and classify it.
 
     Catches zero-byte, non-image, truncated and undecodable files and
     decompression bombs (more pixels than Pillow's `MAX_IMAGE_PIXELS` allows
-    twice over). `native` tells
-    whether TensorFlow's decoders give the same pixels (no Pillow needed).
+    twice over), and never opens a pipe, device or socket, nor a file whose
+    name is not valid UTF-8 (its `FileCheck.path` shows the name with escapes).
+    `native` tells whether TensorFlow's decoders give the same pixels (no
+    Pillow needed).
     """
     from PIL import Image, UnidentifiedImageError
 
+    unusable = _unusable_file(path)
+    if unusable is not None:
+        return FileCheck(printable_path(path), unusable, False, "")
     try:
         with open(path, "rb") as handle:
             content = handle.read()

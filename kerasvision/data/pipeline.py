@@ -26,13 +26,15 @@ DEFAULT_CACHE_BUDGET = 1 << 30
 
 
 def data_summary(data) -> dict:
-    """What run.json records of any image data: source, classes, size, resize."""
+    """What run.json records of any image data: source, classes, size, resize
+    (and `"multi_label": true` for multi-label data)."""
     return {
         "source": data.source,
         "class_names": data.class_names,
         "image_size": list(data.image_size),
         "channels": data.channels,
         "resize": data.resize,
+        **({"multi_label": True} if getattr(data, "multi_label", False) else {}),
     }
 
 
@@ -51,6 +53,10 @@ class Split:
         return len(self.labels)
 
 
+#: The run file listing the sha256 of each data file (`ImageData.run_files`).
+DIGESTS_FILE = "digests.txt"
+
+
 @dataclass
 class ImageData:
     """A dataset ready for training: class names, splits, and how to build pipelines.
@@ -65,6 +71,22 @@ class ImageData:
         bad_files: `[(path, reason)]` skipped because they are not valid images.
         fingerprint: sha256 of the data (file names and contents, or array bytes).
         seed: Seed of the split.
+        split_source: Where each split came from, in words: a given folder or
+            table, "carved from <folder>" or "none".
+        cross_split_duplicates: Duplicate groups straddling given splits
+            (`{"groups", "files", "listed"}`), or None.
+        bad_rows: `(row, path, reason)` of the table rows skipped.
+        notes: Lines to tell once when training starts (`messages`).
+        labels_table: CSV text of an in-memory label table, stored with a run
+            as `labels.csv` (`run_files`).
+        cross_class_duplicates: Groups of identical files filed under different
+            classes (`{"groups", "files", "listed"}`), or None.
+        file_digests: `{path relative to the source: sha256}` of a file
+            source's valid files (a run stores them to name the files that
+            changed since), or None.
+        multi_label: Each item has a set of labels: every split's `targets`
+            are `[N, K]` multi-hot (`labels` holds one of each item's labels,
+            for bookkeeping only) and counts are positives per label.
     """
 
     class_names: list[str]
@@ -78,6 +100,14 @@ class ImageData:
     seed: int = 0
     size_source: str = "natural"  # "explicit", "natural" or "default"
     split_groups: dict | None = None  # how a group-aware split grouped files
+    split_source: dict | None = None
+    cross_split_duplicates: dict | None = None
+    bad_rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    labels_table: str | None = None
+    cross_class_duplicates: dict | None = None
+    file_digests: dict | None = None
+    multi_label: bool = False
 
     @property
     def num_classes(self) -> int:
@@ -110,7 +140,9 @@ class ImageData:
         )
         empty = self._slice(everything, np.arange(0))
         return dataclasses.replace(
-            self, splits={"train": empty, "val": empty, "test": everything}
+            self,
+            splits={"train": empty, "val": empty, "test": everything},
+            split_source=None,
         )
 
     @staticmethod
@@ -330,11 +362,17 @@ class ImageData:
         }
         for name, part in self.splits.items():
             if part.paths is not None:
-                root = self.source.get("path", "")
+                root = self.source.get("root", self.source.get("path", ""))
                 record[name] = [os.path.relpath(p, root) for p in part.paths]
             elif part.indices is not None:
                 record[name] = [int(i) for i in part.indices]
         return record
+
+    def class_counts(self, part: Split) -> np.ndarray:
+        """Items of each class in a split (positives of each label, multi-label)."""
+        if self.multi_label:
+            return (np.asarray(part.targets) > 0.5).sum(axis=0).astype("int64")
+        return np.bincount(np.asarray(part.labels, "int64"), minlength=self.num_classes)
 
     def classes_missing(self) -> dict[str, list[str]]:
         """`{"val"|"test": [class names]}` of the classes absent from a non-empty
@@ -344,11 +382,18 @@ class ImageData:
             part = self.splits.get(name)
             if part is None or not len(part):
                 continue
-            present = set(np.unique(np.asarray(part.labels)).tolist())
+            present = set(np.flatnonzero(self.class_counts(part)).tolist())
             absent = [c for i, c in enumerate(self.class_names) if i not in present]
             if absent:
                 missing[name] = absent
         return missing
+
+    def given_source(self, split: str) -> str | None:
+        """The folder or table a split was given as (not carved), else None."""
+        origin = (self.split_source or {}).get(split)
+        if origin is None or origin == "none" or origin.startswith("carved from"):
+            return None
+        return origin
 
     def split_warning(self) -> str | None:
         """One line naming the classes without validation/test images, or None."""
@@ -357,14 +402,47 @@ class ImageData:
             return None
         where = {}
         for name, classes in missing.items():
+            given = self.given_source(name)
             for cls in classes:
-                where.setdefault(cls, []).append(name)
+                where.setdefault(cls, []).append(
+                    name if given is None else f"{name}: {given}"
+                )
         listed = ", ".join(f"{c!r} (no {'/'.join(s)})" for c, s in where.items())
-        return (
-            f"warning: {len(where)} class(es) have too few images for every split: "
-            f"{listed}; their validation/test metrics are missing (recorded in "
-            f"run.json)"
+        carved = any(self.given_source(name) is None for name in missing)
+        why = (
+            "have too few images for every split"
+            if carved
+            else "are missing from a given split"
         )
+        what = "label(s)" if self.multi_label else "class(es)"
+        return (
+            f"warning: {len(where)} {what} {why}: {listed}; their "
+            f"validation/test metrics are missing (recorded in run.json)"
+        )
+
+    def messages(self) -> list[str]:
+        """The lines to tell once when training starts: classes missing from
+        a split, skipped table rows, duplicates straddling given splits."""
+        warning = self.split_warning()
+        return ([warning] if warning else []) + list(self.notes)
+
+    def run_files(self) -> dict[str, str]:
+        """Files a run stores besides its splits: `bad_rows.txt` (skipped table
+        rows), `labels.csv` (an in-memory label table) and `digests.txt` (the
+        sha256 of each file, `file_digests`)."""
+        files = {}
+        if self.bad_rows:
+            files["bad_rows.txt"] = "row\tpath\treason\n" + "".join(
+                f"{row}\t{path}\t{reason}\n" for row, path, reason in self.bad_rows
+            )
+        if self.labels_table is not None:
+            files["labels.csv"] = self.labels_table
+        if self.file_digests:  # sha256sum's format: names what changes later
+            files[DIGESTS_FILE] = "".join(
+                f"{digest}  {path}\n"
+                for path, digest in sorted(self.file_digests.items())
+            )
+        return files
 
     def summary(self) -> dict:
         """Counts per split and class, for run.json and reports."""
@@ -372,14 +450,29 @@ class ImageData:
         return {
             **data_summary(self),
             "counts": {
-                name: {
-                    cls: int(np.sum(part.labels == i))
-                    for i, cls in enumerate(self.class_names)
-                }
+                name: dict(
+                    zip(self.class_names, self.class_counts(part).tolist(), strict=True)
+                )
                 for name, part in self.splits.items()
             },
             "bad_files": [list(item) for item in self.bad_files],
             "fingerprint": self.fingerprint,
             **({"split_groups": self.split_groups} if self.split_groups else {}),
             **({"classes_missing": missing} if missing else {}),
+            **({"split_source": self.split_source} if self.split_source else {}),
+            **(
+                {"cross_split_duplicates": self.cross_split_duplicates}
+                if self.cross_split_duplicates
+                else {}
+            ),
+            **(
+                {"bad_rows": [list(row) for row in self.bad_rows]}
+                if self.bad_rows
+                else {}
+            ),
+            **(
+                {"cross_class_duplicates": self.cross_class_duplicates}
+                if self.cross_class_duplicates
+                else {}
+            ),
         }

@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "group_stratified_split",
+    "multilabel_split",
     "official_split",
     "recorded_indices",
     "split_files",
@@ -134,6 +135,125 @@ def group_stratified_split(
     }
 
 
+def _units(groups, count):
+    """Members of each unit (a group, or a single item), in order of first item."""
+    if groups is None:
+        return [np.array([i]) for i in range(count)]
+    _, unit_of = np.unique(np.asarray(groups), return_inverse=True)
+    order = np.argsort(unit_of, kind="stable")
+    bounds = np.flatnonzero(np.diff(unit_of[order])) + 1
+    members = np.split(order, bounds) if len(order) else []
+    return sorted(members, key=lambda m: m[0])
+
+
+def _best_split(wanted, sizes, rng) -> int:
+    """The split that wants most (`wanted`), then wants most items (`sizes`),
+    then the seed's pick."""
+    return int(np.lexsort((rng.random(len(sizes)), sizes, wanted))[-1])
+
+
+def _place_units(counts, sizes, fractions, rng) -> np.ndarray:
+    """Sechidis et al.'s loop: the split index of every unit."""
+    closed = fractions <= 0  # a split of fraction 0 never gets a unit
+    wanted = fractions[:, None] * counts.sum(axis=0)[None, :]
+    wanted[closed] = -np.inf
+    room = np.where(closed, -np.inf, fractions * sizes.sum())
+    left = counts.sum(axis=0).astype("float64")
+    split_of = np.full(len(counts), -1)
+    while np.any(left > 0):
+        order = rng.permutation(counts.shape[1])  # ties between labels: seeded
+        label = order[np.argmin(np.where(left[order] > 0, left[order], np.inf))]
+        units = np.flatnonzero((split_of < 0) & (counts[:, label] > 0))
+        for unit in units[rng.permutation(len(units))]:
+            split = _best_split(wanted[:, label], room, rng)
+            split_of[unit] = split
+            wanted[split] -= counts[unit]
+            room[split] -= sizes[unit]
+            left -= counts[unit]
+    for unit in rng.permutation(np.flatnonzero(split_of < 0)):
+        split = _best_split(room, room, rng)
+        split_of[unit] = split
+        room[split] -= sizes[unit]
+    return split_of
+
+
+def _give_every_label(split_of, counts, fractions) -> None:
+    """Move the smallest training unit holding a label into a held-out split
+    (of fraction > 0) that has none of it, while training keeps one."""
+    sizes = counts.sum(axis=1)
+    for split in (2, 1):  # test, then validation
+        if fractions[split] <= 0:
+            continue
+        for label in range(counts.shape[1]):
+            holding = counts[:, label] > 0
+            if np.any(holding & (split_of == split)):
+                continue
+            train = np.flatnonzero(holding & (split_of == 0))
+            if len(train) >= 2:
+                split_of[train[np.argmin(sizes[train])]] = split
+
+
+def multilabel_split(targets, val_split: float, test_split: float, seed: int,
+                     groups=None):  # fmt: skip
+    """Seeded split of multi-label items: iterative stratification (Sechidis,
+    Tsoumakas and Vlahavas 2011), every group kept in one split.
+
+    Each split wants its fraction of the items and of every label's positives.
+    The label with the fewest positives still to place is taken first (rare
+    labels are the hard ones to spread); its units (a group of items, or one
+    item) go, in seeded order, each to the split that still wants most of that
+    label (ties: the split that wants most items, then the seed), and every
+    split's wants shrink by the unit's labels and size. Units without labels
+    fill the splits' remaining sizes. Then every label gets a positive in the
+    test and validation splits (fraction > 0) where training can spare one (it
+    keeps at least one): the smallest training unit holding it moves there.
+    Labels with too few positives for that stay missing (`ImageData` warns).
+
+    Args:
+        targets: `[N, K]` multi-hot labels (values > 0.5 count as positive).
+        val_split: Validation fraction.
+        test_split: Test fraction.
+        seed: Seed.
+        groups: `[N]` group ids kept together (duplicates, `--group-by`).
+            Defaults to None (every item alone).
+
+    Returns:
+        `{"train": idx, "val": idx, "test": idx}` (sorted indices).
+
+    Raises:
+        ValueError: If a fraction is outside [0, 1), they sum to >= 1, or the
+            shapes do not match.
+
+    Example:
+        >>> parts = multilabel_split(np.eye(3)[[0, 1, 2, 0, 1, 2] * 5], 0.2, 0.2, 0)
+        >>> sorted(len(v) for v in parts.values())
+        [6, 6, 18]
+    """
+    _check_fractions(val_split, test_split)
+    targets = np.asarray(targets)
+    if targets.ndim != 2:
+        raise ValueError(f"targets must be [N, K] multi-hot, got shape {targets.shape}")
+    if groups is not None and len(groups) != len(targets):
+        raise ValueError(f"{len(targets)} items but {len(groups)} group ids")
+    members = _units(groups, len(targets))
+    positive = (targets > 0.5).astype("int64")
+    counts = np.array([positive[m].sum(axis=0) for m in members]).reshape(
+        len(members), targets.shape[1]
+    )
+    sizes = np.array([len(m) for m in members], dtype="float64")
+    fractions = np.array([1.0 - val_split - test_split, val_split, test_split])
+    rng = np.random.default_rng(seed)
+    split_of = _place_units(counts, sizes, fractions, rng)
+    _give_every_label(split_of, counts, fractions)
+    parts = {}
+    for index, name in enumerate(("train", "val", "test")):
+        chosen = [members[u] for u in np.flatnonzero(split_of == index)]
+        parts[name] = (
+            np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, np.int64)
+        )
+    return parts
+
+
 def split_groups(
     paths, digests, *, root, group_by=None, duplicates: bool = True
 ) -> np.ndarray | None:
@@ -196,14 +316,16 @@ def split_from_record(record: dict, names: list[str], *, where: str) -> dict:
 
 def official_split(labels, is_test, val_split: float, seed: int) -> dict:
     """The official test items as the test split; validation carved from the
-    official training items (stratified, seeded); the rest trains.
+    official training items (stratified, seeded; `multilabel_split` for
+    `[N, K]` multi-hot labels); the rest trains.
 
     Returns:
         A split record (`{"train", "val", "test": indices, "seed"}`).
     """
     labels, is_test = np.asarray(labels), np.asarray(is_test, dtype=bool)
     official_train = np.flatnonzero(~is_test)
-    parts = stratified_split(labels[official_train], val_split, 0.0, seed)
+    carve = multilabel_split if labels.ndim == 2 else stratified_split
+    parts = carve(labels[official_train], val_split, 0.0, seed)
     return {
         "train": official_train[parts["train"]].tolist(),
         "val": official_train[parts["val"]].tolist(),
@@ -220,12 +342,14 @@ def recorded_indices(split_record: dict) -> dict[str, np.ndarray]:
     }
 
 
-def split_files(paths, digests, labels, root, fractions, *, group_by, duplicates):
+def split_files(paths, digests, labels, root, fractions, *, group_by, duplicates,
+                targets=None):  # fmt: skip
     """Split labelled files by class, keeping grouped files in one split.
 
     `fractions` is `(val_split, test_split, seed)`. Files are grouped with
     `split_groups` (when a split is asked for); without any group this is
-    `stratified_split`, else `group_stratified_split`.
+    `stratified_split`, else `group_stratified_split`. With `targets` (`[N, K]`
+    multi-hot, multi-label files) it is `multilabel_split`, groups kept whole.
 
     Returns:
         `(parts, grouping)`: the index split and, when files grouped, the record
@@ -237,7 +361,11 @@ def split_files(paths, digests, labels, root, fractions, *, group_by, duplicates
         groups = split_groups(
             paths, digests, root=root, group_by=group_by, duplicates=duplicates
         )
-    if groups is None:
+    if targets is not None:
+        parts = multilabel_split(targets, val_split, test_split, seed, groups)
+        if groups is None:
+            return parts, None
+    elif groups is None:
         return stratified_split(labels, val_split, test_split, seed), None
     _, sizes = np.unique(groups, return_counts=True)
     rules = (["duplicates"] if duplicates else []) + (
@@ -248,4 +376,6 @@ def split_files(paths, digests, labels, root, fractions, *, group_by, duplicates
         "groups": int(np.sum(sizes > 1)),
         "grouped_files": int(np.sum(sizes[sizes > 1])),
     }
-    return group_stratified_split(labels, groups, val_split, test_split, seed), grouping
+    if targets is None:
+        parts = group_stratified_split(labels, groups, val_split, test_split, seed)
+    return parts, grouping

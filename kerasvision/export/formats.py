@@ -129,7 +129,8 @@ def _describe_saved_model(report: dict) -> str:
 def _describe_onnx(report: dict) -> str:
     return (
         f"exported {report['path']} (ONNX opset {report['opset']}, images -> "
-        f"probabilities; max |delta prob| vs predict in ONNX Runtime "
+        f"{' and '.join(report.get('outputs', ['probabilities']))}; max |delta "
+        f"prob| vs predict in ONNX Runtime "
         f"{report['max_abs_diff']:.2g})"
     )
 
@@ -141,11 +142,21 @@ def _describe_litert(report: dict) -> str:
             f", top-1 agreement {report['top1_agreement']:.2%}, accuracy "
             f"{report['accuracy']:.4f} (Keras {report['keras_accuracy']:.4f})"
         )
-    return (
+    if "label_agreement" in report:  # multi-label: the decisions per label slot
+        quality += f", label decisions agree {report['label_agreement']:.2%}"
+    mediapipe = report.get("mediapipe")
+    if mediapipe:
+        quality += (
+            f"; with metadata, MediaPipe ImageClassifier top-1 agreement "
+            f"{mediapipe['top1_agreement']:.2%}"
+        )
+    line = (
         f"exported {report['file']} (LiteRT, quantize {report['quantize']}; "
         f"{report['file_bytes'] / 1024:.0f} KiB, {report['latency_ms']:.2f} ms "
         f"per image; {quality} on {report['checked_images']} images)"
     )
+    missing = report.get("metadata_missing")
+    return line if not missing else f"{line}\n{missing}"
 
 
 # === The registry ===

@@ -3,7 +3,9 @@
 One graph `images` float32 `[N, H, W, C]` raw 0-255 pixels -> `probabilities`
 `[N, num_classes]` (the SavedModel's `serving_default` contract; decoding and
 resizing stay with the caller), class names and kerasvision's marker in the
-model's metadata, checked in ONNX Runtime.
+model's metadata, checked in ONNX Runtime. A multi-label model (`thresholds`)
+has a second output, `labels` `[N, num_labels]` (float32 multi-hot decisions at
+its thresholds), checked to decide as `predict` does.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def export_onnx(
     tolerance: float = 1e-4,
     opset: int | None = None,
     overwrite: bool = True,
+    thresholds=None,
 ) -> dict:
     """Write `model` as an ONNX file, checked in ONNX Runtime against `predict`.
 
@@ -67,6 +70,9 @@ def export_onnx(
             1e-4.
         opset: ONNX opset. Defaults to None (tf2onnx's default).
         overwrite: Replace an existing export at `path`. Defaults to True.
+        thresholds: A multi-label model's decision threshold per label: the
+            graph also returns `labels` (multi-hot decisions). Defaults to
+            None.
 
     Returns:
         A dict with the path, opset, input/output names and the measured
@@ -93,7 +99,7 @@ def export_onnx(
         shape = input_shape(model)
         class_names = class_names_for(model, class_names)
         _require_float32(model)
-        serving = two_columns(model)
+        serving, outputs = _serving(model, thresholds)
         images = check_images(sample_images, shape)
         # The check's reference; calling the model also marks it as called.
         reference = np.asarray(serving_probabilities(model.predict(images, verbose=0)))
@@ -101,12 +107,14 @@ def export_onnx(
 
         def write(staging):
             _convert_onnx(serving, staging, shape, opset)
-            found["opset"] = _finish_onnx_file(staging, class_names)
+            found["opset"] = _finish_onnx_file(staging, class_names, outputs)
 
         delta = stage_and_check(
             path,
             write,
-            lambda staging: _check_onnx(staging, images, reference, tolerance),
+            lambda staging: _check_onnx(
+                staging, images, reference, tolerance, thresholds
+            ),
             folder=False,
             suffix=".onnx",
         )
@@ -116,12 +124,29 @@ def export_onnx(
         "opset": found["opset"],
         "input": "images",
         "output": "probabilities",
+        **({} if thresholds is None else {
+            "outputs": list(outputs), "thresholds": [float(t) for t in thresholds]
+        }),  # fmt: skip
         "input_shape": list(shape),
         "class_names": class_names,
         "checked_images": int(len(images)),
         "max_abs_diff": delta,
         "tolerance": tolerance,
     }
+
+
+def _serving(model, thresholds):
+    """`(Keras model to convert, output names)`: two probability columns for a
+    one-unit sigmoid head; probabilities and decisions with `thresholds`."""
+    if thresholds is None:
+        return two_columns(model), ("probabilities",)
+    import keras
+
+    from kerasvision.layers.multilabel import LabelDecisions
+
+    decisions = LabelDecisions(thresholds, name="labels")(model.outputs[0])
+    both = keras.Model(model.inputs, [model.outputs[0], decisions], name=model.name)
+    return both, ("probabilities", "labels")
 
 
 def _require_float32(model) -> None:
@@ -149,19 +174,19 @@ def _convert_onnx(serving, staging, shape, opset) -> None:
         raise ExportError(f"ONNX conversion failed: {one_line(error)}") from error
 
 
-def _finish_onnx_file(path, class_names) -> int:
-    """Name the output `probabilities`, store the class names and the marker;
-    returns the opset."""
+def _finish_onnx_file(path, class_names, outputs=("probabilities",)) -> int:
+    """Name the outputs (`probabilities`, and `labels` for a multi-label
+    model), store the class names and the marker; returns the opset."""
     import onnx
 
     proto = onnx.load(path)
     graph = proto.graph
-    old = graph.output[0].name
-    new = "probabilities"
+    renamed = {graph.output[i].name: new for i, new in enumerate(outputs)}
     for node in graph.node:
-        node.output[:] = [new if name == old else name for name in node.output]
-        node.input[:] = [new if name == old else name for name in node.input]
-    graph.output[0].name = new
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+    for index, new in enumerate(outputs):
+        graph.output[index].name = new
     for key, value in (
         ("class_names", class_names),
         (ONNX_MARKER_KEY, marker("onnx")),
@@ -173,22 +198,37 @@ def _finish_onnx_file(path, class_names) -> int:
     return int(max(item.version for item in proto.opset_import if not item.domain))
 
 
-def _check_onnx(path, images, reference, tolerance) -> float:
+def _check_onnx(path, images, reference, tolerance, thresholds=None) -> float:
     import onnxruntime
 
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     (actual,) = session.run(["probabilities"], {"images": images})
     delta = float(np.max(np.abs(actual - reference)))
+    if thresholds is not None:
+        from kerasvision.data.labelsets import decide
+
+        (labels,) = session.run(["labels"], {"images": images})
+        unsure = np.abs(reference - np.asarray(thresholds)[None, :]) <= tolerance
+        differ = (labels.astype("int8") != decide(reference, thresholds)) & ~unsure
+        if differ.any():
+            raise ExportError(
+                f"ONNX Runtime decides {int(differ.sum())} label slot(s) otherwise "
+                f"than the thresholds on model.predict"
+            )
     return within("ONNX Runtime output", delta, tolerance, len(images))
 
 
 def export_run_onnx(run, model, output, *, overwrite: bool, tolerance=None) -> dict:
-    """The ONNX file of a run (`export_run`), checked on its images."""
+    """The ONNX file of a run (`export_run`), checked on its images (a
+    multi-label run's decisions at its thresholds too)."""
+    from kerasvision.data.labelsets import recorded_thresholds
+
     return export_onnx(
         model,
         output,
         class_names=run.class_names,
         sample_images=run.sample_images(16),
         overwrite=overwrite,
+        thresholds=recorded_thresholds(run.info, run.class_names),
         **({} if tolerance is None else {"tolerance": tolerance}),
     )

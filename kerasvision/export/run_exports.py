@@ -11,6 +11,7 @@ import os
 
 from kerasvision.export.core import check_destination, destination_lock
 from kerasvision.export.formats import RUN_OPTIONS, export_format
+from kerasvision.export.model_card import write_model_card
 
 __all__ = ["export_run"]
 
@@ -49,7 +50,9 @@ def export_run(
     the run itself or contain it. While it is written the destination is
     locked: a second export to it fails at once. The report is also recorded in
     the run's `run.json` under "exports" (keyed by format, and quantization for
-    LiteRT).
+    LiteRT), and the export gets a model card (`MODEL_CARD.md` inside a folder,
+    `model.MODEL_CARD.md` beside an ONNX file: `kerasvision.export.model_card`)
+    whose metrics are the run's `metrics.json`.
 
     Args:
         run_dir: A finished run directory.
@@ -111,6 +114,7 @@ def export_run(
             **options,
         )
         report.update(format=entry.name, temperature=run.temperature, tta=tta)
-        key = entry.key(values)
-        run.record(exports={**(run.info.get("exports") or {}), key: report})
+        exports = {**(run.info.get("exports") or {}), entry.key(values): report}
+        report["model_card"] = write_model_card(run, report, exports=exports)
+        run.record(exports=exports)
     return report

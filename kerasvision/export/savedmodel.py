@@ -8,6 +8,10 @@ Signatures of a classifier (`export_saved_model`):
   happen in the graph with the pixels of the training pipeline
   (`kerasvision.data.encoded`).
 
+A multi-label classifier (`thresholds` given) returns `probabilities` (one
+per label) and `labels` (float32 multi-hot: 1.0 where a label's probability
+reaches its threshold) from both signatures.
+
 Encoders (`export_encoder`): `serving_default` `images` -> `latent` `[N, D]`,
 or a U-Net's `probabilities` `[N, H, W, K]` and `mask` `[N, H, W]`.
 
@@ -23,6 +27,7 @@ import os
 import numpy as np
 
 from kerasvision.export.core import (
+    ExportError,
     archive,
     check_images,
     claimed,
@@ -44,20 +49,26 @@ __all__ = [
 ]
 
 
-def _serving_functions(model, shape, class_names, resize, threshold):
-    """The traced `serve` (pixels) and `serve_bytes` functions of a classifier."""
+def _serving_functions(model, shape, class_names, resize, threshold, thresholds):
+    """The traced `serve` (pixels) and `serve_bytes` functions of a classifier
+    (of a multi-label one with `thresholds`)."""
     import tensorflow as tf
 
     from kerasvision.data.encoded import decode_image_bytes
     from kerasvision.models.heads import UNKNOWN_CLASS, serving_probabilities
 
     height, width, channels = shape
+    cuts = None if thresholds is None else tf.constant(thresholds, tf.float32)
 
     # Plain TF ops throughout: no autograph conversion (seconds per export).
     @tf.function(autograph=False)
     def serve(images):
         images = checked_pixels(images, shape)
-        return {"probabilities": serving_probabilities(call_model(model, images))}
+        probabilities = serving_probabilities(call_model(model, images))
+        if cuts is not None:  # float32, as `decide` compares
+            return {"probabilities": probabilities,
+                    "labels": tf.cast(probabilities >= cuts, tf.float32)}  # fmt: skip
+        return {"probabilities": probabilities}
 
     def decode_one(content):
         return decode_image_bytes(
@@ -72,6 +83,9 @@ def _serving_functions(model, shape, class_names, resize, threshold):
             fn_output_signature=tf.TensorSpec(shape, tf.float32),
         )
         probabilities = serving_probabilities(call_model(model, images))
+        if cuts is not None:
+            return {"probabilities": probabilities,
+                    "labels": tf.cast(probabilities >= cuts, tf.float32)}  # fmt: skip
         index = tf.argmax(probabilities, axis=-1)
         names = tf.gather(tf.constant(class_names), index)
         if threshold is not None:
@@ -97,6 +111,7 @@ def export_saved_model(
     tolerance: float = 1e-5,
     overwrite: bool = True,
     min_confidence: float | None = None,
+    thresholds=None,
 ) -> dict:
     """Write `model` as a SavedModel with raw-pixel and encoded-bytes signatures.
 
@@ -115,6 +130,10 @@ def export_saved_model(
         min_confidence: `serving_bytes` answers `class_name` "unknown" and
             `class_index` -1 when the top probability is below it. Defaults to
             None (never).
+        thresholds: A multi-label model's decision threshold per label: both
+            signatures then return `probabilities` and `labels` (multi-hot
+            decisions), checked to equal the decisions on `model.predict`'s
+            probabilities. Defaults to None (one class per image).
 
     Returns:
         A dict with the path, signatures and the measured differences.
@@ -134,12 +153,17 @@ def export_saved_model(
 
     model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
+    if thresholds is not None and min_confidence is not None:
+        raise ValueError(
+            "--min-confidence does not apply to a multi-label model: each label "
+            "has its own threshold"
+        )
     with claimed(path, overwrite):
         shape = input_shape(model)
         class_names = class_names_for(model, class_names)
         threshold = unknown_threshold(min_confidence, class_names)
         serve, serve_bytes = _serving_functions(
-            model, shape, class_names, resize, threshold
+            model, shape, class_names, resize, threshold, thresholds
         )
         bytes_spec = [tf.TensorSpec([None], tf.string, name="image_bytes")]
         written = archive(
@@ -158,8 +182,12 @@ def export_saved_model(
         report = stage_and_check(
             path,
             write,
-            lambda staging: check_export(model, staging, checked, tolerance),
+            lambda staging: check_export(
+                model, staging, checked, tolerance, thresholds=thresholds
+            ),
         )
+    if thresholds is not None:
+        report["thresholds"] = [float(t) for t in thresholds]
     report.update(
         path=path,
         format="savedmodel",
@@ -171,11 +199,16 @@ def export_saved_model(
     return report
 
 
-def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
-    """Reload a SavedModel and compare both signatures with `model.predict`.
+def check_export(
+    model, export_path, images, tolerance: float = 1e-5, *, thresholds=None
+) -> dict:
+    """Reload a SavedModel and compare both signatures with `model.predict`
+    (and, with `thresholds`, their `labels` with the decisions on its
+    probabilities).
 
     Raises:
-        ExportError: On non-determinism or a difference above `tolerance`.
+        ExportError: On non-determinism, a difference above `tolerance` or
+            another decision.
     """
     import tensorflow as tf
 
@@ -189,8 +222,15 @@ def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
     expected = np.asarray(serving_probabilities(predict_without_xla(model, images)))
     first = deterministic(serve, images, "probabilities", export_path)
     encoded = tf.stack([tf.io.encode_png(tf.cast(image, tf.uint8)) for image in images])
-    from_bytes = serve_bytes(image_bytes=encoded)["probabilities"].numpy()
+    answered = serve_bytes(image_bytes=encoded)
+    from_bytes = answered["probabilities"].numpy()
     count = len(images)
+    if thresholds is not None:
+        _check_decisions(
+            expected, thresholds, tolerance,
+            {"serving_default": serve(images=tf.constant(images))["labels"],
+             "serving_bytes": answered["labels"]},
+        )  # fmt: skip
     return {
         "checked_images": int(count),
         "max_abs_diff": within(
@@ -205,6 +245,22 @@ def check_export(model, export_path, images, tolerance: float = 1e-5) -> dict:
         "deterministic": True,
         "tolerance": tolerance,
     }
+
+
+def _check_decisions(expected, thresholds, tolerance, found) -> None:
+    """Each signature's `labels` equal the decisions on `model.predict`'s
+    probabilities (a slot within `tolerance` of its threshold may differ)."""
+    from kerasvision.data.labelsets import decide
+
+    wanted = decide(expected, thresholds)
+    unsure = np.abs(expected - np.asarray(thresholds)[None, :]) <= tolerance
+    for name, labels in found.items():
+        differ = (np.asarray(labels).astype("int8") != wanted) & ~unsure
+        if differ.any():
+            raise ExportError(
+                f"exported {name} decides {int(differ.sum())} label slot(s) "
+                f"otherwise than the thresholds on model.predict"
+            )
 
 
 def export_encoder(
@@ -297,7 +353,10 @@ def _encoder_function(encoder, shape, output):
 def export_run_saved_model(
     run, model, output, *, overwrite: bool, tolerance=None, min_confidence=None
 ) -> dict:
-    """The SavedModel of a run (`export_run`): its resize mode, its images."""
+    """The SavedModel of a run (`export_run`): its resize mode, its images (a
+    multi-label run's thresholds)."""
+    from kerasvision.data.labelsets import recorded_thresholds
+
     return export_saved_model(
         model,
         output,
@@ -306,5 +365,6 @@ def export_run_saved_model(
         sample_images=run.sample_images(16),
         overwrite=overwrite,
         min_confidence=min_confidence,
+        thresholds=recorded_thresholds(run.info, run.class_names),
         **({} if tolerance is None else {"tolerance": tolerance}),
     )

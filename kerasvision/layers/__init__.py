@@ -11,6 +11,12 @@ from kerasvision.layers.augment import (
     RandomPadCrop,
     RandomResolution,
 )
+from kerasvision.layers.drop_path import FractalJoin
+from kerasvision.layers.multilabel import (
+    LabelDecisions,
+    LabelTemperatureScaling,
+    LabelWeightedBinaryCrossentropy,
+)
 from kerasvision.layers.noise import (
     AdditiveGaussianNoise,
     RandomMasking,
@@ -25,8 +31,12 @@ from kerasvision.layers.tta import TestTimeViews, ViewAverage
 __all__ = [
     "BinaryToCategorical",
     "AdditiveGaussianNoise",
+    "FractalJoin",
     "ImagenetPreprocessing",
     "KSparse",
+    "LabelDecisions",
+    "LabelTemperatureScaling",
+    "LabelWeightedBinaryCrossentropy",
     "LocalResponseNormalization",
     "PixelGaussianNoise",
     "RandomBlur",

@@ -1,4 +1,4 @@
-"""Registry entries of the classic architectures built in `models/classic.py`.
+"""Registry entries of the classic architectures gathered in `models/classic.py`.
 
 Plain data only (no Keras import): merged into `kerasvision.models.MODELS`. The
 `defaults` shrink the paper widths so that every entry trains in seconds per
@@ -142,6 +142,33 @@ CLASSIC_MODELS: dict[str, ModelSpec] = {
         min_size=8,
         feature_layer="conv4_block5_out",
         defaults={"depth": 32, "filters": (8, 16, 32)},
+    ),
+    "fractalnet": ModelSpec(
+        builder=f"{_CLASSIC}:build_fractalnet",
+        description="FractalNet (Larsson et al. 2016): 4 fractal blocks of 3 "
+        "columns (1, 2, 4 convs), mean joins with local drop-path; 8-64 filters.",
+        default_size=32,
+        min_size=16,
+        feature_layer="block4_out",
+        defaults={"filters": (8, 16, 32, 64), "columns": 3},
+    ),
+    "pyramidnet": ModelSpec(
+        builder=f"{_CLASSIC}:build_pyramidnet",
+        description="PyramidNet (Han et al. 2017): 9 basic units widening "
+        "additively from 16 to 64 channels (alpha 48), zero-padded shortcuts.",
+        default_size=32,
+        min_size=8,
+        feature_layer="post_relu",
+        defaults={"depth": 20, "alpha": 48},
+    ),
+    "residual_attention": ModelSpec(
+        builder=f"{_CLASSIC}:build_residual_attention_network",
+        description="Residual Attention Network, Attention-56 (Wang et al. "
+        "2017): trunk x (1 + sigmoid mask) modules in 3 stages; 1/8 width.",
+        default_size=32,
+        min_size=16,
+        feature_layer="post_relu",
+        defaults={"depth": 56, "width_multiplier": 0.125},
     ),
     "residual_cnn": ModelSpec(
         builder=f"{_CLASSIC}:build_cifar_resnet",

@@ -34,11 +34,14 @@ def build_bipyramidal_cnn(
     filters=(32, 64, 128),
     convs_per_block=2,
     kernel_size=3,
+    dilation_rate=1,
+    padding="same",
     activation: str = "relu",
     block_pooling: str = "max",
     batch_norm: bool = False,
     norm: str | None = None,
     dropout_rate: float = 0.3,
+    dense_dropout: bool = False,
     l1: float = 0.0,
     l2: float = 0.0,
     kernel_initializer="he_uniform",
@@ -51,9 +54,17 @@ def build_bipyramidal_cnn(
 
     Each block is `convs_per_block` "same" convolutions (each followed by an
     optional normalization and the activation) and a 2x2 pooling. Layer names are
-    `block{i}_conv{j}`, `block{i}_bn{j}` (`_ln{j}`, `_gn{j}`), `block{i}_act{j}`,
-    `block{i}_pool`; the last activation before the last pooling is the feature
+    `block{i}_conv{j}`, `block{i}_bn{j}` (`_ln{j}`, `_gn{j}`, `_in{j}`),
+    `block{i}_act{j}`, `block{i}_pool` (and `block{i}_pad{j}` for an integer
+    `padding`); the last activation before the last pooling is the feature
     layer.
+
+    A dilated convolution (`dilation_rate` d) spreads its k taps over
+    `d * (k - 1) + 1` pixels (`effective_kernel_size` in
+    `kerasvision.teaching.arithmetic`): the same weights see a wider window.
+    With "same" padding the size is kept; with "valid" or `p` pixels each
+    convolution outputs `n + 2p - d * (k - 1)` pixels per side
+    (`conv_output_size`).
 
     Args:
         input_shape: `(height, width, channels)` of raw 0-255 pixels.
@@ -63,15 +74,23 @@ def build_bipyramidal_cnn(
         convs_per_block: Convolutions per block, an int or one per block.
             Defaults to 2.
         kernel_size: Convolution kernel size. Defaults to 3.
+        dilation_rate: Dilation of the convolutions, an int or one per block
+            (e.g. `(2, 1, 1)`). Defaults to 1.
+        padding: "same" (keep the size), "valid" (none) or an int p of zero
+            pixels on each side (as in the lectures). Defaults to "same".
         activation: "relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid" or
             "swish". Defaults to "relu".
         block_pooling: The 2x2 pooling closing each block, "max" or "avg".
             Defaults to "max".
         batch_norm: Batch normalization after every convolution (the same as
             `norm="batch"`). Defaults to False.
-        norm: Normalization after every convolution: "batch", "layer", "group"
-            or "none"; None follows `batch_norm`. Defaults to None.
+        norm: Normalization after every convolution: "batch", "layer",
+            "group", "instance" or "none"; None follows `batch_norm`. Defaults
+            to None.
         dropout_rate: Dropout before the output layer. Defaults to 0.3.
+        dense_dropout: The same dropout after every hidden dense layer too
+            ("a dropout layer after each fully connected layer"). Defaults to
+            False.
         l1: L1 kernel regularization factor. Defaults to 0.0.
         l2: L2 kernel regularization factor. Defaults to 0.0.
         kernel_initializer: Keras initializer name or instance. Defaults to
@@ -95,7 +114,7 @@ def build_bipyramidal_cnn(
         >>> model.output_shape
         (None, 5)
     """
-    filters = as_tuple(filters)
+    filters = as_tuple(filters, "filters")
     if not filters or any(int(f) < 1 for f in filters):
         raise ValueError(f"filters must be positive integers, got {filters!r}")
     num_blocks = len(filters)
@@ -107,6 +126,8 @@ def build_bipyramidal_cnn(
             f"convs_per_block must be a positive int or {num_blocks} positive ints, "
             f"got {convs_per_block!r}"
         )
+    dilation_rate = _per_block("dilation_rate", dilation_rate, num_blocks)
+    _check_padding(padding)
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     if block_pooling not in BLOCK_POOLINGS:
@@ -116,6 +137,7 @@ def build_bipyramidal_cnn(
     input_shape = check_input_shape(
         input_shape, min_size=2**num_blocks, model_name=f"{name} ({num_blocks} pools)"
     )
+    _check_fits(input_shape, kernel_size, padding, dilation_rate, convs_per_block)
     norm = resolve_norm(norm, batch_norm)
     regularizer = make_regularizer(l1, l2)
     pool_layer = (
@@ -125,14 +147,17 @@ def build_bipyramidal_cnn(
     inputs = keras.Input(shape=input_shape, name="image")
     x = layers.Rescaling(1.0 / 255, name="rescaling")(inputs)
     # === Feature pyramid ===
-    for block, (width, num_convs) in enumerate(
-        zip(filters, convs_per_block, strict=True), start=1
+    for block, (width, num_convs, dilation) in enumerate(
+        zip(filters, convs_per_block, dilation_rate, strict=True), start=1
     ):
         for conv in range(1, num_convs + 1):
+            if isinstance(padding, int):
+                x = layers.ZeroPadding2D(padding, name=f"block{block}_pad{conv}")(x)
             x = layers.Conv2D(
                 int(width),
                 kernel_size,
-                padding="same",
+                padding="same" if padding == "same" else "valid",
+                dilation_rate=dilation,
                 use_bias=norm == "none",
                 kernel_initializer=kernel_initializer,
                 kernel_regularizer=regularizer,
@@ -154,11 +179,60 @@ def build_bipyramidal_cnn(
         dense_units=dense_units,
         activation=activation if activation != "leaky_relu" else "relu",
         dropout_rate=dropout_rate,
+        dense_dropout=bool(dense_dropout),
         kernel_initializer=kernel_initializer,
         kernel_regularizer=regularizer,
         classifier_activation=classifier_activation,
     )
     return keras.Model(inputs, outputs, name=name)
+
+
+def _per_block(name: str, value, num_blocks: int) -> tuple:
+    """An int or one positive int per block, as a tuple of `num_blocks` ints."""
+    values = (value,) * num_blocks if isinstance(value, int) else tuple(value)
+    if len(values) != num_blocks or any(
+        isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in values
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or {num_blocks} positive ints (one "
+            f"per block), got {value!r}"
+        )
+    return values
+
+
+def _check_padding(padding) -> None:
+    if padding in ("same", "valid"):
+        return
+    if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
+        raise ValueError(
+            f'padding must be "same", "valid" or a number of pixels >= 0, got '
+            f"{padding!r}"
+        )
+
+
+def _check_fits(input_shape, kernel_size, padding, dilation_rate, convs_per_block):
+    """Every convolution's (dilated) kernel fits its input, and every 2x2 pool
+    has at least 2 pixels: else one `ValueError` naming the block."""
+    if padding == "same":
+        return
+    pad = 0 if padding == "valid" else int(padding)
+    kernels = kernel_size
+    if not isinstance(kernel_size, tuple | list):
+        kernels = (kernel_size, kernel_size)
+    size = list(input_shape[:2])
+    for block, (dilation, num_convs) in enumerate(
+        zip(dilation_rate, convs_per_block, strict=True), start=1
+    ):
+        for axis in (0, 1):
+            span = dilation * (int(kernels[axis]) - 1) + 1
+            size[axis] += num_convs * (2 * pad - (span - 1))
+            if size[axis] < 2:
+                raise ValueError(
+                    f"image size {input_shape[0]}x{input_shape[1]} is too small for "
+                    f"block {block}: its {span}-pixel (dilated) kernels with "
+                    f"padding={padding!r} leave less than 2 pixels to pool"
+                )
+            size[axis] //= 2
 
 
 def build_lenet5(

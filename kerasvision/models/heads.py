@@ -66,8 +66,10 @@ def classifier_units(num_classes: int, classifier_activation: str | None):
     Args:
         num_classes: Number of classes, >= 2.
         classifier_activation: `None` (sigmoid for 2 classes, softmax otherwise),
-            `"softmax"` (one unit per class, also for 2) or `"sigmoid"` (binary
-            only). Defaults to `None` at every caller.
+            `"softmax"` (one unit per class, also for 2), `"sigmoid"` (binary
+            only) or `"multilabel"` (one sigmoid unit per label: a set of
+            labels per image, `--task multilabel`). Defaults to `None` at every
+            caller.
 
     Returns:
         `(units, activation)`.
@@ -87,9 +89,11 @@ def classifier_units(num_classes: int, classifier_activation: str | None):
         return 1, "sigmoid"
     if classifier_activation == "softmax":
         return num_classes, "softmax"
+    if classifier_activation == "multilabel":
+        return num_classes, "sigmoid"
     raise ValueError(
-        "classifier_activation must be None, 'softmax' or 'sigmoid', "
-        f"got {classifier_activation!r}"
+        "classifier_activation must be None, 'softmax', 'sigmoid' or "
+        f"'multilabel', got {classifier_activation!r}"
     )
 
 
@@ -112,6 +116,7 @@ def apply_classifier_head(
     dense_units=(),
     activation: str = "relu",
     dropout_rate: float = 0.0,
+    dense_dropout: bool = False,
     kernel_initializer="glorot_uniform",
     kernel_regularizer=None,
     classifier_activation: str | None = None,
@@ -119,7 +124,8 @@ def apply_classifier_head(
     """Pooling/flatten, optional dense layers, dropout and the `predictions` layer.
 
     Layer names: `avg_pool`, `max_pool` or `flatten`, `feature_bn`,
-    `fc1`..`fcN`, `dropout`, `predictions`.
+    `fc1`..`fcN`, `dropout`, `predictions`; with `dense_dropout`, `fc1_dropout`
+    .. `fc{N-1}_dropout` too (the last dense layer's is `dropout`).
 
     Args:
         x: The last spatial feature map (a Keras tensor).
@@ -131,6 +137,9 @@ def apply_classifier_head(
         dense_units: Units of hidden dense layers. Defaults to ().
         activation: Activation of the hidden dense layers. Defaults to "relu".
         dropout_rate: Dropout before `predictions`; 0 disables. Defaults to 0.0.
+        dense_dropout: A dropout of `dropout_rate` after every hidden dense
+            layer, not only before `predictions` ("a dropout layer after each
+            fully connected layer", as in AlexNet and VGG). Defaults to False.
         kernel_initializer: Initializer of the dense kernels. Defaults to
             "glorot_uniform".
         kernel_regularizer: Regularizer of the dense kernels. Defaults to None.
@@ -152,7 +161,8 @@ def apply_classifier_head(
         x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if feature_norm:
         x = batch_normalization(name="feature_bn")(x)
-    for index, width in enumerate(as_tuple(dense_units), start=1):
+    widths = as_tuple(dense_units, "dense_units")
+    for index, width in enumerate(widths, start=1):
         x = layers.Dense(
             int(width),
             activation=activation,
@@ -160,6 +170,8 @@ def apply_classifier_head(
             kernel_regularizer=kernel_regularizer,
             name=f"fc{index}",
         )(x)
+        if dense_dropout and dropout_rate and index < len(widths):
+            x = layers.Dropout(dropout_rate, name=f"fc{index}_dropout")(x)
     if dropout_rate:
         x = layers.Dropout(dropout_rate, name="dropout")(x)
     # float32 output keeps the softmax numerically safe under mixed precision.
@@ -172,13 +184,23 @@ def apply_classifier_head(
     )(x)
 
 
-def as_tuple(value) -> tuple:
-    """None -> (), an int -> (int,), a sequence -> a tuple."""
+def as_tuple(value, name: str = "value") -> tuple:
+    """None -> (), a whole number -> (n,), a sequence of them -> a tuple of ints.
+
+    Raises:
+        ValueError: Naming `name`, for anything else (`64.0`, `inf`, `"a"`).
+    """
+    import numbers
+
     if value is None:
         return ()
-    if isinstance(value, int):
-        return (value,)
-    return tuple(value)
+    iterable = hasattr(value, "__iter__") and not isinstance(value, str | bytes)
+    items = tuple(value) if iterable else (value,)
+    if not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items
+    ):
+        raise ValueError(f"{name} must be whole numbers, got {value!r}")
+    return tuple(int(v) for v in items)
 
 
 def main_output(model):
@@ -264,8 +286,9 @@ def serving_model(model, *, temperature=None, tta=None):
 
     Args:
         model: A trained classifier (raw 0-255 pixels in).
-        temperature: The run's fitted temperature; None or 1.0 adds nothing.
-            Defaults to None.
+        temperature: The run's fitted temperature, or one per label (a list:
+            a multi-label run, `LabelTemperatureScaling`); None or 1.0 adds
+            nothing. Defaults to None.
         tta: Test-time augmentation, "flip" or "flip+crop" (see
             `kerasvision.layers.tta`): the probabilities of the views are
             averaged inside the model. Defaults to None (none).
@@ -278,14 +301,11 @@ def serving_model(model, *, temperature=None, tta=None):
         >>> served = serving_model(model, temperature=1.7, tta="flip")
     """
     model = strip_auxiliary_heads(model)
-    scaled = temperature is not None and float(temperature) != 1.0
-    if not scaled and tta is None:
+    scale = _temperature_layer(temperature)
+    if scale is None and tta is None:
         return model
-    from kerasvision.layers.outputs import TemperatureScaling
-
     calibrated = model
-    if scaled:
-        scale = TemperatureScaling(temperature, name="temperature", dtype="float32")
+    if scale is not None:
         calibrated = keras.Model(model.input, scale(model.outputs[0]), name=model.name)
     if tta is None:
         return calibrated
@@ -295,6 +315,24 @@ def serving_model(model, *, temperature=None, tta=None):
     probabilities = calibrated(TestTimeViews(tta, name="tta_views")(inputs))
     averaged = ViewAverage(view_count(tta), name="tta_average")(probabilities)
     return keras.Model(inputs, averaged, name=f"{model.name}_tta")
+
+
+def _temperature_layer(temperature):
+    """The layer that serves `temperature` (one, or one per label), or None
+    when it changes nothing."""
+    if temperature is None:
+        return None
+    if isinstance(temperature, list | tuple):  # a multi-label run's, per label
+        if all(float(t) == 1.0 for t in temperature):
+            return None
+        from kerasvision.layers.multilabel import LabelTemperatureScaling
+
+        return LabelTemperatureScaling(temperature, name="temperature", dtype="float32")
+    if float(temperature) == 1.0:
+        return None
+    from kerasvision.layers.outputs import TemperatureScaling
+
+    return TemperatureScaling(temperature, name="temperature", dtype="float32")
 
 
 def unknown_threshold(min_confidence, class_names) -> float | None:

@@ -61,7 +61,7 @@ def build_mlp(
         50826
     """
     shape = check_input_shape(input_shape, model_name=name)
-    units = as_tuple(dense_units)
+    units = as_tuple(dense_units, "dense_units")
     if not units or any(int(u) < 1 for u in units):
         raise ValueError(f"dense_units must be positive integers, got {dense_units!r}")
     if activation not in ACTIVATIONS:

@@ -41,8 +41,9 @@ def _stderr(line: str) -> None:
 # === Data and model ===
 
 
-def load_data(data, config):
-    """An `ImageData` (labels only colour the plots), or `SegmentationData`."""
+def load_data(data, config, *, split_record=None):
+    """An `ImageData` (labels only colour the plots), or `SegmentationData`;
+    with `split_record` (a rerun) the recorded split of an image folder."""
     from kerasvision.data.images import parse_image_size
 
     common = {
@@ -52,6 +53,8 @@ def load_data(data, config):
         "test_split": config.test_split,
         "seed": config.seed,
     }
+    if split_record is not None:
+        common["split_record"] = split_record
     if config.task == "segmentation":
         from kerasvision.data.segmentation import load_segmentation_data
 
@@ -262,7 +265,10 @@ def evaluate(model, encoder, data, config, run):
 def _evaluate_reconstruction(model, encoder, data, split, config, run):
     from kerasvision.evaluation import image_quality
     from kerasvision.reuse import predict_in_batches
-    from kerasvision.visualization.plots import plot_image_rows, plot_latent_scatter
+    from kerasvision.visualization.reconstructions import (
+        plot_image_rows,
+        plot_latent_scatter,
+    )
 
     task, seed = config.task, config.seed
     raw, labels = collect(
@@ -306,7 +312,7 @@ def _evaluate_reconstruction(model, encoder, data, split, config, run):
 
 
 def _draw_vae(model, raw, labels, seed, run) -> None:
-    from kerasvision.visualization.plots import plot_image_rows
+    from kerasvision.visualization.reconstructions import plot_image_rows
 
     samples = model.generate(32, seed=seed)
     plot_image_rows(
@@ -350,7 +356,7 @@ def _vae_terms(model, raw, seed) -> dict:
 def _evaluate_segmentation(model, data, split, run):
     from kerasvision.evaluation import segmentation_metrics
     from kerasvision.reuse import predict_in_batches
-    from kerasvision.visualization.plots import plot_segmentation
+    from kerasvision.visualization.reconstructions import plot_segmentation
 
     images, masks = data.arrays(split)
     predicted = np.argmax(predict_in_batches(model, images, 64), axis=-1)
@@ -472,7 +478,7 @@ def fit_autoencoder(
         config = FitConfig.from_options(**options)
     elif options:
         raise ValueError("give either config or keyword options, not both")
-    if config.task == "classification":
+    if config.family == "classifier":
         raise ValueError("fit_autoencoder needs an autoencoder task (task=...)")
     return run_autoencoder(
         data,
@@ -486,7 +492,15 @@ def fit_autoencoder(
 
 
 def run_autoencoder(
-    data, config, *, output=None, overwrite=False, export=True, verbose="auto", log=None
+    data,
+    config,
+    *,
+    output=None,
+    overwrite=False,
+    export=True,
+    verbose="auto",
+    log=None,
+    split=None,
 ):
     """`fit_autoencoder` for a resolved config with a seed."""
     import keras
@@ -500,7 +514,7 @@ def run_autoencoder(
     log = log or _stderr
     with op_determinism(True):
         keras.utils.set_random_seed(config.seed)
-        data_obj = load_data(data, config)
+        data_obj = load_data(data, config, split_record=split)
         output = output or os.path.join(
             DEFAULT_RUNS_DIR, default_run_name(config.task, data_obj.source)
         )

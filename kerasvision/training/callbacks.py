@@ -11,6 +11,7 @@ import keras
 
 from kerasvision._files import save_model
 from kerasvision._keras_internals import seed_generator_states
+from kerasvision.progress import Progress
 
 __all__ = [
     "BestCheckpoint",
@@ -38,7 +39,13 @@ def progress_modes(verbose) -> tuple[int, bool]:
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """One line per epoch (when not quiet) + the timing of each epoch."""
+    """One line per epoch (when not quiet) + the timing of each epoch.
+
+    Inside an epoch, when not quiet, a line at least every
+    `kerasvision.progress.INTERVAL` seconds (batch, running loss, time left)
+    and during a long first-batch compilation or validation pass (a `Progress`
+    heartbeat); on a terminal Keras draws its bar instead (quiet).
+    """
 
     def __init__(self, epochs, log, quiet):
         super().__init__()
@@ -49,19 +56,40 @@ class EpochLogger(keras.callbacks.Callback):
         self.train_seconds = []  # the training pass alone, without validation
         self._start = 0.0
         self._in_epoch = False
+        self._progress = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start = time.perf_counter()
         self._in_epoch = True
+        if not self.quiet:
+            self._progress = Progress(
+                f"epoch {epoch + 1}/{self.epochs}",
+                total=(self.params or {}).get("steps"),
+                unit="batches",
+                log=self.log,
+                bar=False,
+                done_line=False,
+            ).start()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._progress is not None:
+            loss = (logs or {}).get("loss")
+            detail = None if loss is None else f"loss {float(loss):.4f}"
+            self._progress.update(1, detail=detail)
 
     def on_test_begin(self, logs=None):
         if self._in_epoch:  # validation of this epoch starts: training pass done
             self.train_seconds.append(time.perf_counter() - self._start)
             self._in_epoch = False
+            if self._progress is not None:
+                self._progress.detail = "validating"
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.perf_counter() - self._start
         self.seconds.append(elapsed)
+        if self._progress is not None:
+            self._progress.close()
+            self._progress = None
         if self._in_epoch:
             self.train_seconds.append(elapsed)
             self._in_epoch = False
@@ -71,6 +99,11 @@ class EpochLogger(keras.callbacks.Callback):
                 for k, v in (logs or {}).items()
             )
             self.log(f"epoch {epoch + 1}/{self.epochs} - {elapsed:.1f}s - {values}")
+
+    def on_train_end(self, logs=None):
+        if self._progress is not None:  # stopped inside an epoch
+            self._progress.close(failed=True)
+            self._progress = None
 
 
 class LearningRateLogger(keras.callbacks.Callback):

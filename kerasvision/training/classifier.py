@@ -20,16 +20,18 @@ import contextlib
 import datetime
 import math
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from kerasvision import __version__
+from kerasvision.progress import Progress, StepTimes, stderr_line
 from kerasvision.runs import software_versions
 from kerasvision.training.calibration import calibrate
 from kerasvision.training.pipelines import pipelines, uses_categorical_labels
+from kerasvision.training.selection import keep_better_of_warmup, save_warmup
+from kerasvision.training.thresholds import calibrate_labels
 
 __all__ = [
     "Backbone",
@@ -48,8 +50,7 @@ __all__ = [
 ]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+_stderr = stderr_line
 
 
 # === Backbone and input size ===
@@ -170,6 +171,8 @@ def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=Non
     Raises:
         ValueError, FileNotFoundError: On bad data or sizes.
     """
+    from kerasvision.config import get_task
+    from kerasvision.data.sources import SOURCE_OPTIONS
     from kerasvision.data.sources import load_data as load_any
 
     if backbone is None and config.backbone is not None:
@@ -191,12 +194,15 @@ def load_data(data, config, *, backbone=None, split_record=None, on_bad_file=Non
         "split_record": split_record,
         "classes": config.classes,
     }
-    if isinstance(data, str | os.PathLike):
+    kwargs.update({name: getattr(config, name) for name in SOURCE_OPTIONS})
+    if isinstance(data, str | os.PathLike) or config.labels is not None:
         kwargs["on_bad_file"] = on_bad_file
         kwargs["group_by"] = config.group_by
     elif config.group_by is not None:
         raise ValueError("--group-by needs a data folder (file paths to group)")
-    image_data = load_any(data, dataset=config.dataset, **kwargs)
+    multi_label = get_task(config.task).multi_label
+    image_data = load_any(data, dataset=config.dataset, multi_label=multi_label,
+                          **kwargs)  # fmt: skip
     return _resolve_image_size(image_data, config.image_size, rules)
 
 
@@ -215,7 +221,14 @@ def _build_checked(builder, *args, **kwargs):
                 f"this model does not take the option {option!r} "
                 f"(check --model-arg / the regularization options)"
             ) from None
-        raise
+        fixed = ("weights", "input_shape", "bn", "kernel_initializer")
+        given = {k: v for k, v in kwargs.items() if k not in fixed}
+        if not given:
+            raise
+        shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        raise ValueError(
+            f"--model-arg {shown}: a value of the wrong type ({text})"
+        ) from None
 
 
 def build_model(config, data, *, backbone=None, distribution=None):
@@ -233,7 +246,13 @@ def build_model(config, data, *, backbone=None, distribution=None):
     """
     import contextlib
 
+    from kerasvision.config import get_task
+
     scope = distribution.scope() if distribution else contextlib.nullcontext()
+    kwargs = dict(config.model_kwargs)
+    head = get_task(config.task).activation  # "multilabel": a sigmoid per label
+    if head is not None:
+        kwargs["classifier_activation"] = head
     if config.backbone is not None:
         from kerasvision.models.transfer import build_transfer_classifier
 
@@ -246,11 +265,10 @@ def build_model(config, data, *, backbone=None, distribution=None):
                 weights=config.weights,
                 input_shape=data.input_shape,
                 bn=config.bn,
-                **config.model_kwargs,
+                **kwargs,
             )
     from kerasvision.models import build_model as build_registered
 
-    kwargs = dict(config.model_kwargs)
     if config.kernel_initializer:
         from kerasvision.regularization import get_initializer
 
@@ -258,9 +276,34 @@ def build_model(config, data, *, backbone=None, distribution=None):
             config.kernel_initializer, seed=config.seed
         )
     with scope:
-        return _build_checked(
+        model = _build_checked(
             build_registered, config.model, data.input_shape, data.num_classes, **kwargs
         )
+    if "kernel_size" in kwargs:
+        _check_kernels(model, kwargs["kernel_size"])
+    return model
+
+
+def _check_kernels(model, value) -> None:
+    """`ValueError` when a convolution's kernel is larger than the feature map it
+    slides over (`--model-arg kernel_size=100` at 16 px: all padding, minutes
+    per epoch, nothing learned)."""
+    import keras
+
+    for layer in model.layers:
+        if not isinstance(layer, keras.layers.Conv2D):
+            continue
+        try:
+            height, width = layer.input.shape[1:3]
+        except (AttributeError, ValueError):
+            continue
+        if height and width and max(layer.kernel_size) > max(height, width):
+            raise ValueError(
+                f"--model-arg kernel_size={value}: layer {layer.name} sees "
+                f"{height}x{width} feature maps, smaller than its "
+                f"{layer.kernel_size[0]}x{layer.kernel_size[1]} kernel; use a "
+                f"smaller kernel_size or a larger --image-size"
+            )
 
 
 def compile_model(model, config, data, phase, *, distribution=None):
@@ -270,6 +313,7 @@ def compile_model(model, config, data, phase, *, distribution=None):
 
     from kerasvision.models import get_model_spec
     from kerasvision.training.compile import compile_classifier
+    from kerasvision.training.multilabel import positive_weights
     from kerasvision.training.phases import phase_optimizer
 
     aux_weight = 0.3
@@ -287,6 +331,8 @@ def compile_model(model, config, data, phase, *, distribution=None):
             label_smoothing=float(config.label_smoothing or 0.0),
             aux_loss_weight=aux_weight,
             jit_compile="auto" if config.jit_compile is None else config.jit_compile,
+            multi_label=data.multi_label,
+            positive_weights=data.multi_label and positive_weights(config, data),
         )
 
 
@@ -372,8 +418,14 @@ def record(run, config, data, model, *, backbone=None, distribution=None) -> dic
 
 
 def class_weights_of(config, data, log=None):
-    """The per-class weights of `config.class_weight` (None when not set)."""
+    """The per-class weights of `config.class_weight` (None when not set; a
+    multi-label run's are a weight per label in its loss: `positive_weights`)."""
     if config.class_weight is None:
+        return None
+    if data.multi_label:
+        from kerasvision.training.multilabel import positive_weights
+
+        positive_weights(config, data, log)
         return None
     from kerasvision.regularization import compute_class_weights
 
@@ -403,6 +455,8 @@ class TrainingOutcome:
     train_epoch_seconds: list = field(default_factory=list)
     train_seconds: float = 0.0
     feature_cache_seconds: float = 0.0
+    #: Fine-tuning: the warm-up or the fine-tuned model, by validation loss.
+    fine_tune_choice: dict | None = None
 
 
 class _PhaseRunner:
@@ -427,6 +481,9 @@ class _PhaseRunner:
         self.phases = plan_phases(config)
         self.keras_verbose, quiet = progress_modes(verbose)
         self.monitor = "val_loss" if len(data.splits["val"]) else "loss"
+        if self.monitor == "loss":
+            log("no validation split: no early stopping; checkpoints/best.keras "
+                "is chosen by training loss")  # fmt: skip
         self.logger = EpochLogger(self.phases[-1].end, log, quiet=quiet)
         self.nan_guard = NaNGuard()
         self.best = BestCheckpoint(run.file("checkpoints", "best.keras"), self.monitor)
@@ -447,7 +504,17 @@ class _PhaseRunner:
         self.binary = model.outputs[0].shape[-1] == 1
         self.datasets = None
         self.frozen = None  # the fine-tuning phase's FrozenPart, once computed
+        self.extra_callbacks = []  # e.g. a tracker's (`train(callbacks=...)`)
         self.cache_seconds = 0.0
+        self.wrap, self.fitted = None, None  # distilling: what Keras fits
+
+    def compiled(self, phase) -> None:
+        """Compile the model for `phase` (and wrap it again, distilling)."""
+        compile_model(
+            self.model, self.config, self.data, phase, distribution=self.distribution
+        )
+        if self.wrap is not None:
+            self.fitted = self.wrap(self.model)
 
     def fit_phase(self, phase) -> None:
         from kerasvision.training.phases import use_feature_cache, use_prefix_cache
@@ -464,8 +531,9 @@ class _PhaseRunner:
 
             restore_callback_state(self.run.state, tracked, self.run.checkpoint_dir)
         cached = None
-        if use_feature_cache(self.config, phase) or use_prefix_cache(
-            self.config, phase
+        config = self.config
+        if self.wrap is None and (  # a teacher needs the images
+            use_feature_cache(config, phase) or use_prefix_cache(config, phase)
         ):
             cached = self._cached_phase(phase)
         if cached is not None:
@@ -481,6 +549,8 @@ class _PhaseRunner:
                 epoch=self.epoch_seeds and self.epoch_seeds.epoch,
             )
             fit_model, target = self.model, None
+            if self.fitted is not None:  # checkpoints keep the student
+                fit_model, target = self.fitted, self.model
             train_ds, val_ds = (self.distribution.shard(d) for d in self.datasets)
         self.best.target = target
         self._fit(fit_model, phase, start, train_ds, val_ds, tracked, stopper, target)
@@ -491,13 +561,7 @@ class _PhaseRunner:
 
         if not continuing:
             enter_phase(self.model, phase, bn=self.config.bn)
-            compile_model(
-                self.model,
-                self.config,
-                self.data,
-                phase,
-                distribution=self.distribution,
-            )
+            self.compiled(phase)
         table = trainability_table(self.model, lr=phase.lr, bn=self.config.bn)
         self.log(f"phase {phase.name} (epochs {start + 1}-{phase.end}):\n{table}")
         with open(self.run.file("trainability.txt"), "a", encoding="utf-8") as stream:
@@ -508,7 +572,7 @@ class _PhaseRunner:
 
         tracked = {"best_checkpoint": self.best}
         stopper = None
-        if self.config.early_stopping:
+        if self.config.early_stopping and self.monitor == "val_loss":
             # A fresh EarlyStopping per phase: fine-tuning starts its own patience.
             stopper = keras.callbacks.EarlyStopping(
                 monitor=self.monitor,
@@ -525,7 +589,13 @@ class _PhaseRunner:
         from kerasvision.training.phases import cached_head, cached_top
 
         tick = time.perf_counter()
-        with self.distribution.scope():
+        count = len(self.data.splits["train"]) + len(self.data.splits["val"])
+        label = f"extracting backbone features of {count:,} images (once)"
+        shown = self.keras_verbose == 1 or not self.logger.quiet  # not verbose=0
+        progress = Progress(
+            label, count, unit="images", log=self.log, announce=True, enabled=shown
+        )
+        with self.distribution.scope(), progress:
             frozen = self._frozen_part(phase)
             if phase.trainable and frozen is None:
                 return None  # the backbone cannot be cut: train on images
@@ -583,7 +653,8 @@ class _PhaseRunner:
         callbacks += [self.logger, self.csv_logger, self.best]
         callbacks += [c for c in (stopper, self.tensorboard) if c is not None]
         callbacks.append(LastCheckpoint(self.run, self.monitor, tracked, target))
-        with self.distribution.scope():
+        callbacks += self.extra_callbacks
+        with self.distribution.scope(), _missing_files_stop(self.run):
             self.distribution.prepare_fit(fit_model, train_ds)
             fit_model.fit(
                 train_ds,
@@ -602,7 +673,39 @@ class _PhaseRunner:
             )
 
 
-def train(model, data, config, run, *, distribution=None, log=None, verbose="auto"):
+@contextlib.contextmanager
+def _missing_files_stop(run):
+    """An image file deleted (or emptied) while training stops the run with one
+    line naming it; the epochs already checkpointed stay resumable."""
+    import re
+
+    import tensorflow as tf
+
+    from kerasvision.training.results import TrainingError
+
+    try:
+        yield
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as error:
+        message = str(getattr(error, "message", error))
+        found = re.search(r"([^\s;]+); No such file or directory", message)
+        if found is None and "ReadFile" not in message and "decode" not in message:
+            raise
+        what = found.group(1) if found else message.strip().splitlines()[0][:200]
+        resume = (
+            f"restore it, then continue with `kerasvision fit --resume --output "
+            f"{run.final_dir}`"
+            if run.resumable
+            else "restore it and start again"
+        )
+        raise TrainingError(
+            f"an image file went missing or changed during training ({what}); {resume}"
+        ) from None
+
+
+def train(
+    model, data, config, run, *, distribution=None, log=None, verbose="auto",
+    callbacks=(), wrap=None,
+):  # fmt: skip
     """Train `model` phase by phase, checkpointing every epoch into `run`.
 
     A scratch model that is not compiled yet is compiled at `config.lr`; a
@@ -617,6 +720,12 @@ def train(model, data, config, run, *, distribution=None, log=None, verbose="aut
         distribution: A `Distribution`. Defaults to None (none).
         log: Receives progress lines. Defaults to None (stderr).
         verbose: "auto", 0, 1 or 2 (see `fit`). Defaults to "auto".
+        callbacks: More Keras callbacks for every phase, called after the
+            run's own (e.g. a tracker's). Defaults to ().
+        wrap: `wrap(compiled model)` -> the compiled model Keras fits in its
+            place (a distiller, `kerasvision.training.distill`), made again at
+            each compile; checkpoints, evaluation and export keep `model`, and
+            no feature cache is used. Defaults to None (fit `model`).
 
     Returns:
         A `TrainingOutcome` (its model is local, outside any strategy).
@@ -626,16 +735,23 @@ def train(model, data, config, run, *, distribution=None, log=None, verbose="aut
     """
     log = log or _stderr
     runner = _PhaseRunner(model, data, config, run, distribution, log, verbose)
-    if not config.is_transfer and not model.compiled:
-        compile_model(model, config, data, runner.phases[0], distribution=distribution)
+    runner.extra_callbacks = list(callbacks)
+    runner.wrap = wrap
+    if not config.is_transfer and (wrap is not None or not model.compiled):
+        runner.compiled(runner.phases[0])
     tick = time.perf_counter()
+    tuned = any(phase.trainable for phase in runner.phases)
     for phase in runner.phases:
         if phase.end > runner.initial_epoch:
             runner.fit_phase(phase)
+            if tuned and phase.trainable is False:
+                save_warmup(model, run)
     train_seconds = time.perf_counter() - tick
     if runner.distribution.strategy is not None:
         model = _without_strategy(model, run.path)
+    choice = keep_better_of_warmup(model, data, run, log=log) if tuned else None
     return TrainingOutcome(
+        fine_tune_choice=choice,
         model=model,
         history=run.read_history(),
         epoch_seconds=runner.logger.seconds,
@@ -680,10 +796,15 @@ def evaluate(model, data, run, *, batch_size: int = 64) -> dict:
         plot_training_curves,
     )
 
+    if data.multi_label:  # scored at 0.5; calibrate_labels fits the thresholds
+        from kerasvision.training.multilabel import evaluate_labels
+
+        return evaluate_labels(model, data, run, batch_size=batch_size)
     split = evaluation_split(data)
     metrics = evaluate_model(model, data, split, batch_size=batch_size)
     run.write_json("metrics.json", metrics)
-    name = run.info.get("model", {}).get("name", model.name)
+    recorded = run.info.get("model", {})
+    name = recorded.get("backbone") or recorded.get("name", model.name)
     plot_confusion_matrix(
         metrics["confusion_matrix"],
         data.class_names,
@@ -700,10 +821,12 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
     run.save_model(model)
     if not export:
         return None
+    from kerasvision.data.labelsets import recorded_thresholds
     from kerasvision.export import export_saved_model
     from kerasvision.models.heads import serving_model
+    from kerasvision.training.multilabel import served_temperature
 
-    temperature = (run.info.get("calibration") or {}).get("temperature")
+    temperature = served_temperature(run.info)  # one per label: multi-label
 
     samples = next(
         iter(
@@ -721,8 +844,13 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
         class_names=data.class_names,
         resize=data.resize,
         sample_images=np.asarray(samples),
+        thresholds=recorded_thresholds(run.info, data.class_names),
     )
     report["path"] = os.path.join(run.final_dir, "serving")
+    from kerasvision.export.model_card import write_model_card
+
+    if write_model_card(run, report, where=run.file("serving")):
+        report["model_card"] = os.path.join(report["path"], "MODEL_CARD.md")
     return report
 
 
@@ -757,6 +885,10 @@ def fit_classifier(
     log=None,
     resume=None,
     distribution=None,
+    split=None,
+    tracker=None,
+    teacher=None,
+    started=None,
 ):
     """Load, build, record, train, evaluate, export and publish one classifier run.
 
@@ -771,21 +903,34 @@ def fit_classifier(
         log: Receives progress lines. Defaults to None (stderr).
         resume: A `RunWriter.resume(...)` to continue. Defaults to None.
         distribution: A `Distribution`. Defaults to None (none).
+        split: A recorded split to train on (`rerun`). Defaults to None (the
+            data is split anew).
+        tracker: A `kerasvision.tracking.MlflowTracker` that logs the run
+            (options, epochs, files, model). Defaults to None.
+        teacher: A `kerasvision.training.distill.Teacher`: the model learns
+            from its probabilities too (`train`'s `wrap`), and run.json records
+            it under "distillation". Defaults to None.
+        started: When the wait began (`time.time()`; `time_budget` counts
+            from it). Defaults to None (now).
 
     Returns:
         A `FitResult`.
     """
 
+    from kerasvision.training.explain import split_grouping
     from kerasvision.training.results import FitResult
 
     log = log or _stderr
     if distribution is not None and distribution.strategy is not None:
         log(distribution.describe(config.batch_size))
-    started = time.perf_counter()
+    now = time.perf_counter()
+    started = now if started is None else now - max(0.0, time.time() - started)
+    times = StepTimes(log, enabled=verbose != 0)
     with seeded(config):
         run, model, image_data, backbone = _start(
-            data, config, output, overwrite, resume, distribution, log
-        )
+            data, config, output, overwrite, resume, distribution, log, times, export,
+            split=split,
+        )  # fmt: skip
         with run:
             notes = {}
             if resume is None:
@@ -793,23 +938,33 @@ def fit_classifier(
                     model, image_data, config, run, backbone=backbone,
                     distribution=distribution, log=log, started=started,
                 )  # fmt: skip
+            recorded = resume.info["split"] if resume is not None else split
+            grouping = split_grouping(image_data, recorded)  # before the record
             record(run, config, image_data, model, backbone=backbone,
                    distribution=distribution)  # fmt: skip
             run.record(**notes)
+            run.record(split={**run.info["split"], "duplicates": grouping})
+            if teacher is not None:
+                run.record(distillation=teacher.to_json())
+            if tracker is not None:
+                run.record(tracking=tracker.start(run.info, run_dir=run.final_dir))
             outcome = train(
                 model, image_data, config, run,
                 distribution=distribution, log=log, verbose=verbose,
+                callbacks=[tracker.callback()] if tracker is not None else (),
+                wrap=teacher and teacher.wrap,
             )  # fmt: skip
             gap = overfitting(outcome.history, config, outcome.model, log=log)
             run.record(overfitting=gap)
-            metrics = evaluate(
-                outcome.model, image_data, run, batch_size=max(64, config.batch_size)
+            if outcome.fine_tune_choice is not None:
+                run.record(fine_tune_choice=outcome.fine_tune_choice)
+            metrics, report = _finish_steps(
+                outcome, image_data, run, config, times, export=export, log=log
             )
-            metrics = calibrate(outcome.model, image_data, run, metrics,
-                                enabled=config.calibrate)  # fmt: skip
-            report = save_and_export(outcome.model, image_data, run, export=export)
             finish_record(run, outcome, metrics, report)
             run.publish()
+    if tracker is not None:
+        tracker.finish(run.final_dir)
     return FitResult(
         run_dir=run.final_dir,
         metrics=metrics,
@@ -824,23 +979,69 @@ def fit_classifier(
     )
 
 
-def _start(data, config, output, overwrite, resume, distribution, log):
+def _finish_steps(outcome, data, run, config, times, *, export, log):
+    """Evaluate, calibrate and export (each a timed step with progress); the
+    served metrics, a word when they mean little, and the export report."""
+    from kerasvision.training.explain import result_warning
+
+    split = evaluation_split(data)
+    count = len(data.splits[split])
+    batch_size = max(64, config.batch_size)
+    with times.step("evaluate", f"evaluating on {count:,} {split} images", count,
+                    unit="images", announce=count >= 1000):  # fmt: skip
+        metrics = evaluate(outcome.model, data, run, batch_size=batch_size)
+    with times.step("calibrate", "calibrating", announce=False):
+        fitted = calibrate_labels if data.multi_label else calibrate  # per label
+        metrics = fitted(outcome.model, data, run, metrics,
+                         enabled=config.calibrate, log=log)  # fmt: skip
+    epochs = len(outcome.history.get("loss", []))
+    warning = result_warning(metrics, config, data, epochs_trained=epochs)
+    if warning:
+        log(warning)
+        run.record(warnings=[warning])
+    label = "saving model.keras" + (", exporting and checking serving/" * export)
+    with times.step("export", label):
+        report = save_and_export(outcome.model, data, run, export=export)
+    times.add("feature_extraction", outcome.feature_cache_seconds)
+    times.add("train", outcome.train_seconds - outcome.feature_cache_seconds)
+    run.record(step_seconds=times.to_json())
+    return metrics, report
+
+
+def _start(
+    data, config, output, overwrite, resume, distribution, log, times=None, export=True,
+    *, split=None,
+):  # fmt: skip
     """Data, the writer (checked, then opened once the model is built) and model."""
     from kerasvision.runs import DEFAULT_RUNS_DIR, RunWriter, default_run_name
+    from kerasvision.training.explain import describe_run, size_reason
 
-    backbone = resolve_backbone(config)
+    times = times or StepTimes(log)
+    with times.step("resolve_backbone", "loading the backbone", announce=False):
+        backbone = resolve_backbone(config)
 
     def on_bad_file(path, reason):
         log(f"skipping bad file {path}: {reason}")
 
-    split_record = resume.info["split"] if resume is not None else None
-    image_data = load_data(
-        data, config, backbone=backbone, split_record=split_record,
-        on_bad_file=on_bad_file,
-    )  # fmt: skip
-    if image_data.split_warning():
-        log(image_data.split_warning())
+    split_record = resume.info["split"] if resume is not None else split
+    with times.step("load_data", _reading_label(data, config)):
+        image_data = load_data(
+            data, config, backbone=backbone, split_record=split_record,
+            on_bad_file=on_bad_file,
+        )  # fmt: skip
+    label, _, _, exact, _ = _size_rules(config, backbone)
+    reason = size_reason(config, image_data, label, exact)
+    for line in describe_run(config, image_data, size_reason=reason,
+                             recorded=split_record is not None):  # fmt: skip
+        log(line)
+    for line in image_data.messages():
+        log(line)
     class_weights_of(config, image_data)  # a bad --class-weight fails here, early
+    if export and image_data.channels == 4:  # fail before training, not after
+        raise ValueError(
+            "--channels 4: the exported SavedModel decodes image bytes to RGB or "
+            "grayscale only; train with --channels 3 (alpha dropped) or 1"
+        )
     if resume is not None:
         model = _load_checkpoint(resume, distribution)
         log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")
@@ -850,13 +1051,24 @@ def _start(data, config, output, overwrite, resume, distribution, log):
     )
     data_dir = image_data.source.get("path")
     run = RunWriter.plan(output, overwrite=overwrite, data_dir=data_dir)
-    model = build_model(
-        config, image_data, backbone=backbone, distribution=distribution
-    )
+    with times.step("build_model", "building the model", announce=False):
+        model = build_model(
+            config, image_data, backbone=backbone, distribution=distribution
+        )
     _check_unfreeze(config, model)
     run.open()  # created only now: a model that fails to build leaves nothing
     log(f"run directory: {run.final_dir} (in progress at {run.path})")
     return run, model, image_data, backbone
+
+
+def _reading_label(data, config) -> str:
+    if isinstance(data, str | os.PathLike):
+        return f"reading {os.fspath(data)} (every file is decoded once)"
+    if getattr(config, "labels", None) is not None:
+        return f"reading the images listed in {config.labels}"
+    if data is None:
+        return f"loading the {config.dataset or 'digits'} dataset"
+    return "preparing the in-memory images"
 
 
 def plan(model, data, config, run, *, backbone=None, distribution=None, log=None,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from kerasvision._choices import OPTIMIZERS
 
-__all__ = ["compile_autoencoder", "compile_classifier", "make_optimizer"]
+__all__ = [
+    "compile_autoencoder",
+    "compile_classifier",
+    "has_multi_label_head",
+    "make_optimizer",
+]
 
 
 def make_optimizer(
@@ -15,6 +20,7 @@ def make_optimizer(
     momentum=None,
     ema=None,
     multipliers=None,
+    accumulate=None,
 ):
     """A Keras optimizer by name ("adam", "sgd" with momentum 0.9, "adamw", "rmsprop").
 
@@ -32,15 +38,21 @@ def make_optimizer(
             Defaults to None (no EMA).
         multipliers: `{variable.path: factor}` learning-rate multipliers
             (`kerasvision.optimization.layer_multipliers`). Defaults to None.
+        accumulate: Update the weights once every `accumulate` batches with
+            the average of their gradients (Keras's
+            `gradient_accumulation_steps`). Learning-rate schedules still count
+            batches. Defaults to None (every batch).
 
     Returns:
         The optimizer.
 
     Raises:
-        ValueError: On an unknown name or a non-positive learning rate.
+        ValueError: On an unknown name, a non-positive learning rate or
+            `accumulate` < 1.
 
     Example:
         >>> optimizer = make_optimizer("sgd", 0.01, ema=0.99)
+        >>> larger_batch = make_optimizer("adam", 1e-3, accumulate=4)
     """
     import keras
 
@@ -51,6 +63,11 @@ def make_optimizer(
     if isinstance(lr, int | float) and not lr > 0:
         raise ValueError(f"learning rate must be > 0, got {lr}")
     options = {"learning_rate": lr}
+    if accumulate is not None:
+        if isinstance(accumulate, bool) or not int(accumulate) == accumulate >= 1:
+            raise ValueError(f"accumulate must be an integer >= 1, got {accumulate!r}")
+        if accumulate > 1:  # Keras takes 2 or more
+            options["gradient_accumulation_steps"] = int(accumulate)
     if ema is not None:
         options.update(use_ema=True, ema_momentum=float(ema))
     if name == "sgd":
@@ -93,6 +110,37 @@ def _classifier_loss(units, label_mode, num_classes, label_smoothing):
     return loss, metrics
 
 
+def _multi_label_loss(units, label_smoothing, positive_weights):
+    """Binary cross-entropy per label (with positive weights: the
+    `--class-weight` of a multi-label run), per-slot accuracy and the PR AUC."""
+    import keras
+
+    if positive_weights is None:
+        loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
+    else:
+        from kerasvision.layers.multilabel import LabelWeightedBinaryCrossentropy
+
+        loss = LabelWeightedBinaryCrossentropy(
+            positive_weights, label_smoothing=label_smoothing
+        )
+    metrics = [
+        keras.metrics.BinaryAccuracy(name="accuracy"),
+        keras.metrics.AUC(
+            curve="PR", multi_label=True, num_labels=units, name="pr_auc"
+        ),
+    ]
+    return loss, metrics
+
+
+def has_multi_label_head(model) -> bool:
+    """Whether `model` ends in several sigmoid units (one per label)."""
+    from kerasvision.models.heads import output_layer
+
+    layer = output_layer(model)
+    activation = getattr(getattr(layer, "activation", None), "__name__", "")
+    return model.outputs[0].shape[-1] > 1 and activation == "sigmoid"
+
+
 def compile_classifier(
     model,
     optimizer,
@@ -102,6 +150,8 @@ def compile_classifier(
     label_smoothing: float = 0.0,
     aux_loss_weight: float = 0.3,
     jit_compile="auto",
+    multi_label: bool | None = None,
+    positive_weights=None,
 ):
     """Compile with the loss and metrics that match the head and the labels.
 
@@ -109,6 +159,10 @@ def compile_classifier(
     categorical cross-entropy for integer labels, categorical for one-hot/soft
     labels (also needed for label smoothing, applied here once: the mixers never
     smooth). Accuracy always; top-5 accuracy when there are >= 10 classes.
+    K sigmoid units (multi-label) -> binary cross-entropy per label (label
+    smoothing per label; `positive_weights` weigh each label's positives),
+    with the per-slot accuracy and the precision-recall AUC ("pr_auc", Keras's
+    interpolated estimate of the mean average precision).
     Auxiliary outputs (Inception) get the same loss, weighted by `aux_loss_weight`.
     Under the "mixed_float16" policy Keras wraps the optimizer in a
     `LossScaleOptimizer`.
@@ -123,6 +177,10 @@ def compile_classifier(
         aux_loss_weight: Weight of each auxiliary output's loss. Defaults to 0.3.
         jit_compile: Keras's `jit_compile` (True: XLA, False, or "auto").
             Defaults to "auto".
+        multi_label: The head is one sigmoid unit per label. Defaults to None
+            (`has_multi_label_head`).
+        positive_weights: Multi-label only: a loss weight per label on its
+            positives (`LabelWeightedBinaryCrossentropy`). Defaults to None.
 
     Returns:
         The compiled model.
@@ -133,9 +191,16 @@ def compile_classifier(
     """
     units = model.outputs[0].shape[-1]
     num_classes = num_classes or (2 if units == 1 else units)
-    if label_smoothing and label_mode != "categorical" and units != 1:
+    if multi_label is None:
+        multi_label = has_multi_label_head(model)
+    if multi_label:
+        loss, metrics = _multi_label_loss(units, label_smoothing, positive_weights)
+    elif label_smoothing and label_mode != "categorical" and units != 1:
         raise ValueError("label smoothing needs one-hot (categorical) labels")
-    loss, metrics = _classifier_loss(units, label_mode, num_classes, label_smoothing)
+    else:
+        loss, metrics = _classifier_loss(
+            units, label_mode, num_classes, label_smoothing
+        )
     if len(model.outputs) > 1:
         count = len(model.outputs)
         model.compile(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from typing import TYPE_CHECKING
 
 from kerasvision.config import FitConfig, options_doc
+from kerasvision.progress import stderr_line
 
 if TYPE_CHECKING:
     from kerasvision.training.lr_find import LrFindResult
@@ -16,8 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["fit", "fit_distributed", "lr_find", "rerun", "resume_run"]
 
 
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+_stderr = stderr_line
 
 
 def fit(
@@ -30,6 +29,9 @@ def fit(
     export: bool = True,
     verbose="auto",
     log=None,
+    split=None,
+    track=None,
+    started=None,
     **options,
 ):
     """Train a CNN (or an autoencoder) on a folder, arrays or a built-in dataset.
@@ -61,6 +63,17 @@ def fit(
         verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
             1 or 2. Defaults to "auto".
         log: Function receiving progress lines. Defaults to None (stderr).
+        split: A recorded split (`run.json`'s "split") to train on instead of
+            splitting the data anew, as `rerun` does: the split then depends
+            on nothing installed (e.g. imagehash's near-duplicate grouping).
+            Defaults to None.
+        track: Log the run to an experiment tracker: "mlflow" (at
+            `MLFLOW_TRACKING_URI`, else a local `./mlruns` store) or
+            "mlflow:URI" (`kerasvision.tracking`; classification runs). An
+            unreachable server is one warning line. Defaults to None.
+        started: When the wait began, as `time.time()`: `time_budget` counts
+            from here (the command line passes its process start, so the
+            budget bounds the whole command). Defaults to None (this call).
         **options: The `FitConfig` options (`kerasvision.config.sections`):
 {options}
 
@@ -87,8 +100,9 @@ def fit(
                 f"--resume takes every option from the run; drop {given or 'config'}"
             )
         return resume_run(
-            output, verbose=verbose, log=log, distribute=options.get("distribute")
-        )
+            output, verbose=verbose, log=log, distribute=options.get("distribute"),
+            track=track,
+        )  # fmt: skip
     if config is None:
         if isinstance(data, str | os.PathLike):
             options.setdefault("data", os.fspath(data))
@@ -97,11 +111,23 @@ def fit(
         raise ValueError("give either config or keyword options, not both")
     config = config.resolved().with_seed()
     kwargs = {"output": output, "overwrite": overwrite, "export": export}
-    if config.task != "classification":
+    if split is not None:
+        kwargs["split"] = split
+    if started is not None and config.family == "classifier":
+        kwargs["started"] = started
+    if config.family != "classifier":
+        if track is not None:
+            raise ValueError("--track only applies to the classifier tasks")
         from kerasvision.training.autoencoder import run_autoencoder
 
         return run_autoencoder(data, config, verbose=verbose, log=log, **kwargs)
-    return fit_distributed(data, config, verbose=verbose, log=log, **kwargs)
+    from kerasvision.tracking import open_tracker, tracking
+
+    tracker = open_tracker(track, log=log) if track is not None else None
+    with tracking(tracker):
+        return fit_distributed(
+            data, config, verbose=verbose, log=log, tracker=tracker, **kwargs
+        )
 
 
 fit.__doc__ = fit.__doc__.replace("{options}", options_doc(FitConfig, indent=16))
@@ -173,13 +199,15 @@ def _lost_peer(error) -> bool:
     return isinstance(error, lost)
 
 
-def _fit_on_worker(data, config, distribution, resume, *, output, **kwargs):
+def _fit_on_worker(data, config, distribution, resume, *, output, tracker=None,
+                   **kwargs):  # fmt: skip
     """A non-chief worker: the same steps as the chief, in a deleted scratch folder.
 
     Collective ops (gradient all-reduce, variable broadcast, metric reduction) need
     every worker at every step, so the worker runs the whole run too, but only
-    the chief's run directory is kept. On `--resume` the worker starts from the
-    chief's checkpoint (read at the same `output` path).
+    the chief's run directory is kept (and only the chief logs to a tracker). On
+    `--resume` the worker starts from the chief's checkpoint (read at the same
+    `output` path).
     """
     from kerasvision.runs import RunWriter, partial_dir
     from kerasvision.training.classifier import fit_classifier
@@ -218,14 +246,20 @@ def _fit_on_worker(data, config, distribution, resume, *, output, **kwargs):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def resume_run(output=None, *, verbose="auto", log=None, distribute=None):
+def resume_run(output=None, *, verbose="auto", log=None, distribute=None,
+               track=None):  # fmt: skip
     """Continue the interrupted run at `output` (or the latest in saved_models/).
+
+    A run that was tracked (`run.json`'s "tracking") goes on logging to the
+    same MLflow run; `track` names a tracker for a run that was not (or
+    another one).
 
     Raises:
         ValueError: If there is nothing to resume, or the run was trained on
             in-memory arrays.
     """
     from kerasvision.config import FitConfig
+    from kerasvision.data.sources import fit_inputs
     from kerasvision.runs import RunWriter
 
     writer = RunWriter.resume(output)
@@ -238,26 +272,50 @@ def resume_run(output=None, *, verbose="auto", log=None, distribute=None):
             raise ValueError(
                 "--resume: runs on in-memory arrays cannot be resumed from disk"
             )
+        data, changes = fit_inputs(source, writer.path)
+        config = config.replace(**changes) if changes else config
+        tracker = _resumed_tracker(writer.info.get("tracking"), track, log or _stderr)
     except BaseException:
         writer.close()
         raise
-    data = source["path"] if source["kind"] == "folder" else None
-    return fit_distributed(
-        data,
-        config,
-        resume=writer,
-        output=writer.final_dir,
-        export=True,
-        verbose=verbose,
-        log=log or _stderr,
-    )
+    from kerasvision.tracking import tracking
+
+    with tracking(tracker):
+        return fit_distributed(
+            data,
+            config,
+            resume=writer,
+            output=writer.final_dir,
+            export=True,
+            verbose=verbose,
+            log=log or _stderr,
+            tracker=tracker,
+        )
 
 
-def rerun(run_dir, *, output=None, overwrite: bool = False, verbose="auto", log=None):
+def _resumed_tracker(recorded, track, log):
+    """The tracker of a resumed run: `track`, else the one it recorded (which
+    keeps logging to the recorded MLflow run), else None."""
+    recorded = recorded if isinstance(recorded, dict) else None
+    if track is None and recorded is not None and recorded.get("tracking_uri"):
+        track = f"mlflow:{recorded['tracking_uri']}"
+    if track is None:
+        return None
+    from kerasvision.tracking import open_tracker
+
+    return open_tracker(track, log=log, resume=recorded)
+
+
+def rerun(
+    run_dir, *, output=None, overwrite: bool = False, verbose="auto", log=None,
+    track=None,
+):  # fmt: skip
     """Train again from a finished run's recorded config (`run.json`).
 
-    Same seed, same data, same options: on CPU the new run reproduces the old
-    one (weights and metrics).
+    Same seed, same data, same options, and the recorded split's files (not
+    a split made anew, which could group near-duplicates differently with
+    imagehash installed or not): on CPU the new run reproduces the old one
+    (weights and metrics).
 
     Args:
         run_dir: A finished run directory.
@@ -266,6 +324,7 @@ def rerun(run_dir, *, output=None, overwrite: bool = False, verbose="auto", log=
         overwrite: Replace a finished run at `output`. Defaults to False.
         verbose: See `fit`. Defaults to "auto".
         log: Receives progress lines. Defaults to None (stderr).
+        track: Log the new run to a tracker (see `fit`). Defaults to None.
 
     Returns:
         The `FitResult` / `AutoencoderResult` of the new run.
@@ -279,39 +338,54 @@ def rerun(run_dir, *, output=None, overwrite: bool = False, verbose="auto", log=
         >>> again.metrics["accuracy"]
     """
     from kerasvision.config import FitConfig
+    from kerasvision.data.sources import fit_inputs
     from kerasvision.runs import load_run
 
     run = load_run(run_dir)
     if run.kind == "ensemble":
         raise ValueError(f"{run.path} is an ensemble; rerun its members instead")
+    if not isinstance(run.info.get("arguments"), dict):
+        raise ValueError(f"{run.path}/run.json records no arguments to rerun with")
     config = FitConfig.from_json(run.info["arguments"])
-    source = run.info["data"]["source"]
+    source = run.info["data"].get("source") or {"kind": "arrays"}
     if source["kind"] == "arrays":
         raise ValueError(
             f"{run.path} was trained on in-memory arrays, which a rerun cannot read "
             f"back; call kerasvision.fit with the arrays and this run's options"
         )
-    folders = ("folder", "segmentation_folder")
-    data = source.get("path") if source["kind"] in folders else None
+    data, changes = fit_inputs(source, run.path)
+    config = config.replace(**changes) if changes else config
     if data is not None and not os.path.isdir(data):
         raise FileNotFoundError(f"the data folder of {run.path} is gone: {data}")
-    return fit(
+    result = fit(
         data,
         config=config,
         output=output,
         overwrite=overwrite,
         verbose=verbose,
         log=log,
+        split=run.info.get("split"),  # the same files, whatever is installed
+        track=track,
     )
+    if getattr(result, "data", None) is not None:
+        from kerasvision.runs import data_change
+
+        change = data_change(run, result.data)  # the rerun trained on other files
+        if change:
+            (log or _stderr)(change)
+    return result
 
 
-def lr_find(data=None, *, output: str = "lr_find.png", **options) -> LrFindResult:
+def lr_find(
+    data=None, *, output: str = "lr_find.png", overwrite: bool = False, **options
+) -> LrFindResult:
     """`kerasvision lr-find`: load and build like `fit`, sweep, plot; no run.
 
     Args:
         data: As `fit`'s `data`. Defaults to None (a built-in dataset).
         output: The PNG of smoothed loss vs learning rate. Defaults to
             "lr_find.png".
+        overwrite: Replace an existing file at `output`. Defaults to False.
         **options: `fit`'s data and model options (`FitConfig`).
 
     Returns:
@@ -321,6 +395,7 @@ def lr_find(data=None, *, output: str = "lr_find.png", **options) -> LrFindResul
         >>> result = lr_find(dataset="digits", seed=0, output="/tmp/lr.png")
         >>> result.suggested
     """
+    from kerasvision._files import check_output_file
     from kerasvision.config import FitConfig
     from kerasvision.training.classifier import (
         build_model,
@@ -331,10 +406,11 @@ def lr_find(data=None, *, output: str = "lr_find.png", **options) -> LrFindResul
 
     if isinstance(data, str | os.PathLike):
         options.setdefault("data", os.fspath(data))
+    check_output_file(output, overwrite=overwrite, data_dir=options.get("data"))
     options.pop("lr", None)
     config = FitConfig.from_options(**options).resolved().with_seed()
-    if config.task != "classification":
-        raise ValueError("lr-find is for classifiers (--task classification)")
+    if config.family != "classifier":
+        raise ValueError("lr-find is for classifiers (classification, multilabel)")
     from kerasvision.training.lr_find import choose_lr
 
     with seeded(config):

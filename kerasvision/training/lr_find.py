@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kerasvision.progress import Progress, current
+
 __all__ = ["LrFindResult", "choose_lr", "suggest", "sweep"]
 
 #: Sweep range and length, smoothing and the divergence stop (fastai's values).
@@ -103,8 +105,11 @@ def sweep(model, dataset, compile_fn, **settings) -> LrFindResult:
     compile_fn(clone, keras.optimizers.Adam(schedule))
     result, average, best = LrFindResult(), 0.0, math.inf
     beta = options["smoothing"]
+    progress = current()  # the caller's step, if any, counts the batches
     for step, batch in enumerate(dataset.repeat().take(steps)):
         logs = clone.train_on_batch(*batch, return_dict=True)
+        if progress is not None:
+            progress.update(1)
         loss = float(logs["loss"])
         average = beta * average + (1 - beta) * loss
         smooth = average / (1 - beta ** (step + 1))
@@ -164,8 +169,11 @@ def choose_lr(model, data, config, *, log=None, plot=None) -> LrFindResult:
     Returns:
         An `LrFindResult`.
     """
-    target, train, compile_fn = _sweep_dataset(model, data, config)
-    result = sweep(target, train, compile_fn)
+    with Progress("lr-find: preparing the training batches"):
+        target, train, compile_fn = _sweep_dataset(model, data, config)
+    label = "lr-find: sweeping the learning rate"
+    with Progress(label, int(SWEEP["steps"]), unit="batches", announce=True):
+        result = sweep(target, train, compile_fn)
     if plot is not None:
         from kerasvision.visualization.plots import plot_lr_find
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from kerasvision.progress import keras_callbacks
+
 __all__ = [
     "FrozenPart",
     "Phase",
@@ -73,7 +75,10 @@ def plan_phases(config) -> list[Phase]:
 
 
 def steps_per_epoch(data, config) -> int:
-    """Optimizer steps of one epoch over the training split."""
+    """Batches of one epoch over the training split: the steps a phase's
+    learning-rate schedule counts. With `--accumulate N` the weights change
+    once every N batches, but Keras's schedules still read the batch counter,
+    so the curve spans the phase either way."""
     return max(1, math.ceil(len(data.splits["train"]) / config.batch_size))
 
 
@@ -113,6 +118,7 @@ def phase_optimizer(network, config, data, phase: Phase):
         momentum=config.momentum,
         ema=config.ema,
         multipliers=multipliers,
+        accumulate=config.accumulate,
     )
 
 
@@ -318,7 +324,9 @@ def _predict_splits(model, data) -> dict:
             images = data.dataset(
                 split, batch_size=64, shuffle=False, include_labels=False, cache="none"
             )
-            values[split] = model.predict(images, verbose=0)
+            values[split] = model.predict(
+                images, verbose=0, callbacks=keras_callbacks()
+            )
     return values
 
 

@@ -46,8 +46,18 @@ class FitResult:
         return self.metrics.get("accuracy", float("nan"))
 
     def summary(self) -> str:
-        """One line: the evaluation split's headline metrics."""
-        return summarize_metrics(self.metrics)
+        """One line: the evaluation split's headline metrics, and where the
+        splits came from when the data gave them (a folder or a table)."""
+        line = summarize_metrics(self.metrics)
+        given_source = getattr(self.data, "given_source", None)
+        split = self.metrics.get("split", "test")
+        where = given_source(split) if given_source is not None else None
+        if where:
+            origin = self.data.split_source
+            line += (
+                f" on {where} (train: {origin['train']}; validation: {origin['val']})"
+            )
+        return line
 
 
 @dataclass
@@ -96,6 +106,12 @@ def summarize_metrics(metrics: dict) -> str:
     """ "test accuracy: 0.9833 (179 images, loss 0.0612)", or the autoencoder
     task's figures ("test split: psnr 21.3, ssim 0.81, ...")."""
     split = metrics.get("split", "test")
+    if "map" in metrics:  # a multi-label run
+        return (
+            f"{split} mAP: {metrics['map']:.4f}, micro-F1 {metrics['micro_f1']:.4f}, "
+            f"subset accuracy {metrics['subset_accuracy']:.4f} ({metrics['count']} "
+            f"images, loss {metrics['loss']:.4f})"
+        )
     if "accuracy" in metrics:
         return (
             f"{split} accuracy: {metrics['accuracy']:.4f} "

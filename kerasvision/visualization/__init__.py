@@ -1,11 +1,12 @@
 """Pictures of data, training and models (PNG writers use matplotlib's Agg backend).
 
-Public names load lazily: `import kerasvision.visualization` (and the plots
-module used by training) does not import TensorFlow until a gradient-based
-function is used. The functions `gradcam` and `feature_maps` share their names
-with their modules: the package attribute is the function, so import from the
-module explicitly (`from kerasvision.visualization.gradcam import gradcam`) when
-you need other names of it.
+Public names load lazily: `import kerasvision.visualization` does not import
+TensorFlow; the first name used loads it, quietly (`kerasvision._lazy`), and
+`kerasvision.visualization.plots` itself needs only matplotlib. The functions
+`gradcam` and `feature_maps` share their names with their modules: the package
+attribute is the function, so import from the module explicitly
+(`from kerasvision.visualization.gradcam import gradcam`) when you need other
+names of it.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from kerasvision._lazy import lazy_names
 _PUBLIC = {
     # plots
     "plot_confusion_matrix": ".plots",
-    "plot_image_rows": ".plots",
-    "plot_latent_scatter": ".plots",
-    "plot_segmentation": ".plots",
+    "plot_image_rows": ".reconstructions",
+    "plot_latent_scatter": ".reconstructions",
+    "plot_segmentation": ".reconstructions",
     "plot_per_class_metrics": ".plots",
     "plot_reliability_diagram": ".plots",
     "plot_top_losses": ".plots",

@@ -127,6 +127,7 @@ def preview_dataset(
     image_size=None,
     count: int = 8,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> str:
     """`preview_augmentation` on `count` training images of a folder or dataset.
 
@@ -139,13 +140,20 @@ def preview_dataset(
         image_size: N or (height, width). Defaults to None.
         count: Images shown per row. Defaults to 8.
         seed: Seed of the sample and of the augmentation. Defaults to 0.
+        overwrite: Replace an existing file at `path`. Defaults to False.
 
     Returns:
         The path written.
+
+    Raises:
+        ValueError: On a bad spec, or a `path` inside the data folder, existing
+            (without `overwrite`) or not a regular file.
     """
+    from kerasvision._files import check_output_file
     from kerasvision.data import load_data
 
     parse_augment_spec(spec)
+    check_output_file(path, overwrite=overwrite, data_dir=data, option="--preview")
     image_data = load_data(data, dataset=dataset, image_size=image_size, seed=seed)
     images, labels = next(
         iter(image_data.dataset("train", batch_size=count, seed=seed, cache="none"))

@@ -59,6 +59,7 @@ def visualize_run(
     output,
     layer: str | None = None,
     class_name: str | None = None,
+    overwrite: bool = False,
 ) -> list[str]:
     """Write pictures explaining a run's model, as PNG files in `output`.
 
@@ -79,6 +80,9 @@ def visualize_run(
             convolution; for activation-max with a class, the output layer).
         class_name: Class to explain (saliency, Grad-CAM, activation-max).
             Defaults to None (each image's predicted class).
+        overwrite: Replace files of the same names in `output`; without it
+            none is written and a `ValueError` names the first. Defaults to
+            False.
 
     Returns:
         The paths written.
@@ -111,7 +115,7 @@ def visualize_run(
     class_index = _class_index(run, class_name)
     output = os.fspath(output)
     # Staged: a failure (bad layer, full disk) leaves no file and no new folder.
-    with staged_files(output) as staging:
+    with staged_files(output, overwrite=overwrite) as staging:
         written = _draw(run, images, kind, layer, class_index, staging)
     return [os.path.join(output, os.path.basename(path)) for path in written]
 
@@ -217,6 +221,7 @@ def _write_feature_maps(run, pixels, paths, layer, output, slug):
 def _write_explanations(run, kind, pixels, paths, layer, class_index, output):
     import numpy as np
 
+    from kerasvision.evaluation import apply_temperature
     from kerasvision.models.heads import serving_probabilities
     from kerasvision.visualization.gradcam import (
         gradcam,
@@ -234,7 +239,11 @@ def _write_explanations(run, kind, pixels, paths, layer, class_index, output):
     outputs = model.predict(pixels, verbose=0)
     if isinstance(outputs, list | tuple):
         outputs = outputs[0]
-    probabilities = np.asarray(serving_probabilities(outputs))
+    # The served probabilities (the run's temperature), as predict prints them.
+    probabilities = apply_temperature(
+        np.asarray(serving_probabilities(outputs)), run.temperature
+    )
+    state = "calibrated" if run.temperature != 1.0 else "uncalibrated, T = 1"
     classes = (
         np.argmax(probabilities, axis=1)
         if class_index is None
@@ -255,14 +264,18 @@ def _write_explanations(run, kind, pixels, paths, layer, class_index, output):
     written = []
     for index, path in enumerate(paths):
         name = run.class_names[int(classes[index])]
-        caption = f"{name} ({probabilities[index, int(classes[index])]:.2f})"
+        probability = probabilities[index, int(classes[index])]
+        caption = f"{name}\np = {probability:.3f}"
         written.append(
             plot(
                 pixels[index : index + 1],
                 maps[index : index + 1],
                 os.path.join(output, _file_name(slug, index, path)),
                 titles=[caption],
-                title=f"{kind} for class {name}{suffix}: {os.path.basename(path)}",
+                title=(
+                    f"{kind} for class {name}{suffix}: {os.path.basename(path)}\n"
+                    f"p({name}) = {probability:.3f} ({state})"
+                ),
             )
         )
     return written

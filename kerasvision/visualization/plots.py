@@ -13,9 +13,6 @@ from kerasvision.evaluation import (
 
 __all__ = [
     "plot_confusion_matrix",
-    "plot_image_rows",
-    "plot_latent_scatter",
-    "plot_segmentation",
     "plot_image_maps",
     "plot_lr_find",
     "plot_per_class_metrics",
@@ -51,14 +48,24 @@ def panel_grid(panels: int, columns: int, *, height: float, title: str = ""):
     return figure, axes, columns
 
 
-def save_figure(figure, path: str) -> str:
-    """Save a matplotlib figure to `path` atomically and close it."""
+def save_figure(figure, path: str, *, description: str = "") -> str:
+    """Save a matplotlib figure to `path` atomically and close it.
+
+    The PNG carries the figure's title (and `description`, e.g. the captions)
+    as text metadata ("Title", "Description"), readable without the picture.
+    """
     from kerasvision._files import staged_file
 
     plt = _pyplot()
+    metadata = {"Title": figure.get_suptitle(), "Description": description}
     try:
         with staged_file(path, suffix=".png", prefix=".tmp-") as temp:
-            figure.savefig(temp, dpi=100, bbox_inches="tight")
+            figure.savefig(
+                temp,
+                dpi=100,
+                bbox_inches="tight",
+                metadata={k: v for k, v in metadata.items() if v},
+            )
     finally:
         plt.close(figure)
     return path
@@ -98,13 +105,22 @@ def plot_training_curves(history: dict, path: str) -> str:
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_title(name)
         axis.grid(alpha=0.3)
-        axis.legend(loc="upper left")
+        # Below the panel, never over the curves.
+        axis.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     if history.get("learning_rate"):
         rates = history["learning_rate"]
-        twin = axes[0][0].twinx()  # the schedule on the loss panel's second axis
-        twin.plot(np.arange(1, len(rates) + 1), rates, color="gray", ls="--")
+        twin = axes[0][0].twinx()  # the schedule on the first panel's second axis
+        twin.plot(
+            np.arange(1, len(rates) + 1), rates, color="gray", ls="--", label="lr"
+        )
         twin.set_ylabel("learning rate (end of epoch)", color="gray")
         twin.tick_params(axis="y", colors="gray")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        extra = twin.get_legend_handles_labels()
+        axes[0][0].legend(
+            handles + extra[0], labels + extra[1],
+            loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3,
+        )  # fmt: skip
     figure.tight_layout()
     return save_figure(figure, path)
 
@@ -276,7 +292,8 @@ def plot_image_maps(
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return save_figure(figure, path)
+    captions = "; ".join(str(t).replace("\n", " ") for t in titles or ())
+    return save_figure(figure, path, description=captions)
 
 
 # === Per-class metrics ===
@@ -405,6 +422,7 @@ def plot_top_losses(
     for axis in axes.ravel():
         _hide_axes(axis)
         axis.set_visible(False)
+    captions = []
     for index, image in enumerate(images):
         row, col = divmod(index, columns)
         predicted = int(np.argmax(probabilities[index]))
@@ -414,12 +432,11 @@ def plot_top_losses(
         axis.set_visible(True)
         axis.imshow(pixels, cmap=gray, vmin=0, vmax=255)
         color = "#1a7f37" if predicted == true else "#cf222e"
-        axis.set_title(
+        captions.append(
             f"true {class_names[true]}\npred {class_names[predicted]} "
-            f"({probabilities[index, predicted]:.2f})\nloss {losses[index]:.2f}",
-            fontsize=9,
-            color=color,
+            f"({probabilities[index, predicted]:.3f})\nloss {losses[index]:.2f}"
         )
+        axis.set_title(captions[-1], fontsize=9, color=color)
         if heatmaps is not None:
             extent = (-0.5, pixels.shape[1] - 0.5, pixels.shape[0] - 0.5, -0.5)
             overlay = axes[row, col * panels + 1]
@@ -438,7 +455,8 @@ def plot_top_losses(
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    return save_figure(figure, path)
+    flat = "; ".join(caption.replace("\n", " ") for caption in captions)
+    return save_figure(figure, path, description=flat)
 
 
 def plot_reliability_diagram(
@@ -495,104 +513,11 @@ def plot_reliability_diagram(
     top.set_ylim(0, 1)
     top.set_ylabel("accuracy")
     top.set_title(f"{title or 'Reliability diagram'} (ECE {ece:.3f})")
-    top.legend(loc="upper left", fontsize=8)
+    top.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     top.grid(alpha=0.3)
     bottom.bar(centers, counts, width=width, color="#8c8c8c", edgecolor="black")
     bottom.set_xlim(0, 1)
     bottom.set_xlabel("confidence (top-class probability)")
     bottom.set_ylabel("count")
-    figure.tight_layout()
-    return save_figure(figure, path)
-
-
-# === Autoencoders and segmentation ===
-
-
-def _show(axis, image, cmap=None):
-    image = np.asarray(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-        cmap = cmap or "gray"
-    axis.imshow(np.clip(image, 0, 1), cmap=cmap, vmin=0, vmax=1)
-    axis.set_xticks([])
-    axis.set_yticks([])
-
-
-def plot_image_rows(rows, path: str, *, title: str = "") -> str:
-    """A grid of 0-1 images: `rows` is `[(label, images [n, H, W, C]), ...]`."""
-    plt = _pyplot()
-    columns = max(len(images) for _, images in rows)
-    figure, axes = plt.subplots(
-        len(rows),
-        columns,
-        figsize=(1.3 * columns + 0.8, 1.4 * len(rows) + 0.4),
-        squeeze=False,
-    )
-    for row, (label, images) in enumerate(rows):
-        for column in range(columns):
-            axis = axes[row, column]
-            if column < len(images):
-                _show(axis, images[column])
-            else:
-                axis.axis("off")
-        axes[row, 0].set_ylabel(label)
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
-    return save_figure(figure, path)
-
-
-def plot_latent_scatter(codes, labels, class_names, path: str, *, title="") -> str:
-    """2-D scatter of codes coloured by label (PCA to 2-D when the code is larger)."""
-    plt = _pyplot()
-    codes = np.asarray(codes, dtype="float64").reshape(len(codes), -1)
-    method = "code"
-    if codes.shape[1] > 2:
-        from sklearn.decomposition import PCA
-
-        codes = PCA(2, random_state=0).fit_transform(codes)
-        method = "PCA of the code"
-    elif codes.shape[1] == 1:
-        codes = np.concatenate([codes, np.zeros_like(codes)], axis=1)
-    figure, axis = plt.subplots(figsize=(6, 5))
-    labels = np.asarray(labels)
-    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
-    for index, name in enumerate(class_names):
-        chosen = labels == index
-        if np.any(chosen):
-            axis.scatter(
-                codes[chosen, 0],
-                codes[chosen, 1],
-                s=10,
-                alpha=0.7,
-                color=colours(index % colours.N),
-                label=name,
-            )
-    axis.set_xlabel(f"{method} 1")
-    axis.set_ylabel(f"{method} 2")
-    axis.legend(fontsize=7, markerscale=1.5, loc="best")
-    axis.set_title(title or "latent space (held-out images)")
-    figure.tight_layout()
-    return save_figure(figure, path)
-
-
-def plot_segmentation(images, masks, predicted, num_classes, path, title=""):
-    plt = _pyplot()
-    count = len(images)
-    figure, axes = plt.subplots(3, count, figsize=(1.6 * count + 0.8, 5), squeeze=False)
-    cmap = plt.get_cmap("tab10" if num_classes <= 10 else "tab20")
-    for column in range(count):
-        image = images[column] / 255.0
-        for row, mask in enumerate((None, masks[column], predicted[column])):
-            axis = axes[row, column]
-            _show(axis, image)
-            if mask is not None:
-                colour = cmap(np.asarray(mask) % cmap.N)[..., :3]
-                alpha = np.where(np.asarray(mask) > 0, 0.5, 0.0)[..., None]
-                axis.imshow(np.concatenate([colour, alpha], axis=-1))
-    for row, label in enumerate(("image", "true mask", "predicted")):
-        axes[row, 0].set_ylabel(label)
-    if title:
-        figure.suptitle(title)
     figure.tight_layout()
     return save_figure(figure, path)

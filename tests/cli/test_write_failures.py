@@ -220,6 +220,7 @@ def test_full_disk(runs, small_disk, writer, leave_kb):
 def test_full_disk_during_training_leaves_a_resumable_run(runs, small_disk):
     """The disk fills up after a finished epoch: the partial run keeps its last
     checkpoint (no temp file), and `--resume` finishes it once there is room."""
+    from kerasvision._files import MARKER_NAME
     from kerasvision.runs import is_run_dir, partial_dir
 
     _fill(small_disk, 420)
@@ -231,8 +232,109 @@ def test_full_disk_during_training_leaves_a_resumable_run(runs, small_disk):
     partial = partial_dir(small_disk / "run")
     names = sorted(name for _, _, files in os.walk(partial) for name in files)
     assert "state.json" in names and "last.keras" in names, names
-    assert not [name for name in names if name.startswith(".")], names
+    temporary = [n for n in names if n.startswith(".") and n != MARKER_NAME]
+    assert not temporary, names  # the run's ownership marker is not a temp file
     os.remove(small_disk / "filler")
     resumed = _invoke("fit", "--resume", "--output", small_disk / "run")
     assert resumed.exit_code == 0, resumed.output
     assert is_run_dir(small_disk / "run") and not os.path.exists(partial)
+
+
+# === Nothing of the user's is replaced or removed ===
+
+
+def _refused(result, fragment):
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and fragment in errors[0], result.output
+
+
+def test_user_folders_named_like_staging_survive(runs, tmp_path):
+    for name in (".tmp-2024-tax-returns", ".export-2023-photos", ".doctor-7-notes"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "mine.txt").write_text("the user's file")
+    before = _tree(tmp_path)
+    preview = ["augment", runs["data"], "--augment", "flip", "--image-size", "16"]
+    assert _invoke(*preview, "--preview", tmp_path / "p.png").exit_code == 0
+    assert _invoke("export", runs["run"], "--output", tmp_path / "exp1").exit_code == 0
+    after = _tree(tmp_path)
+    assert {k: after.get(k) for k in before} == before
+    assert sorted(os.listdir(tmp_path))[-2:] == ["exp1", "p.png"]
+
+
+def test_existing_user_files_are_replaced_only_with_overwrite(runs, tmp_path):
+    (tmp_path / "pics").mkdir()
+    for name in ("pics/filters.png", "fig.png", "fig2.png", "index.html"):
+        (tmp_path / name).write_bytes(b"the user's " + name.encode())
+    before = _tree(tmp_path)
+    data = ["--image-size", "16", "--model-arg", "filters=(4,)"]
+    commands = [
+        ["visualize", runs["run"], "--kind", "filters", "--output", tmp_path / "pics"],
+        [
+            "augment",
+            runs["data"],
+            "--image-size",
+            "16",
+            "--preview",
+            tmp_path / "fig.png",
+        ],
+        ["lr-find", runs["data"], *data, "--output", tmp_path / "fig2.png"],
+        ["report", runs["run"], "--output", tmp_path / "index.html"],
+    ]
+    for command in commands:
+        _refused(_invoke(*command), "already exists")
+    assert _tree(tmp_path) == before
+    assert _invoke(*commands[-1], "--overwrite").exit_code == 0
+    assert b"<html" in (tmp_path / "index.html").read_bytes()[:200].lower()
+
+
+def test_outputs_that_are_not_regular_files_are_refused(runs, tmp_path):
+    os.mkfifo(tmp_path / "null")
+    if os.geteuid() == 0:  # a real device node, as `mknod fakedev/null c 1 3`
+        os.mknod(tmp_path / "null2", 0o600 | 0o020000, os.makedev(1, 3))
+    else:
+        os.mkfifo(tmp_path / "null2")
+    data = [runs["data"], "--image-size", "16"]
+    for command in (
+        ["report", runs["run"], "--output", tmp_path / "null"],
+        ["lr-find", *data, "--output", tmp_path / "null2"],
+        ["augment", *data, "--preview", tmp_path / "null2", "--overwrite"],
+    ):
+        _refused(_invoke(*command), "is not a regular file or folder")
+    assert not (tmp_path / "null").is_file() and not (tmp_path / "null2").is_file()
+
+
+def test_outputs_inside_the_data_and_onto_an_input_run_are_refused(runs, tmp_path):
+    from helpers import tree_hash
+
+    data, before = runs["data"], tree_hash(runs["data"])
+    for command in (
+        ["augment", data, "--image-size", "16", "--preview", f"{data}/ant/p.png"],
+        ["lr-find", data, "--image-size", "16", "--output", f"{data}/bee/lr.png"],
+    ):
+        _refused(_invoke(*command), "inside the data folder")
+    assert tree_hash(data) == before
+    twin = tree_hash(runs["twin"])
+    ensemble = ["ensemble", runs["run"], runs["twin"], "--overwrite", "--output"]
+    _refused(_invoke(*ensemble, runs["twin"]), "is (or contains) the input run")
+    assert tree_hash(runs["twin"]) == twin
+
+
+def test_write_dataset_stopped_by_sigterm_leaves_nothing(tmp_path):
+    import signal
+    import sys
+    import time
+
+    command = [sys.executable, "-m", "kerasvision", "write-dataset", "digits"]
+    process = subprocess.Popen(
+        [*command, str(tmp_path / "out")], stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(name.startswith(".dataset-") for name in os.listdir(tmp_path)):
+            process.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.01)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "Traceback" not in err, err
+    assert os.listdir(tmp_path) == []

@@ -154,14 +154,30 @@ def test_a_dead_exporters_lock_is_taken_over(tmp_path):
 
 
 def test_a_killed_export_leftover_is_removed_by_the_next_export(tmp_path):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    leftover = tmp_path / f".export-{dead.pid}-abc123"
-    (leftover / "variables").mkdir(parents=True)
+    """Only a staging folder with our ownership marker, written by a process
+    that is gone, is removed (`kerasvision._files.remove_stale_staging`)."""
+    code = textwrap.dedent(f"""
+        import os
+        from kerasvision._files import write_marker
+        folder = os.path.join({str(tmp_path)!r}, f".export-{{os.getpid()}}-abc123")
+        os.makedirs(os.path.join(folder, "variables"))
+        write_marker(folder, "staging")
+        print(folder)
+    """)
+    dead = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert dead.returncode == 0, dead.stderr[-2000:]
+    leftover = tmp_path / os.path.basename(dead.stdout.strip())
+    assert leftover.is_dir()
+    unmarked = tmp_path / f".export-{os.getpid() + 1}-nomarker"  # no marker: kept
+    (unmarked / "variables").mkdir(parents=True)
     live = tmp_path / f".export-{os.getpid() + 0}-mine"  # this process: kept
     live.mkdir()
     user = tmp_path / ".export-notes"  # not ours by name: kept
     user.mkdir()
     _export(tmp_path / "serving")
     assert not leftover.exists() and live.exists() and user.exists()
-    assert sorted(os.listdir(tmp_path)) == sorted(["serving", live.name, user.name])
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["serving", live.name, user.name, unmarked.name]
+    )

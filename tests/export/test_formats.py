@@ -15,6 +15,7 @@ from kerasvision.export import (
     is_export,
 )
 from kerasvision.export.formats import RUN_OPTIONS, describe_export, format_help
+from kerasvision.export.model_card import read_front_matter
 from kerasvision.runs import load_run
 
 #: A value other than the default of each per-format option of `export_run`.
@@ -60,6 +61,14 @@ def test_each_format_exports_a_run_and_records_it(run_copy, name):
     recorded = load_run(run_copy).info["exports"][entry.record_key.format(**defaults)]
     assert recorded["path"] == str(destination) and recorded["format"] == name
     assert describe_export(report).startswith("exported ")
+    # Every export writes a model card whose metrics are the run's metrics.json.
+    card = read_front_matter(report["model_card"])
+    metrics = json.loads((run_copy / "metrics.json").read_text())
+    assert card["library_name"] == "kerasvision"
+    assert card["metrics"] == {
+        k: metrics[k] for k in ("accuracy", "top5_accuracy", "loss") if k in metrics
+    }
+    assert card["classes"] == load_run(run_copy).class_names
     assert name in format_help()
     if entry.extra is not None:
         assert f"pip install 'kerasvision[{entry.extra}]'" in format_help()

@@ -39,6 +39,7 @@ def test_every_quantization_loads_runs_and_is_recorded(litert_run, quantize):
     folder = litert_run / f"litert-{quantize}"
     assert sorted(p.name for p in folder.iterdir()) == [
         MARKER_FILE,
+        "MODEL_CARD.md",
         "labels.txt",
         "model.tflite",
     ]

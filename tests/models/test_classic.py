@@ -28,14 +28,16 @@ from kerasvision.models import (  # noqa: E402
     feature_layer_name,
 )
 from kerasvision.models._classic_specs import CLASSIC_MODELS  # noqa: E402
-from kerasvision.models.blocks import (  # noqa: E402
+from kerasvision.models.blocks import apply_residual_block  # noqa: E402
+from kerasvision.models.densenet import (  # noqa: E402
     apply_dense_block,
-    apply_depthwise_separable_block,
-    apply_inception_module,
-    apply_residual_block,
     apply_transition,
 )
 from kerasvision.models.heads import strip_auxiliary_heads  # noqa: E402
+from kerasvision.models.inception import apply_inception_module  # noqa: E402
+from kerasvision.models.mobilenet import (  # noqa: E402
+    apply_depthwise_separable_block,
+)
 
 NAMES = sorted(CLASSIC_MODELS)
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -181,6 +181,53 @@ def test_norm_none_and_conflicts():
         "conv2_block1_conv1_gn"
     )
     with pytest.raises(ValueError, match="norm must be one of"):
-        build_bipyramidal_cnn((8, 8, 1), 3, norm="instance")
+        build_bipyramidal_cnn((8, 8, 1), 3, norm="weight")
     with pytest.raises(ValueError, match="contradicts"):
         build_bipyramidal_cnn((8, 8, 1), 3, batch_norm=True, norm="layer")
+
+
+@pytest.mark.parametrize("padding", ["valid", 1, "same"])
+def test_dilated_blocks_match_the_lecture_arithmetic(padding):
+    from kerasvision.teaching.arithmetic import (
+        conv_output_size,
+        effective_kernel_size,
+    )
+
+    # The lecture's 3x3 kernel with dilation 2 spans 5 pixels with 9 weights.
+    model = build_bipyramidal_cnn(
+        (48, 48, 1),
+        3,
+        filters=(4, 8, 8),
+        convs_per_block=(1, 2, 1),
+        dilation_rate=(2, 3, 1),
+        padding=padding,
+        dense_units=(),
+    )
+    size = 48
+    for block, (dilation, convs) in enumerate(((2, 1), (3, 2), (1, 1)), start=1):
+        for conv in range(1, convs + 1):
+            layer = model.get_layer(f"block{block}_conv{conv}")
+            assert layer.dilation_rate == (dilation, dilation)
+            assert layer.kernel.shape[:2] == (3, 3)  # the same 9 weights
+            size = conv_output_size(size, 3, padding=padding, dilation_rate=dilation)
+            assert layer.output.shape[1:3] == (size, size)
+        size //= 2
+        assert model.get_layer(f"block{block}_pool").output.shape[1] == size
+    assert effective_kernel_size(3, 2) == 5
+    if padding == "valid":  # 48 - (5 - 1) = 44 -> 22 -> 22 - 6 - 6 = 10 -> 5
+        assert model.get_layer("block1_conv1").output.shape[1] == 44
+        assert model.get_layer("block2_conv2").output.shape[1] == 10
+    if padding == 1:
+        assert model.get_layer("block1_pad1").output.shape[1:3] == (50, 50)
+
+
+def test_dilation_is_checked_per_block():
+    with pytest.raises(ValueError, match="dilation_rate"):
+        build_bipyramidal_cnn((32, 32, 1), 3, filters=(4, 8), dilation_rate=(2,))
+    with pytest.raises(ValueError, match="padding"):
+        build_bipyramidal_cnn((32, 32, 1), 3, filters=(4,), padding="full")
+    # A dilated kernel wider than the map is one clear line, before building.
+    with pytest.raises(ValueError, match="too small for block 2"):
+        build_bipyramidal_cnn(
+            (16, 16, 1), 3, filters=(4, 8), dilation_rate=(1, 4), padding="valid"
+        )

@@ -302,6 +302,41 @@ def test_pretrained_prediction_offline_or_real(tmp_path):
         assert len(results[0]["top_k"]) == 5
 
 
+def test_pretrained_prediction_from_local_files_through_the_cli(tmp_path):
+    """`predict --pretrained` offline: the model's own ImageNet head from a local
+    full-model .h5 (same layer names as the download), and the ImageNet class
+    index in the Keras cache (the published file, rebuilt from keras-hub)."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    imagenet = pytest.importorskip("keras_hub.src.utils.imagenet.imagenet_utils")
+    keras_home = tmp_path / "keras_home"
+    (keras_home / "models").mkdir(parents=True)
+    index = {str(k): list(v) for k, v in imagenet.IMAGENET_NAMES.items()}
+    (keras_home / "models" / "imagenet_class_index.json").write_text(json.dumps(index))
+    model = keras.applications.MobileNetV3Small(weights=None, include_top=True)
+    weights = tmp_path / "mobilenet_v3_small.h5"
+    model.save(weights)  # the legacy full-model .h5 format of the downloads
+    pixels = np.full((224, 224, 3), (200, 120, 40), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "orange.png")
+    expected = np.asarray(model(pixels[None].astype("float32"), training=False))[0]
+    result = subprocess.run(
+        [sys.executable, "-m", "kerasvision", "predict", "--pretrained",
+         "mobilenet_v3_small", "--weights", str(weights), "--format", "json",
+         "--top-k", "3", str(tmp_path / "orange.png")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "KERAS_HOME": str(keras_home)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads(result.stdout)
+    top = np.argsort(expected)[::-1][:3]
+    assert [item["wnid"] for item in row["top_k"]] == [index[str(i)][0] for i in top]
+    assert row["class_name"] == index[str(top[0])][1]
+    assert row["probability"] == pytest.approx(float(expected[top[0]]), abs=1e-4)
+
+
 def _position_codes(count=240, seed=0):
     """ReLU-like codes `[N, 2, 2, 4]` whose class is *where* the signal is.
 

@@ -357,7 +357,8 @@ def test_a_class_with_one_image_is_warned_about_and_recorded(tmp_path):
     write_image_folder(tmp_path / "data", classes=("solo",), per_class=1, seed=1)
     lines = []
     _fit(tmp_path, str(tmp_path / "data"), image_size=16, epochs=1, log=lines.append)
-    warnings = [line for line in lines if line.startswith("warning:")]
+    # (a chance-level result of this tiny run has its own warning line)
+    warnings = [x for x in lines if x.startswith("warning:") and "class(es)" in x]
     assert len(warnings) == 1 and "'solo' (no val/test)" in warnings[0], lines
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["data"]["classes_missing"] == {"val": ["solo"], "test": ["solo"]}

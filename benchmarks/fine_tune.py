@@ -1,0 +1,90 @@
+"""Does fine-tuning ever lose to feature extraction on small sets? (defaults as typed)
+
+Needs ../shared (override with --shared or KERASVISION_SHARED): the flowers5
+photos and the offline MobileNetV2 weights. For each two-class subset of
+flowers5 (5 class pairs) and each seed, 120 training photos per class (a seeded
+draw; the rest of the two classes held out), kerasvision trains
+`fit DATA --backbone mobilenet_v2` (feature extraction) and the same with
+`--mode fine-tune`, both as typed (only the offline weights and the seed given;
+no export, which changes no accuracy). Accuracy is on the held-out photos. Then
+the same two commands on all five classes (a seeded 10% of each class held out,
+as recipes.py row b). Prints a table, the mean and worst FT - FE difference, and
+how often the fine-tuned run kept its warm-up head (`run.json`
+"fine_tune_choice").
+
+Example:
+    python benchmarks/fine_tune.py --seeds 0,1
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "apps"))
+sys.path.insert(0, os.path.dirname(__file__))
+
+import click  # noqa: E402
+from _shared import shared_root  # noqa: E402
+from recipes import WEIGHTS, _five_class_split, _kerasvision, _link_split  # noqa: E402
+
+PAIRS = (
+    ("daisy", "dandelion"),
+    ("rose", "tulip"),
+    ("sunflower", "daisy"),
+    ("dandelion", "tulip"),
+    ("rose", "sunflower"),
+)
+
+
+def _both(data, test, work, name, weights):
+    """(FE accuracy, FE seconds, FT accuracy, FT seconds, what FT kept)."""
+    options = {"backbone": "mobilenet_v2", "weights": weights, "export": False}
+    fe = _kerasvision(data, test, os.path.join(work, f"{name}-fe"), **options)
+    output = os.path.join(work, f"{name}-ft")
+    ft = _kerasvision(data, test, output, mode="fine-tune", **options)
+    with open(os.path.join(output, "run.json"), encoding="utf-8") as stream:
+        kept = (json.load(stream).get("fine_tune_choice") or {}).get("kept", "-")
+    return (*fe, *ft, kept)
+
+
+@click.command()
+@click.option("--shared", type=click.Path(), help="The shared folder (../shared).")
+@click.option("--seeds", default="0,1", show_default=True, help="Subset seeds.")
+@click.option("--five/--no-five", default=True, help="Also all five classes.")
+def main(shared, seeds, five):
+    """Fine-tuning vs feature extraction on small flowers5 subsets (needs ../shared)."""
+    root = os.path.abspath(shared_root(shared))
+    flowers = os.path.join(root, "data", "flowers5")
+    weights = os.path.join(root, WEIGHTS)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="kv-finetune-") as work:
+        for seed in [int(s) for s in seeds.split(",")]:
+            for pair in PAIRS:
+                name = f"{pair[0]}-{pair[1]}-s{seed}"
+                data, test = _link_split(
+                    flowers, pair, os.path.join(work, name), lambda n: 120, seed
+                )
+                rows.append((name, *_both(data, test, work, name, weights)))
+                print(_line(rows[-1]), flush=True)
+        small = [row[3] - row[1] for row in rows]
+        print(f"small subsets: FT - FE mean {sum(small) / len(small):+.4f}, worst "
+              f"{min(small):+.4f} over {len(small)} runs; warm-up kept in "
+              f"{sum(row[5] == 'warm-up' for row in rows)}", flush=True)  # fmt: skip
+        if five:
+            data, test = _five_class_split(flowers, work)
+            rows.append(("five classes", *_both(data, test, work, "five", weights)))
+            print(_line(rows[-1]), flush=True)
+
+
+def _line(row):
+    name, fe, fe_s, ft, ft_s, kept = row
+    return (f"{name:24s} FE {fe:.4f} ({fe_s:5.0f} s)  FT {ft:.4f} ({ft_s:5.0f} s)  "
+            f"FT-FE {ft - fe:+.4f}  kept {kept}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""float32 vs mixed_bfloat16 on this CPU, and kerasvision's fit vs a plain model.fit.
+
+Prints two tables, each from one run of this script:
+
+1. Precision: for scratch training (the default CNN on 28x28x1 digits upscaled,
+   a seeded 60/20/20 split, 15 epochs as `fit --dataset digits` trains), MobileNetV2
+   feature extraction at 224 px (pooled features of 256 random images: images/s
+   and the cosine similarity of bf16 to float32 features) and predict, each in
+   float32 and in mixed_bfloat16: images/s, the speed ratio and (scratch) test
+   accuracy over --seeds.
+2. Throughput: kerasvision's `fit` (its tf.data pipeline, callbacks, seeded
+   epochs) in images/s of its training epochs vs a plain `model.fit` on the
+   same model, the same in-memory images and batch size, for the scratch CNN and
+   for fine-tuning MobileNetV2 at 224 px (everything trainable, --feature-cache
+   off, random pixels: speed only).
+
+Needs nothing from ../shared. Example:
+    python benchmarks/precision.py --seeds 0,1,2
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import click  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def _policy(name):
+    import keras
+
+    keras.mixed_precision.set_global_policy(name)
+
+
+def _digits_28():
+    from kerasvision.data.datasets import load_builtin
+
+    x, y, _ = load_builtin("digits")
+    import tensorflow as tf
+
+    x = tf.image.resize(x[..., None].astype("float32"), (28, 28)).numpy()
+    return x, y
+
+
+def _scratch(precision, seed, x, y):
+    """(test accuracy, train images/s, predict images/s) of the default CNN."""
+    import keras
+
+    from kerasvision.models import build_model
+
+    _policy(precision)
+    keras.utils.set_random_seed(seed)
+    order = np.random.default_rng(seed).permutation(len(x))
+    cut = int(0.8 * len(x))
+    train, test = order[:cut], order[cut:]
+    model = build_model("bipyramidal_cnn", (28, 28, 1), 10)
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    model.fit(x[train][:64], y[train][:64], epochs=1, verbose=0)  # trace
+    tick = time.perf_counter()
+    model.fit(x[train], y[train], batch_size=32, epochs=15, verbose=0)
+    train_speed = 15 * len(train) / (time.perf_counter() - tick)
+    model.predict(x[test][:64], verbose=0)
+    tick = time.perf_counter()
+    probabilities = model.predict(x[test], batch_size=64, verbose=0)
+    predict_speed = len(test) / (time.perf_counter() - tick)
+    accuracy = float(np.mean(np.argmax(probabilities, -1) == y[test]))
+    _policy("float32")
+    return accuracy, train_speed, predict_speed
+
+
+def _features(precision, images):
+    import keras
+
+    _policy(precision)
+    base = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(224, 224, 3), pooling="avg"
+    )
+    base.set_weights([w for w in _features.weights])
+    base.predict(images[:32], verbose=0)
+    tick = time.perf_counter()
+    features = base.predict(images, batch_size=32, verbose=0).astype("float32")
+    speed = len(images) / (time.perf_counter() - tick)
+    _policy("float32")
+    return features, speed
+
+
+def precision_table(seeds):
+    import keras
+
+    x, y = _digits_28()
+    rows = []
+    for precision in ("float32", "mixed_bfloat16"):
+        runs = [_scratch(precision, seed, x, y) for seed in seeds]
+        accuracy, train, predict = np.mean(np.asarray(runs), axis=0)
+        rows.append((f"scratch CNN 28x28x1, {precision}", accuracy, train, predict))
+    keras.utils.set_random_seed(0)
+    reference = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(224, 224, 3), pooling="avg"
+    )
+    _features.weights = reference.get_weights()
+    images = np.random.default_rng(0).uniform(0, 255, (256, 224, 224, 3))
+    images = keras.applications.mobilenet_v2.preprocess_input(images.astype("float32"))
+    f32, f32_speed = _features("float32", images)
+    bf16, bf16_speed = _features("mixed_bfloat16", images)
+    cosine = np.sum(f32 * bf16, 1) / (
+        np.linalg.norm(f32, axis=1) * np.linalg.norm(bf16, axis=1) + 1e-12
+    )
+    print(
+        "\n| path | float32 | mixed_bfloat16 | bf16 / f32 |\n| --- | --- | --- | --- |"
+    )
+    (_, a32, t32, p32), (_, a16, t16, p16) = rows
+    print(f"| scratch train images/s | {t32:.0f} | {t16:.0f} | {t16 / t32:.2f}x |")
+    print(f"| scratch predict images/s | {p32:.0f} | {p16:.0f} | {p16 / p32:.2f}x |")
+    print(f"| scratch test accuracy (mean of {len(seeds)}) | {a32:.4f} | {a16:.4f} "
+          f"| {100 * (a16 - a32):+.2f} points |")  # fmt: skip
+    print(f"| MobileNetV2 224 px features images/s | {f32_speed:.1f} | "
+          f"{bf16_speed:.1f} | {bf16_speed / f32_speed:.2f}x |")  # fmt: skip
+    print(f"| pooled features cosine (min / mean) | 1 | {cosine.min():.4f} / "
+          f"{cosine.mean():.4f} | |", flush=True)  # fmt: skip
+
+
+def _plain_fit_speed(model, images, labels, batch_size, epochs=2):
+    import keras
+
+    model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
+    model.fit(images[:batch_size], labels[:batch_size], verbose=0)  # trace
+    tick = time.perf_counter()
+    model.fit(images, labels, batch_size=batch_size, epochs=epochs, verbose=0)
+    return epochs * len(images) / (time.perf_counter() - tick)
+
+
+def _kerasvision_speed(images, labels, **options):
+    """Images/s of kerasvision's training epochs (epoch_seconds of run.json)."""
+    import tempfile
+
+    import kerasvision
+
+    with tempfile.TemporaryDirectory() as work:
+        output = os.path.join(work, "run")
+        result = kerasvision.fit((images, labels), output=output, export=False,
+                                 verbose=0, log=lambda line: None, seed=0,
+                                 val_split=0.0, test_split=0.1, calibrate=False,
+                                 **options)  # fmt: skip
+        seconds = result.train_epoch_seconds or result.epoch_seconds
+        train = len(result.data.splits["train"])
+    # The first epoch traces the step: the speed of the later ones.
+    return train / float(np.median(seconds[1:] if len(seconds) > 1 else seconds))
+
+
+def throughput_table():
+    import keras
+
+    from kerasvision.models import build_model
+
+    x, y = _digits_28()
+    x = np.concatenate([x] * 4)
+    y = np.concatenate([y] * 4)
+    rows = []
+    keras.utils.set_random_seed(0)
+    model = build_model("bipyramidal_cnn", (28, 28, 1), 10)
+    plain = _plain_fit_speed(model, x[: int(0.9 * len(x))], y[: int(0.9 * len(x))], 32)
+    ours = _kerasvision_speed(x, y, epochs=3, batch_size=32, channels=1)
+    rows.append(("scratch CNN 28x28x1, batch 32", ours, plain))
+    images = np.random.default_rng(0).uniform(0, 255, (320, 224, 224, 3))
+    images = images.astype("float32")
+    labels = np.arange(320) % 5
+    from kerasvision.models.transfer import build_transfer_classifier
+
+    model = build_transfer_classifier("mobilenet_v2", 5, weights=None,
+                                      input_shape=(224, 224, 3))  # fmt: skip
+    model.trainable = True
+    plain = _plain_fit_speed(model, images[:288], labels[:288], 32, epochs=1)
+    ours = _kerasvision_speed(images, labels, backbone="mobilenet_v2", weights="none",
+                              mode="fine-tune", unfreeze="all", warmup_epochs=0,
+                              epochs=2, feature_cache="off", batch_size=32)  # fmt: skip
+    rows.append(("MobileNetV2 224 px fine-tune (all layers), batch 32", ours, plain))
+    print("\n| model | kerasvision fit images/s | plain model.fit images/s | ratio |")
+    print("| --- | --- | --- | --- |")
+    for name, ours, plain in rows:
+        print(f"| {name} | {ours:.1f} | {plain:.1f} | {ours / plain:.2f} |", flush=True)
+
+
+@click.command()
+@click.option("--seeds", default="0,1,2", show_default=True)
+@click.option("--tables", default="precision,throughput", show_default=True)
+def main(seeds, tables):
+    """float32 vs bfloat16, and fit vs plain model.fit throughput (one run)."""
+    if "precision" in tables:
+        precision_table([int(s) for s in seeds.split(",")])
+    if "throughput" in tables:
+        throughput_table()
+
+
+if __name__ == "__main__":
+    main()

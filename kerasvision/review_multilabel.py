@@ -1,0 +1,266 @@
+"""Label review of a multi-label run (`kerasvision.review.review` for one).
+
+Every image of the run's data (or of another CSV of label sets) gets an
+out-of-sample probability per label from k-fold one-vs-rest logistic
+regression (scikit-learn, standardized features of the run's model, as for a
+single-label review), and `cleanlab.multilabel_classification` ranks the
+images whose given label set is suspect (`find_label_issues`, by
+self-confidence) and scores every image's label quality
+(`get_label_quality_scores`). Each suspect image names its suspect labels:
+`-LABEL` given but unlikely, `+LABEL` likely but not given.
+
+`review.csv` has one row per image, suspects first (path, given labels,
+suggested labels, label quality, suspect labels, action `keep`); label sets
+live in the CSV of labels, so they are corrected there (`kerasvision clean`
+moves files between class folders, which a multi-label dataset has not).
+`review.html` shows the suspects and the lowest label qualities.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kerasvision.progress import Progress
+
+__all__ = [
+    "LabelSetReview",
+    "out_of_sample_label_probabilities",
+    "review_label_sets",
+]
+
+MAX_SHOWN = 60
+
+
+@dataclass
+class LabelSetReview:
+    """Out-of-sample label probabilities of a multi-label dataset and the
+    suspect label sets.
+
+    Attributes:
+        data_dir: The data folder reviewed.
+        class_names: The labels.
+        paths: Image paths relative to `data_dir`.
+        targets: Given label sets, multi-hot `[N, K]`.
+        probabilities: Out-of-sample probabilities `[N, K]`.
+        issues: Indices of suspect images, most suspect first.
+        quality: cleanlab's label quality score of each image (low: suspect).
+        method: How the probabilities were made.
+        output: Folder written (review.html, review.csv), or None.
+    """
+
+    data_dir: str
+    class_names: list[str]
+    paths: list[str]
+    targets: np.ndarray
+    probabilities: np.ndarray
+    issues: np.ndarray
+    quality: np.ndarray
+    method: dict = field(default_factory=dict)
+    output: str | None = None
+
+    @property
+    def suggested(self) -> np.ndarray:
+        """Multi-hot label sets the probabilities suggest (p >= 0.5)."""
+        return (self.probabilities >= 0.5).astype("int8")
+
+    def _names(self, row) -> str:
+        return ";".join(self.class_names[i] for i in np.flatnonzero(row))
+
+    def suspects(self, index: int) -> list[str]:
+        """`-LABEL` (given, unlikely) and `+LABEL` (likely, not given)."""
+        given = self.targets[index] > 0.5
+        likely = self.suggested[index] > 0
+        return [f"-{self.class_names[i]}" for i in np.flatnonzero(given & ~likely)] + [
+            f"+{self.class_names[i]}" for i in np.flatnonzero(likely & ~given)
+        ]
+
+    def ranking(self) -> np.ndarray:
+        """Every index: suspects first (cleanlab's order), then by quality."""
+        flagged = set(self.issues.tolist())
+        rest = [i for i in np.argsort(self.quality, kind="stable") if i not in flagged]
+        return np.array([*self.issues.tolist(), *rest], dtype=np.int64)
+
+    def confused_pairs(self, count: int = 10) -> list[tuple[str, str, int]]:
+        """The most frequent disagreements per label: `(label, "not
+        predicted", images)` (given, not suggested) and `("not given", label,
+        images)` (suggested, not given)."""
+        given, likely = self.targets > 0.5, self.suggested > 0
+        pairs = []
+        for index, name in enumerate(self.class_names):
+            pairs.append((name, "not predicted", int(np.sum(given[:, index] &
+                                                            ~likely[:, index]))))
+            pairs.append(("not given", name, int(np.sum(likely[:, index] &
+                                                        ~given[:, index]))))
+        pairs = [pair for pair in pairs if pair[2]]  # fmt: skip
+        return sorted(pairs, key=lambda pair: -pair[2])[:count]
+
+    def csv_text(self) -> str:
+        """review.csv: one row per image, most suspect first, action `keep`."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["rank", "path", "given_labels", "suggested_labels",
+                         "label_quality", "suspect_labels", "label_issue",
+                         "action"])  # fmt: skip
+        flagged = set(self.issues.tolist())
+        for rank, index in enumerate(self.ranking(), start=1):
+            writer.writerow([
+                rank, self.paths[index], self._names(self.targets[index] > 0.5),
+                self._names(self.suggested[index]), f"{self.quality[index]:.4f}",
+                " ".join(self.suspects(index)), index in flagged, "keep",
+            ])  # fmt: skip
+        return buffer.getvalue()
+
+
+def out_of_sample_label_probabilities(features, targets, *, folds=5, seed=0):
+    """k-fold one-vs-rest logistic regression: each row's label probabilities
+    from models not fitted on it.
+
+    Returns:
+        `(probabilities [N, K], folds used)`.
+
+    Raises:
+        ValueError: With fewer than 2 images per fold.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+    from sklearn.multiclass import OneVsRestClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    targets = (np.asarray(targets) > 0.5).astype("int64")
+    folds = max(2, min(int(folds), len(targets) // 2))
+    if len(targets) < 4:
+        raise ValueError("a k-fold review needs at least 4 images")
+    probabilities = np.zeros(targets.shape, dtype=np.float64)
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    label = f"review: {folds}-fold one-vs-rest logistic regression"
+    with Progress(label, folds, unit="folds") as progress:
+        for train, held_out in splitter.split(features):
+            fitted = make_pipeline(
+                StandardScaler(), OneVsRestClassifier(LogisticRegression(max_iter=2000))
+            )
+            seen = targets[train]
+            constant = seen.min(axis=0) == seen.max(axis=0)  # a label without both
+            probabilities[np.ix_(held_out, np.flatnonzero(constant))] = seen[
+                0, constant
+            ]
+            varying = np.flatnonzero(~constant)
+            if len(varying):
+                fitted.fit(features[train], targets[np.ix_(train, varying)])
+                probabilities[np.ix_(held_out, varying)] = fitted.predict_proba(
+                    features[held_out]
+                )
+            progress.update(1)
+    return probabilities, folds
+
+
+def review_label_sets(run, data_dir, *, output, folds, seed, features):
+    """Review a multi-label run's images (see the module docstring).
+
+    Args:
+        run: The loaded multi-label run.
+        data_dir: A CSV of label sets to review instead of the run's data, or
+            None.
+        output: Folder for review.html and review.csv (None: the run).
+        folds: Folds of the regression.
+        seed: Fold seed.
+        features: `features(run, data)` -> `(features, paths, labels,
+            description)` (the single-label review's feature extraction).
+
+    Returns:
+        A `LabelSetReview`.
+    """
+    from cleanlab.multilabel_classification.filter import find_label_issues
+    from cleanlab.multilabel_classification.rank import get_label_quality_scores
+
+    from kerasvision._files import staged_files, write_text
+    from kerasvision.evaluation_multilabel import multilabel_run_data
+    from kerasvision.runs import check_not_overlapping
+
+    data = multilabel_run_data(run, data_dir)
+    root = data.source.get("path")
+    output = os.path.abspath(os.fspath(output or run.path))
+    if root:
+        check_not_overlapping(output, root)
+    vectors, paths, _, description = features(run, data)
+    targets = np.asarray(data.as_test_split().splits["test"].targets)
+    probabilities, used = out_of_sample_label_probabilities(
+        vectors, targets, folds=folds, seed=seed
+    )
+    given = [list(np.flatnonzero(row > 0.5)) for row in targets]
+    issues = find_label_issues(
+        labels=given, pred_probs=probabilities,
+        return_indices_ranked_by="self_confidence",
+    )  # fmt: skip
+    result = LabelSetReview(
+        data_dir=root, class_names=list(run.class_names), paths=paths,
+        targets=targets, probabilities=probabilities,
+        issues=np.asarray(issues, dtype=np.int64),
+        quality=np.asarray(get_label_quality_scores(given, probabilities)),
+        method={
+            "features": description, "feature_size": int(vectors.shape[1]),
+            "probabilities": f"{used}-fold one-vs-rest logistic regression "
+                             f"(scikit-learn)",
+            "label_issues": "cleanlab.multilabel_classification "
+                            "(find_label_issues, self_confidence)",
+            "run": run.path,
+        },
+        output=output,
+    )  # fmt: skip
+    with staged_files(output) as staging:
+        write_text(os.path.join(staging, "review.csv"), result.csv_text())
+        write_text(os.path.join(staging, "review.html"), _html(result))
+    return result
+
+
+def _gallery(result: LabelSetReview, indices) -> str:
+    from kerasvision.pages import escape, thumbnail
+
+    cells = []
+    for index in indices:
+        path = result.paths[index]
+        caption = (
+            f"given <b>{escape(result._names(result.targets[index] > 0.5) or '-')}"
+            f"</b><br>suspect <b>{escape(' '.join(result.suspects(index)) or '-')}"
+            f"</b><br>quality {result.quality[index]:.2f}<br>{escape(path)}"
+        )
+        cells.append(thumbnail(os.path.join(result.data_dir, path), caption, path))
+    if not cells:
+        return '<p class="note">None.</p>'
+    return f'<div class="thumbs">{"".join(cells)}</div>'
+
+
+def _html(result: LabelSetReview) -> str:
+    from kerasvision.pages import escape, key_values, page, table
+
+    issues = result.issues[:MAX_SHOWN]
+    note = (
+        f'<p class="note">{len(result.issues)} images with a suspect label set '
+        f"(cleanlab); -LABEL: given but unlikely, +LABEL: likely but not given. "
+        f"All are in review.csv (label_issue = True); correct them in the CSV of "
+        f"labels.</p>"
+    )
+    lowest = np.argsort(result.quality, kind="stable")[:24]
+    pairs = result.confused_pairs()
+    sections = [
+        ("issues", "Suspect label sets", note + _gallery(result, issues)),
+        ("quality", "Lowest label quality", _gallery(result, lowest)),
+        ("labels", "Disagreements per label",
+         table(("given", "suggested", "images"), pairs, numeric_from=2)),
+        ("method", "Method", key_values(result.method)),
+    ]  # fmt: skip
+    agreement = float(np.mean(result.suggested == (result.targets > 0.5)))
+    kpis = [
+        ("images", len(result.paths)),
+        ("labels", len(result.class_names)),
+        ("suspect images", len(result.issues)),
+        ("label slots agreeing", f"{agreement:.1%}"),
+    ]
+    name = os.path.basename(result.data_dir or "")
+    return page(f"kerasvision review: {name}", f"review: {name}",
+                escape(result.method.get("run", "")), kpis, sections)  # fmt: skip

@@ -1,0 +1,38 @@
+"""Fine-tuning keeps the better of its warm-up head and the fine-tuned model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+
+def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_path):
+    from kerasvision.evaluation import negative_log_likelihood, predict_probabilities
+    from kerasvision.runs import load_run
+    from kerasvision.training import fit
+
+    _, paths = tiny_run
+    data = paths[0].rsplit("/", 2)[0]
+    output = tmp_path / "run"
+    # 0.5 is far too large a rate for the backbone: fine-tuning hurts.
+    fit(data, backbone="mobilenet_v2", weights="none", image_size=32,
+        mode="fine-tune", warmup_epochs=1, epochs=1, fine_tune_lr=0.5,
+        lr_mult=1.0, seed=0, export=False, output=str(output), verbose=0,
+        log=lambda line: None)  # fmt: skip
+    choice = json.loads((output / "run.json").read_text())["fine_tune_choice"]
+    losses = {
+        "warm-up": choice["warm_up"]["val_loss"],
+        "fine-tuned": choice["fine_tuned"]["val_loss"],
+    }
+    better = "warm-up" if losses["warm-up"] < losses["fine-tuned"] else "fine-tuned"
+    assert choice["kept"] == better == "warm-up"
+    run = load_run(str(output))
+    val = run.data()
+    images = val.dataset("val", batch_size=64, shuffle=False, include_labels=False)
+    probabilities = predict_probabilities(run.model, images)
+    labels = np.asarray(val.splits["val"].labels)
+    kept = negative_log_likelihood(probabilities, labels)
+    assert kept == pytest.approx(losses[choice["kept"]], abs=1e-4)
+    assert (output / "checkpoints" / "warmup.weights.h5").is_file()
