@@ -173,8 +173,8 @@ def _label_sets_html(result, folder: str) -> str:
         return '<p class="note">One label per image.</p>'
     note = (
         f'<p class="note">{found["images"]} images, {len(found["labels"])} labels: '
-        f'{found["cardinality"]:.2f} labels per image on average (at most '
-        f'{found["max_labels"]}), {found["distinct_sets"]} distinct label sets. '
+        f"{found['cardinality']:.2f} labels per image on average (at most "
+        f"{found['max_labels']}), {found['distinct_sets']} distinct label sets. "
         f"Files are listed above under the first of their labels.</p>"
     )
     frequencies = _table(("label", "images"), list(found["frequencies"].items()))
@@ -182,22 +182,26 @@ def _label_sets_html(result, folder: str) -> str:
     path = plot_label_cooccurrence(
         found["cooccurrence"], found["labels"], os.path.join(folder, "cooc.png")
     )
-    return note + frequencies + "<h3>Most frequent pairs</h3>" + pairs + _figure(
-        path, "Images holding both labels; the diagonal: each label's images"
+    return (
+        note
+        + frequencies
+        + "<h3>Most frequent pairs</h3>"
+        + pairs
+        + _figure(path, "Images holding both labels; the diagonal: each label's images")
     )
 
 
 def _group_html(result, group, number: int) -> str:
-    from kerasvision.pages import thumbnail
+    from kerasvision.pages import gallery
 
-    cells = []
-    for path, label in zip(group.paths, group.labels, strict=True):
-        caption = f"<b>{html.escape(label)}</b><br>{html.escape(path)}"
-        cells.append(thumbnail(os.path.join(result.data_dir, path), caption, path))
+    items = [
+        (path, f"<b>{html.escape(label)}</b><br>{html.escape(path)}")
+        for path, label in zip(group.paths, group.labels, strict=True)
+    ]
     title = f"group {number}: {group.kind}, {len(group.paths)} files"
     if group.cross_class:
         title += f", classes {', '.join(sorted(set(group.labels)))}"
-    return f'<h3>{html.escape(title)}</h3><div class="thumbs">{"".join(cells)}</div>'
+    return f"<h3>{html.escape(title)}</h3>{gallery(result.data_dir, items)}"
 
 
 def _groups_section(result, groups, what: str) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 
 from kerasvision import __version__
 from kerasvision.progress import Progress
-from kerasvision.runs import RunWriter, load_run
+from kerasvision.runs import RunWriter, load_run, require_same_classes
 
 __all__ = ["ensemble_runs"]
 
@@ -52,13 +52,9 @@ def ensemble_runs(runs, output, *, overwrite: bool = False) -> dict:
     if any(is_multi_label(member) for member in members):
         raise ValueError("an ensemble averages runs of one class per image, not "
                          "multi-label runs")  # fmt: skip
+    require_same_classes(members)
     first = members[0]
     for member in members[1:]:
-        if member.class_names != first.class_names:
-            raise ValueError(
-                f"{member.path} has classes {member.class_names}, "
-                f"{first.path} has {first.class_names}"
-            )
         if member.model.input_shape != first.model.input_shape:
             raise ValueError(
                 f"{member.path} takes {member.model.input_shape[1:]} images, "

@@ -176,9 +176,11 @@ def multilabel_metrics(probabilities, targets, class_names, thresholds) -> dict:
     }  # fmt: skip
     averages = {}
     for average, labels in (("micro", None), ("macro", present)):
-        values = precision_recall_fscore_support(
-            y, decided, labels=labels, average=average, zero_division=0
-        )[:3]
+        values = (0.0, 0.0, 0.0)  # no label with a positive: nothing to average
+        if labels is None or len(labels):
+            values = precision_recall_fscore_support(
+                y, decided, labels=labels, average=average, zero_division=0
+            )[:3]
         averages[f"{average}_avg"] = dict(
             zip(("precision", "recall", "f1"), map(float, values), strict=True)
         )
@@ -325,7 +327,7 @@ def predict_run(
     if min_confidence is not None:
         raise ValueError(
             "--min-confidence does not apply to a multi-label run: each label "
-            "has its own threshold (run.json \"thresholds\")"
+            'has its own threshold (run.json "thresholds")'
         )
     if top_k is not None and not 1 <= top_k <= len(names):
         raise ValueError(f"top_k must be between 1 and {len(names)}, got {top_k}")

@@ -17,6 +17,7 @@ __all__ = [
     "THUMB_SIZE",
     "escape",
     "figure",
+    "gallery",
     "key_values",
     "number",
     "page",
@@ -172,6 +173,17 @@ def thumbnail(path: str, caption_html: str, alt: str = "") -> str:
         f'title="open the full image"><img alt="{escape(alt or path)}" '
         f'src="{uri}"></a>{caption_html}</div>'
     )
+
+
+def gallery(folder: str, items) -> str:
+    """A grid of thumbnails: `items` are `(path under folder, caption HTML)`;
+    a "None." note when there are none."""
+    cells = [
+        thumbnail(os.path.join(folder, path), caption, path) for path, caption in items
+    ]
+    if not cells:
+        return '<p class="note">None.</p>'
+    return f'<div class="thumbs">{"".join(cells)}</div>'
 
 
 def page(title: str, heading: str, subtitle: str, kpis, sections) -> str:

@@ -183,15 +183,11 @@ def _predictions(run, split):
         expected_calibration_error,
         predict_probabilities,
     )
+    from kerasvision.run_evaluations import evaluation_split
 
-    try:
-        data = run.data()
-    except (ValueError, FileNotFoundError, RuntimeError, OSError) as error:
-        return None, f"the run's data could not be loaded ({error})"
-    if split not in ("train", "val", "test") or not len(data.splits[split]):
-        split = next((s for s in ("test", "val") if len(data.splits[s])), None)
-    if split is None:
-        return None, "the run has no test or validation split"
+    data, split, problem = evaluation_split(run, split)
+    if problem:
+        return None, problem
     dataset = data.dataset(split, batch_size=64, shuffle=False, include_labels=False)
     probabilities = predict_probabilities(run.model, dataset)
     labels = np.asarray(data.splits[split].labels, dtype="int64")

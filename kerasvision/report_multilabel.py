@@ -40,14 +40,11 @@ def _note(text: str, warn: bool = False) -> str:
 
 def _predictions(run, split):
     """The served probabilities of the run's evaluation split, or why not."""
-    try:
-        data = run.data()
-    except (ValueError, FileNotFoundError, RuntimeError, OSError) as error:
-        return None, f"the run's data could not be loaded ({error})"
-    if split not in ("train", "val", "test") or not len(data.splits[split]):
-        split = next((s for s in ("test", "val") if len(data.splits[s])), None)
-    if split is None:
-        return None, "the run has no test or validation split"
+    from kerasvision.run_evaluations import evaluation_split
+
+    data, split, problem = evaluation_split(run, split)
+    if problem:
+        return None, problem
     trained = split_probabilities(run.model, data, split)
     thresholds = recorded_thresholds(run, run.class_names)
     if thresholds is None:
@@ -87,8 +84,10 @@ def _data_section(run, predictions, scratch) -> str:
         title=f"label co-occurrence in the training split ({len(train)} images)",
     )  # fmt: skip
     return (
-        html + _note(f"Label cardinality (training): {cardinality:.2f} labels per "
-                     f"image.")  # fmt: skip
+        html
+        + _note(
+            f"Label cardinality (training): {cardinality:.2f} labels per image."
+        )  # fmt: skip
         + _figure(path, "Images holding both labels; the diagonal: each label's")
     )
 

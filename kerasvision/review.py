@@ -308,23 +308,18 @@ def review(
 
 def _gallery(result: ReviewResult, indices) -> str:
     from kerasvision.pages import escape as _escape
-    from kerasvision.pages import thumbnail
+    from kerasvision.pages import gallery
 
-    suggested = result.suggested
-    cells = []
-    for index in indices:
-        given = result.class_names[result.labels[index]]
-        suggestion = result.class_names[suggested[index]]
-        confidence = result.probabilities[index, suggested[index]]
-        path = result.paths[index]
-        caption = (
-            f"given <b>{_escape(given)}</b><br>suggested <b>{_escape(suggestion)}"
-            f"</b> ({confidence:.0%})<br>{_escape(path)}"
+    def caption(index):
+        suggested = result.suggested[index]
+        return (
+            f"given <b>{_escape(result.class_names[result.labels[index]])}</b><br>"
+            f"suggested <b>{_escape(result.class_names[suggested])}</b> "
+            f"({result.probabilities[index, suggested]:.0%})<br>"
+            f"{_escape(result.paths[index])}"
         )
-        cells.append(thumbnail(os.path.join(result.data_dir, path), caption, path))
-    if not cells:
-        return '<p class="note">None.</p>'
-    return f'<div class="thumbs">{"".join(cells)}</div>'
+
+    return gallery(result.data_dir, [(result.paths[i], caption(i)) for i in indices])
 
 
 def _html(result: ReviewResult) -> str:

@@ -92,10 +92,16 @@ class LabelSetReview:
         given, likely = self.targets > 0.5, self.suggested > 0
         pairs = []
         for index, name in enumerate(self.class_names):
-            pairs.append((name, "not predicted", int(np.sum(given[:, index] &
-                                                            ~likely[:, index]))))
-            pairs.append(("not given", name, int(np.sum(likely[:, index] &
-                                                        ~given[:, index]))))
+            pairs.append(
+                (
+                    name,
+                    "not predicted",
+                    int(np.sum(given[:, index] & ~likely[:, index])),
+                )
+            )
+            pairs.append(
+                ("not given", name, int(np.sum(likely[:, index] & ~given[:, index])))
+            )
         pairs = [pair for pair in pairs if pair[2]]  # fmt: skip
         return sorted(pairs, key=lambda pair: -pair[2])[:count]
 
@@ -219,20 +225,17 @@ def review_label_sets(run, data_dir, *, output, folds, seed, features):
 
 
 def _gallery(result: LabelSetReview, indices) -> str:
-    from kerasvision.pages import escape, thumbnail
+    from kerasvision.pages import escape, gallery
 
-    cells = []
-    for index in indices:
-        path = result.paths[index]
-        caption = (
+    def caption(index):
+        return (
             f"given <b>{escape(result._names(result.targets[index] > 0.5) or '-')}"
             f"</b><br>suspect <b>{escape(' '.join(result.suspects(index)) or '-')}"
-            f"</b><br>quality {result.quality[index]:.2f}<br>{escape(path)}"
+            f"</b><br>quality {result.quality[index]:.2f}<br>"
+            f"{escape(result.paths[index])}"
         )
-        cells.append(thumbnail(os.path.join(result.data_dir, path), caption, path))
-    if not cells:
-        return '<p class="note">None.</p>'
-    return f'<div class="thumbs">{"".join(cells)}</div>'
+
+    return gallery(result.data_dir, [(result.paths[i], caption(i)) for i in indices])
 
 
 def _html(result: LabelSetReview) -> str:

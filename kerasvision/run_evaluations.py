@@ -17,6 +17,7 @@ import re
 __all__ = [
     "EVALUATIONS_DIR",
     "evaluate_and_record",
+    "evaluation_split",
     "evaluation_summary",
     "recorded_evaluations",
 ]
@@ -103,9 +104,7 @@ def evaluation_summary(metrics: dict) -> str:
         if "map" in metrics  # a multi-label run
         else f"accuracy {metrics['accuracy']:.4f}"
     )
-    line = (
-        f"{score} on {where} ({metrics['count']} images, loss {metrics['loss']:.4f})"
-    )
+    line = f"{score} on {where} ({metrics['count']} images, loss {metrics['loss']:.4f})"
     if metrics.get("record"):
         line += f"; recorded in {metrics['record']}"
     return line
@@ -127,3 +126,18 @@ def recorded_evaluations(run_path) -> list[tuple[str, dict]]:
             except (OSError, ValueError):
                 continue
     return sorted(found, key=lambda item: item[0])
+
+
+def evaluation_split(run, split=None):
+    """`(data, split, None)`: the run's data and the split its report
+    evaluates (`split` when the data has it, else test, else val), or
+    `(None, None, why)` when there is none."""
+    try:
+        data = run.data()
+    except (ValueError, FileNotFoundError, RuntimeError, OSError) as error:
+        return None, None, f"the run's data could not be loaded ({error})"
+    if split not in ("train", "val", "test") or not len(data.splits[split]):
+        split = next((s for s in ("test", "val") if len(data.splits[s])), None)
+    if split is None:
+        return None, None, "the run has no test or validation split"
+    return data, split, None

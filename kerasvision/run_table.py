@@ -297,8 +297,9 @@ def format_runs(rows: list[RunRow], fmt: str = "table") -> str:
     table = [header] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        .rstrip()
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
         for line in table
     ]
     notes = [f"{row.name}: {row.note}" for row in rows if row.note]

@@ -51,6 +51,7 @@ __all__ = [
     "partial_dir",
     "read_history",
     "require_classifier",
+    "require_same_classes",
     "software_versions",
 ]
 
@@ -715,6 +716,18 @@ def require_classifier(run: Run) -> Run:
             f"`kerasvision encode` or its encoder_serving/ SavedModel"
         )
     return run
+
+
+def require_same_classes(runs, role: str = "") -> None:
+    """`ValueError` naming both runs unless every run has the first's classes
+    (`role`, e.g. "teacher ", leads the message)."""
+    first = runs[0]
+    for run in runs[1:]:
+        if run.class_names != first.class_names:
+            raise ValueError(
+                f"{role}{run.path} has classes {run.class_names}, {first.path} "
+                f"has {first.class_names}"
+            )
 
 
 def load_run(path) -> Run:

@@ -291,10 +291,10 @@ class MlflowTracker:
         if found is not None:
             return found.experiment_id
         location = None
-        if self.uri == default_tracking_uri() and self.uri.startswith("sqlite:///"):
+        if self.uri.startswith("sqlite:///"):  # beside the database, not in ./mlruns
             from pathlib import Path
 
-            folder = os.path.dirname(self.uri[len("sqlite:///") :])
+            folder = os.path.dirname(os.path.abspath(self.uri[len("sqlite:///") :]))
             location = Path(folder, "artifacts").as_uri()
         try:
             return self.client.create_experiment(

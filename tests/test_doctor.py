@@ -210,3 +210,20 @@ def test_progress_bar_when_asked_lines_only_for_long_steps(tmp_path, capsys):
     assert "checking images" not in capsys.readouterr().err
     doctor(root, write=False, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_doctor_reports_label_sets_of_a_multilabel_csv(multilabel_run, tmp_path):
+    _, data = multilabel_run
+    out = str(tmp_path / "out")
+    table = str(data / "labels.csv")
+    result = CliRunner().invoke(
+        main, ["doctor", table, "--label-delim", ";", "--output", out]
+    )
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("labels ("))
+    assert "10, " in line and "per image" in line and "most frequent pairs" in line
+    report = json.load(open(os.path.join(out, "doctor.json")))
+    found = report["layout"]["label_sets"]
+    assert found["images"] == 600 and 1.0 < found["cardinality"] <= 4.0
+    assert len(found["cooccurrence"]) == 10
+    assert 'id="label-sets"' in open(os.path.join(out, "doctor.html")).read()

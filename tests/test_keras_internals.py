@@ -240,4 +240,3 @@ def test_update_step_still_gets_the_backend_variable():
                                (np.ones(1, "float32"), second)])  # fmt: skip
     assert [index for _, index in seen] == [0, 1]
     assert not any(variable is first for variable, _ in seen)  # still needed
-

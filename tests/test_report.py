@@ -208,3 +208,14 @@ def test_report_names_a_transfer_runs_backbone():
     transfer = {"name": "transfer", "backbone": "mobilenet_v2", "mode": "fine-tune"}
     assert _model_label(transfer) == "mobilenet_v2 (fine-tune)"
     assert _model_label({"name": "lenet5"}) == "lenet5"
+
+
+def test_multilabel_report_shows_labels_curves_and_losses(multilabel_run, tmp_path):
+    run_dir, _ = multilabel_run
+    html = open(write_report(run_dir, output=str(tmp_path / "r.html"), top_losses=2),
+                encoding="utf-8").read()  # fmt: skip
+    for anchor in ("data", "metrics", "per-label", "pr-curves", "top-losses", "run"):
+        assert f'id="{anchor}"' in html, anchor
+    assert html.count("data:image/png;base64,") >= 4  # curves, cooc, PR, losses
+    for words in ("mAP", "micro-F1", "subset accuracy", "threshold", "temperature"):
+        assert words in html, words

@@ -115,3 +115,15 @@ def test_missing_cleanlab_is_one_line(planted_runs, monkeypatch):
     assert result.output.strip() == (
         "Error: cleanlab is not installed: pip install kerasvision[review]"
     )
+
+
+def test_multilabel_review_flags_label_sets_with_cleanlab(multilabel_run, tmp_path):
+    run_dir, data = multilabel_run
+    result = review(run_dir, output=str(tmp_path / "review"), folds=2)
+    assert result.probabilities.shape == (600, 10) and result.targets.shape == (600, 10)
+    rows = list(csv.DictReader(open(tmp_path / "review" / "review.csv")))
+    assert len(rows) == 600 and {"given_labels", "suspect_labels"} <= set(rows[0])
+    assert rows[0]["label_issue"] == str(len(result.issues) > 0)
+    flagged = [row for row in rows if row["label_issue"] == "True"]
+    assert all(row["suspect_labels"] for row in flagged[:10])
+    assert os.path.isfile(tmp_path / "review" / "review.html")

@@ -48,7 +48,8 @@ def mlflow_server(tmp_path_factory):
     env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
     with open(root / "server.log", "wb") as output:
         server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                  env=env, start_new_session=True)  # fmt: skip
+                                  env=env, cwd=root,
+                                  start_new_session=True)  # fmt: skip
     uri = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180

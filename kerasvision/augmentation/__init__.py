@@ -14,34 +14,13 @@ here for older imports); the preview picture in
 
 from __future__ import annotations
 
-from kerasvision.augmentation.spec import (
-    AUGMENTATIONS,
-    VALUE_RANGE,
-    AugmentSpec,
-    AugmentStep,
-    Param,
-    format_augment_spec,
-    parse_augment_spec,
-)
-
-__all__ = [
-    "AUGMENTATIONS",
-    "VALUE_RANGE",
-    "AugmentSpec",
-    "AugmentStep",
-    "Param",
-    "PixelGaussianNoise",
-    "RandomBlur",
-    "RandomPadCrop",
-    "RandomResolution",
-    "apply_augmentation",
-    "build_augmentation",
-    "format_augment_spec",
-    "parse_augment_spec",
-]
+from kerasvision.augmentation import spec
+from kerasvision.augmentation.spec import *  # noqa: F403 (its __all__)
 
 _PIPELINE = ("apply_augmentation", "build_augmentation")
 _LAYERS = ("PixelGaussianNoise", "RandomBlur", "RandomPadCrop", "RandomResolution")
+
+__all__ = sorted([*spec.__all__, *_PIPELINE, *_LAYERS])
 
 
 def __getattr__(name: str):

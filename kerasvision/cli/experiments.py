@@ -56,13 +56,24 @@ def _search_option(*declarations, **kwargs):
 @click.command(cls=SectionedCommand)
 @data_dir_argument
 @fit_options_except("time_budget", "resume")
-@_search_option("--trials", type=click.IntRange(min=1), metavar="N",
-                help="Trials in all, the recipe's defaults included (default: 10).")
-@_search_option("--time-budget", type=click.FloatRange(min=1.0), metavar="SECONDS",
-                help="The whole command ends within SECONDS: no trial starts that "
-                "would leave too little time to train the best afterwards.")
-@_search_option("--tuner", type=click.Choice(TUNERS),
-                help="KerasTuner's search: hyperband (default), random or bayesian.")
+@_search_option(
+    "--trials",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Trials in all, the recipe's defaults included (default: 10).",
+)
+@_search_option(
+    "--time-budget",
+    type=click.FloatRange(min=1.0),
+    metavar="SECONDS",
+    help="The whole command ends within SECONDS: no trial starts that "
+    "would leave too little time to train the best afterwards.",
+)
+@_search_option(
+    "--tuner",
+    type=click.Choice(TUNERS),
+    help="KerasTuner's search: hyperband (default), random or bayesian.",
+)
 def tune(data_dir, trials, time_budget, tuner, **options):  # fmt: skip
     """Search the learning rate, schedule, augmentation strength, dropout and
     label smoothing (with --mode fine-tune also the unfrozen part and its

@@ -74,8 +74,11 @@ def _write_label_sets(results, output_format) -> None:
     writer.writerow(header + [f"{n}_{r}" for r in range(1, k + 1)
                               for n in ("class", "probability")])  # fmt: skip
     for row in results:
-        cells = [row["path"], ";".join(item["class_name"] for item in row["labels"]),
-                 ";".join(f"{item['probability']:.6f}" for item in row["labels"])]
+        cells = [
+            row["path"],
+            ";".join(item["class_name"] for item in row["labels"]),
+            ";".join(f"{item['probability']:.6f}" for item in row["labels"]),
+        ]
         for item in row.get("top_k", ()):
             cells += [item["class_name"], f"{item['probability']:.6f}"]
         writer.writerow(cells)

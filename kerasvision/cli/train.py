@@ -36,12 +36,12 @@ def _echo_result(result) -> None:
 @data_dir_argument
 @fit_options
 def fit(data_dir, **options):
-    """Train a CNN on DATA_DIR (one sub-folder per class) or a built-in dataset."""
+    """Train a CNN on DATA_DIR (a folder per class, train/ val/ test/ folders of
+    them, or a CSV of labels) or a built-in dataset."""
     check_path(data_dir, "data directory")
     quiet_tensorflow(announce=True)
-    from kerasvision.training import fit as fit_run
-
     from kerasvision._process import started_at
+    from kerasvision.training import fit as fit_run
 
     kwargs = fit_kwargs(options)  # --time-budget counts from the process start
     _echo_result(call(fit_run, data_dir, started=started_at(), **kwargs))

@@ -55,9 +55,13 @@ class Recipe:
         mode: The `--mode` that selects it (transfer recipes), else None.
         defaults: Option defaults (a field left at None takes them).
         phases: Its training phases, in order.
-        epoch_cap: `{"images": N, "min_epochs": M}`: without `--epochs`, train
-            at most the whole epochs that show N training images, never fewer
-            than M. None: the default epochs whatever the data size.
+        epoch_cap: `{"images": N, "min_epochs": M, "seconds": S}`: without
+            `--epochs`, a training set whose default epochs would show more than
+            N images trains for as many epochs as end training, evaluation and
+            export within S seconds on the machine (measured over the first
+            steps, as `--time-budget` does, and recorded so a rerun repeats
+            them), at least the epochs that show N images and never fewer than
+            M. None: the default epochs whatever the data size.
         description: One line for help texts.
     """
 
@@ -116,7 +120,7 @@ RECIPES: dict[str, Recipe] = _entries(
             "label_smoothing": 0.1,
         },
         phases=(PhaseSpec("train"),),
-        epoch_cap={"images": 150_000, "min_epochs": 3},
+        epoch_cap={"images": 150_000, "min_epochs": 3, "seconds": 600},
         description="a scratch CNN, every layer trained",
     ),
     # A frozen backbone's head (one dense layer on cached features) reaches the
@@ -131,7 +135,10 @@ RECIPES: dict[str, Recipe] = _entries(
         description="a frozen backbone, its head trained (on cached features)",
     ),
     # Fine-tuning: a full feature-extraction warm-up of the head (on cached
-    # features: cheap), then the top two blocks with layer-wise rates, trained
+    # features: cheap; 15 epochs, the feature-extraction recipe's, so the
+    # warm-up model is that recipe's model and `training.selection` can fall
+    # back to it on small sets), then the top two blocks with layer-wise rates,
+    # trained
     # on cached activations of the frozen part (about 13 s per epoch instead of
     # about 100 on flowers5's 2,900 training images at 224 px, 2 cores), so 10
     # epochs: 0.916 vs 0.899 after 3 on row b of benchmarks/recipes.py (4
@@ -147,7 +154,7 @@ RECIPES: dict[str, Recipe] = _entries(
             "schedule": "cosine",
             "lr_warmup": 0.05,
             "lr_mult": 0.1,
-            "warmup_epochs": 10,
+            "warmup_epochs": 15,
             "epochs": 10,
             "unfreeze": "blocks:2",
         },

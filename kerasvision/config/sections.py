@@ -128,8 +128,7 @@ class DataOptions:
     )
     val_dir: str | None = option(
         None,
-        "Validation folder (one folder per class); DATA is then the training "
-        "folder",
+        "Validation folder (one folder per class); DATA is then the training folder",
         tasks="classifier",
         cli=Cli(metavar="DIR"),
     )
@@ -259,7 +258,8 @@ class TransferOptions:
     )
     warmup_epochs: int | None = option(
         None,
-        "Head-only epochs before fine-tuning (default: 10, on cached features)",
+        "Head-only epochs before fine-tuning (default: 15, the feature-extraction "
+        "recipe's epochs, on cached features)",
         tasks="classifier",
         recipes=_FINE_TUNE,
         cli=Cli("int", minimum=0),

@@ -268,7 +268,7 @@ def _check_batch_memory(config) -> None:
 
 
 def _accumulation_hint(config, image_bytes: int, budget: int) -> str:
-    """", or keep the effective batch ... --accumulate K" when a smaller batch
+    """ ", or keep the effective batch ... --accumulate K" when a smaller batch
     fits `budget` bytes (classifiers train with gradient accumulation)."""
     fits = budget // max(1, image_bytes)
     if fits < 1 or get_task(config.task).family != "classifier":

@@ -25,6 +25,7 @@ __all__ = [
     "confirm_by_pixels",
     "cross_class_duplicates",
     "cross_class_note",
+    "duplicates_note",
     "duplicate_group_ids",
     "fingerprint",
     "grouping_method",
@@ -244,12 +245,23 @@ def cross_class_duplicates(paths, digests, labels, *, listed: int = 20) -> dict 
     }
 
 
-def cross_class_note(found: dict) -> str:
-    """One line for `fit`: identical files under different labels."""
+def duplicates_note(found: dict, what: str, where: str, then: str, key: str) -> str:
+    """One warning line for `fit` about groups of identical files: `found` is
+    `cross_class_duplicates`'s (or the split check's) record, `key` its name
+    under run.json's data record."""
     example = " = ".join(found["listed"][0][:2])
     return (
-        f"warning: {found['groups']} group(s) of identical files ({found['files']} "
-        f"files) are filed under different classes, e.g. {example}; the model is "
-        f"taught both labels (listed in run.json: data.cross_class_duplicates; "
-        f"`kerasvision doctor` shows them)"
+        f"warning: {found['groups']} {what} ({found['files']} files) {where}, "
+        f"e.g. {example}; {then} (listed in run.json: data.{key})"
+    )
+
+
+def cross_class_note(found: dict) -> str:
+    """One line for `fit`: identical files under different labels."""
+    return duplicates_note(
+        found,
+        "group(s) of identical files",
+        "are filed under different classes",
+        "the model is taught both labels",
+        "cross_class_duplicates; `kerasvision doctor` shows them",
     )

@@ -29,7 +29,11 @@ from typing import NamedTuple
 import numpy as np
 
 from kerasvision._choices import RESIZE_MODES
-from kerasvision.data.duplicates import cross_class_duplicates, cross_class_note
+from kerasvision.data.duplicates import (
+    cross_class_duplicates,
+    cross_class_note,
+    duplicates_note,
+)
 from kerasvision.data.images import check_image_files, parse_image_size
 from kerasvision.data.layout import SPLITS
 from kerasvision.data.pipeline import ImageData, Split
@@ -321,11 +325,12 @@ def _cross_split_duplicates(files, given, root) -> dict | None:
 
 
 def _duplicates_note(found: dict) -> str:
-    example = " = ".join(found["listed"][0][:2])
-    return (
-        f"warning: {found['groups']} duplicate group(s) ({found['files']} files) "
-        f"straddle the given splits, e.g. {example}; reported, not moved (listed "
-        f"in run.json: data.cross_split_duplicates)"
+    return duplicates_note(
+        found,
+        "duplicate group(s)",
+        "straddle the given splits",
+        "reported, not moved",
+        "cross_split_duplicates",
     )
 
 

@@ -110,6 +110,13 @@ class ImageData:
     multi_label: bool = False
 
     @property
+    def scored_split(self) -> str:
+        """The split a run is scored on: test, else val, else train."""
+        if len(self.splits["test"]):
+            return "test"
+        return "val" if len(self.splits["val"]) else "train"
+
+    @property
     def num_classes(self) -> int:
         return len(self.class_names)
 

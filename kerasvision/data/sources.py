@@ -514,7 +514,9 @@ def evaluation_data(path, class_names, *, label_delim=None, **common) -> ImageDa
     if _is_table(path) and os.path.isfile(path):
         listing = _held_out(
             table_listing(
-                path, class_names=class_names, label_delim=label_delim,
+                path,
+                class_names=class_names,
+                label_delim=label_delim,
                 multi_label=label_delim is not None,
             )  # fmt: skip
         )

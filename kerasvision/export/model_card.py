@@ -191,10 +191,14 @@ def _metrics_section(metrics, info, class_names) -> list[str]:
             )
         lines.append(line + ". The exports serve the calibrated probabilities.")
     elif calibration.get("temperatures") is not None:  # multi-label: per label
+        how = (
+            f"none ({calibration['skipped']})"
+            if calibration.get("skipped")
+            else f"a temperature per label (fitted on {calibration.get('fitted_on')})"
+        )
         lines.append(
-            f"- Calibration: a temperature per label (fitted on "
-            f"{calibration.get('fitted_on', '?')}), and a decision threshold per "
-            f"label maximizing its validation F1; the exports serve both."
+            f"- Calibration: {how}; a decision threshold per label maximizing its "
+            f"validation F1. The exports serve both."
         )
     per_class = metrics.get("per_class") or {}
     lines += ["", "### Per-class results", "",

@@ -124,9 +124,14 @@ def export_onnx(
         "opset": found["opset"],
         "input": "images",
         "output": "probabilities",
-        **({} if thresholds is None else {
-            "outputs": list(outputs), "thresholds": [float(t) for t in thresholds]
-        }),  # fmt: skip
+        **(
+            {}
+            if thresholds is None
+            else {
+                "outputs": list(outputs),
+                "thresholds": [float(t) for t in thresholds],
+            }
+        ),  # fmt: skip
         "input_shape": list(shape),
         "class_names": class_names,
         "checked_images": int(len(images)),
@@ -142,7 +147,7 @@ def _serving(model, thresholds):
         return two_columns(model), ("probabilities",)
     import keras
 
-    from kerasvision.layers.multilabel import LabelDecisions
+    from kerasvision.layers.label_sets import LabelDecisions
 
     decisions = LabelDecisions(thresholds, name="labels")(model.outputs[0])
     both = keras.Model(model.inputs, [model.outputs[0], decisions], name=model.name)

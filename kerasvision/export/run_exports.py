@@ -59,7 +59,7 @@ def export_run(
         output: Destination. Defaults to None (`RUN/serving` for a SavedModel,
             `RUN/model.onnx` for ONNX, `RUN/litert-<quantize>/` for LiteRT).
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
-            None (1e-5 SavedModel, 1e-4 ONNX, `LITERT_TOLERANCES` for LiteRT).
+            None (1e-4 SavedModel and ONNX, `LITERT_TOLERANCES` for LiteRT).
         format: A name of `EXPORT_FORMATS`: "savedmodel", "onnx" or "tflite".
             Defaults to "savedmodel".
         overwrite: Replace an earlier export at `output`. Defaults to False.

@@ -108,7 +108,7 @@ def export_saved_model(
     class_names,
     resize: str = "stretch",
     sample_images=None,
-    tolerance: float = 1e-5,
+    tolerance: float = 1e-4,
     overwrite: bool = True,
     min_confidence: float | None = None,
     thresholds=None,
@@ -124,7 +124,9 @@ def export_saved_model(
         sample_images: float/uint8 `[N, H, W, C]` images for the parity check.
             Defaults to None (random pixels).
         tolerance: Largest allowed |delta prob| vs `model.predict`. Defaults to
-            1e-5.
+            1e-4, as ONNX's: a tiny CNN's graph agrees to about 1e-7, but a
+            MobileNetV2 at 224 px was measured 2.8e-5 away (a multi-label
+            head on flowers5 collages), float32 rounding and no error.
         overwrite: Replace an existing export at `path` (never anything else).
             Defaults to True.
         min_confidence: `serving_bytes` answers `class_name` "unknown" and
@@ -200,7 +202,7 @@ def export_saved_model(
 
 
 def check_export(
-    model, export_path, images, tolerance: float = 1e-5, *, thresholds=None
+    model, export_path, images, tolerance: float = 1e-4, *, thresholds=None
 ) -> dict:
     """Reload a SavedModel and compare both signatures with `model.predict`
     (and, with `thresholds`, their `labels` with the decisions on its

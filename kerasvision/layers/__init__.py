@@ -12,7 +12,7 @@ from kerasvision.layers.augment import (
     RandomResolution,
 )
 from kerasvision.layers.drop_path import FractalJoin
-from kerasvision.layers.multilabel import (
+from kerasvision.layers.label_sets import (
     LabelDecisions,
     LabelTemperatureScaling,
     LabelWeightedBinaryCrossentropy,

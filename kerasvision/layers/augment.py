@@ -18,6 +18,7 @@ import math
 import keras
 
 from kerasvision._keras_internals import BaseImagePreprocessingLayer
+from kerasvision.layers.noise import check_value_range
 
 __all__ = ["PixelGaussianNoise", "RandomBlur", "RandomPadCrop", "RandomResolution"]
 
@@ -52,7 +53,12 @@ def _sample_range(value, name: str, *, upper: float | None = None):
 
 class _RandomImageLayer(BaseImagePreprocessingLayer):
     """What the layers share: seed and generator, channels-last images, labels
-    unchanged, the output shape of the input, identity unless training."""
+    unchanged, the output shape of the input, identity unless training.
+
+    A subclass draws its random parameters in `_draw(images, seed)` (a dict, or
+    None for the identity) and applies them in `_transform(images,
+    transformation)` to images cast to the compute dtype.
+    """
 
     _USE_BASE_FACTOR = False
 
@@ -71,19 +77,25 @@ class _RandomImageLayer(BaseImagePreprocessingLayer):
         # their original default: a bare call is the identity.
         return super().call(data, training=training)
 
+    def get_random_transformation(self, data, training=True, seed=None):
+        if not training:
+            return None
+        return self._draw(_images_of(data), self.generator if seed is None else seed)
+
+    def transform_images(self, images, transformation, training=True):
+        images = self.backend.cast(images, self.compute_dtype)
+        if not training or transformation is None:
+            return images
+        return self._transform(images, transformation)
+
     def _batch_size(self, images):
         shape = self.backend.core.shape(images)
         return 1 if len(shape) == 3 else shape[0]
 
     def _uniform(self, images, low: float, high: float, seed):
-        """One value per image, uniform in [low, high), from `seed` (or the
-        layer's generator when None)."""
+        """One value per image, uniform in [low, high), from `seed`."""
         return self.backend.random.uniform(
-            (self._batch_size(images),),
-            low,
-            high,
-            dtype=self.compute_dtype,
-            seed=self.generator if seed is None else seed,
+            (self._batch_size(images),), low, high, dtype=self.compute_dtype, seed=seed
         )
 
     def transform_labels(self, labels, transformation, training=True):
@@ -133,22 +145,15 @@ class RandomPadCrop(_RandomImageLayer):
         pad_w = min(max(1, round(self.padding * width)), width - 1)
         return pad_h, pad_w
 
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        images = _images_of(data)
+    def _draw(self, images, seed):
         pad_h, pad_w = self._pads(*_static_size(images, "RandomPadCrop"))
         batch = self._batch_size(images)
-        seed = self.generator if seed is None else seed
         random = self.backend.random
         top = random.randint((batch,), 0, 2 * pad_h + 1, seed=seed)
         left = random.randint((batch,), 0, 2 * pad_w + 1, seed=seed)
         return {"top": top, "left": left}
 
-    def transform_images(self, images, transformation, training=True):
-        images = self.backend.cast(images, self.compute_dtype)
-        if not training or transformation is None:
-            return images
+    def _transform(self, images, transformation):
         height, width = _static_size(images, "RandomPadCrop")
         pad_h, pad_w = self._pads(height, width)
         if pad_h < 1 or pad_w < 1:
@@ -217,34 +222,22 @@ class PixelGaussianNoise(_RandomImageLayer):
                 "PixelGaussianNoise works in pixel units (relative=False); use "
                 "AdditiveGaussianNoise for a standard deviation relative to the range"
             )
-        try:
-            low, high = (float(v) for v in value_range)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"value_range must be (low, high), got {value_range!r}"
-            ) from None
-        if not low < high:
-            raise ValueError(f"value_range must have low < high, got {value_range!r}")
+        self.value_range = check_value_range(value_range)
         self.stddev = float(stddev)
-        self.value_range = (low, high)
         self.relative = False
 
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training or self.stddev == 0:
+    def _draw(self, images, seed):
+        if self.stddev == 0:
             return None
-        images = _images_of(data)
         noise = self.backend.random.normal(
             self.backend.core.shape(images),
             stddev=self.stddev,
             dtype=self.compute_dtype,
-            seed=self.generator if seed is None else seed,
+            seed=seed,
         )
         return {"noise": noise}
 
-    def transform_images(self, images, transformation, training=True):
-        images = self.backend.cast(images, self.compute_dtype)
-        if not training or transformation is None:
-            return images
+    def _transform(self, images, transformation):
         low, high = self.value_range
         return self.backend.numpy.clip(images + transformation["noise"], low, high)
 
@@ -289,15 +282,10 @@ class RandomBlur(_RandomImageLayer):
         self.sigma = list(sigma) if isinstance(sigma, list | tuple) else sigma
         self._range = (low, high)
 
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        return {"sigma": self._uniform(_images_of(data), *self._range, seed)}
+    def _draw(self, images, seed):
+        return {"sigma": self._uniform(images, *self._range, seed)}
 
-    def transform_images(self, images, transformation, training=True):
-        x = self.backend.cast(images, self.compute_dtype)
-        if not training or transformation is None:
-            return x
+    def _transform(self, x, transformation):
         height, width = _static_size(x, "RandomBlur")
         radius = min(math.ceil(3 * self._range[1]), height - 1, width - 1)
         if radius < 1:
@@ -383,15 +371,10 @@ class RandomResolution(_RandomImageLayer):
         )
         return ops.einsum("bij,bjk->bik", enlarge, shrink)
 
-    def get_random_transformation(self, data, training=True, seed=None):
-        if not training:
-            return None
-        return {"scale": self._uniform(_images_of(data), *self._range, seed)}
+    def _draw(self, images, seed):
+        return {"scale": self._uniform(images, *self._range, seed)}
 
-    def transform_images(self, images, transformation, training=True):
-        x = self.backend.cast(images, self.compute_dtype)
-        if not training or transformation is None:
-            return x
+    def _transform(self, x, transformation):
         height, width = _static_size(x, "RandomResolution")
         scale = transformation["scale"]
         rows = self._resample_matrices(scale, height)

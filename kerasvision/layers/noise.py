@@ -29,7 +29,8 @@ __all__ = [
 VALUE_RANGE = (0.0, 1.0)
 
 
-def _check_value_range(value_range) -> tuple[float, float]:
+def check_value_range(value_range) -> tuple[float, float]:
+    """`(low, high)` as floats with low < high, else `ValueError`."""
     try:
         low, high = (float(v) for v in value_range)
     except (TypeError, ValueError):
@@ -52,7 +53,7 @@ class _ImageNoise(keras.layers.Layer):
 
     def __init__(self, value_range=VALUE_RANGE, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.value_range = _check_value_range(value_range)
+        self.value_range = check_value_range(value_range)
         self.seed = seed
         self.generator = keras.random.SeedGenerator(seed)
 

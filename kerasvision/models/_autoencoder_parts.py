@@ -20,7 +20,6 @@ __all__ = [
     "RECONSTRUCTION_LOSSES",
     "UPSAMPLE_MODES",
     "assemble",
-    "check_choice",
     "check_sparsity",
     "code_layers",
     "conv_unit",
@@ -50,12 +49,6 @@ def optional_positive_int(value, name: str):
     if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be None or a positive integer, got {value!r}")
     return int(value)
-
-
-def check_choice(value, choices, name: str):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
 
 
 def check_sparsity(sparsity):

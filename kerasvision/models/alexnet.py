@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.layers.normalization import LocalResponseNormalization
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_multiplier,
     check_positive_ints,
     image_input,
@@ -15,11 +14,6 @@ from kerasvision.models._common import (
     scale,
 )
 from kerasvision.models.blocks import apply_conv_block
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
 from kerasvision.models.normalization import resolve_norm
 
 __all__ = [
@@ -89,7 +83,9 @@ def build_alexnet(
         An uncompiled functional `keras.Model`.
 
     Raises:
-        ValueError: On an invalid argument or a too small input.
+        ValueError: If `width_multiplier` is not positive, `dropout_rate` not in
+            [0, 1), `norm` or `stem` unknown, or the input smaller than 15x15
+            (57x57 with the ImageNet stem).
 
     Example:
         >>> model = build_alexnet((32, 32, 1), 10, width_multiplier=0.25)
@@ -136,7 +132,8 @@ def build_zfnet(input_shape, num_classes: int, *, name: str = "zfnet", **kwargs)
         An uncompiled functional `keras.Model`.
 
     Raises:
-        ValueError: On an invalid argument or a too small input.
+        ValueError: On a keyword argument that `build_alexnet` does not take, or
+            as `build_alexnet` does.
 
     Example:
         >>> model = build_zfnet((224, 224, 3), 10, width_multiplier=0.25)
@@ -154,19 +151,24 @@ def _build_alexnet_family(input_shape, num_classes, imagenet_stem, **options):
     """AlexNet's layers with `imagenet_stem` = (conv1 kernel, conv1 and conv2
     strides); the small stem keeps the kernel (5 for AlexNet) at stride 1."""
     width = check_multiplier("width_multiplier", options["width_multiplier"])
-    dropout_rate = check_dropout(options["dropout_rate"])
+    head = HeadOptions(
+        num_classes, options["dropout_rate"], options["classifier_activation"]
+    )
     dense_units = check_positive_ints(
         "dense_units", options["dense_units"], allow_empty=True
     )
     norm = resolve_norm(options["norm"])
-    classifier_units(num_classes, options["classifier_activation"])
     name = options["name"]
-    shape, stem = resolve_stem(options["stem"], input_shape, name)
     kernel, strides, conv2_strides = imagenet_stem
+    # The three valid 3x3/2 poolings need conv2's input to be at least 15x15.
+    shape, stem = resolve_stem(
+        options["stem"],
+        input_shape,
+        name,
+        min_sizes=(14 * strides * conv2_strides + 1, 15),
+    )
     if stem == "small":  # AlexNet 5x5, ZFNet 7x7, both at stride 1
         kernel, strides, conv2_strides = 5 if kernel == 11 else kernel, 1, 1
-    # The three valid 3x3/2 poolings need conv2's input to be at least 15x15.
-    check_input_shape(shape, min_size=14 * strides * conv2_strides + 1, model_name=name)
 
     def lrn(x, layer_name):
         if options["local_response_norm"]:
@@ -194,14 +196,11 @@ def _build_alexnet_family(input_shape, num_classes, imagenet_stem, **options):
     x = apply_conv_block(x, scale(256, width), name="conv5", **conv)
     x = layers.MaxPooling2D(3, strides=2, name="pool5")(x)
     # === Head ===
-    outputs = apply_classifier_head(
+    return head.model(
+        inputs,
         x,
-        num_classes,
+        name=name,
         pooling="flatten",
         dense_units=tuple(scale(units, width) for units in dense_units),
-        dropout_rate=dropout_rate,
         dense_dropout=bool(options["dense_dropout"]),
-        kernel_initializer="he_normal",
-        classifier_activation=options["classifier_activation"],
     )
-    return keras.Model(inputs, outputs, name=name)

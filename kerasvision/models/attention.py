@@ -10,23 +10,17 @@ pre-activation bottleneck units (`apply_residual_block(preact=True)`).
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_multiplier,
-    check_positive_ints,
+    check_preset_depth,
     image_input,
     resolve_stem,
     scale,
 )
 from kerasvision.models.blocks import apply_conv_block, apply_residual_block
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
 from kerasvision.models.normalization import batch_normalization
 
 __all__ = [
@@ -157,7 +151,9 @@ def build_residual_attention_network(
         An uncompiled functional `keras.Model`.
 
     Raises:
-        ValueError: On an invalid argument or a too small input.
+        ValueError: On an unknown `depth` or one without 3 stages, another
+            invalid argument, or an input smaller than 16x16 (64x64 with the
+            ImageNet stem).
 
     Example:
         >>> model = build_residual_attention_network(
@@ -165,23 +161,16 @@ def build_residual_attention_network(
         >>> model.get_layer("post_relu").output.shape
         (None, 4, 4, 256)
     """
-    if isinstance(depth, int) and not isinstance(depth, bool):
-        if depth not in ATTENTION_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(ATTENTION_DEPTHS)} or a tuple of "
-                f"3 attention modules per stage, got {depth!r}"
-            )
-        modules, default_name = ATTENTION_DEPTHS[depth], f"attention{depth}"
-    else:
-        modules, default_name = check_positive_ints("depth", depth), "attention"
-        if len(modules) != 3:
-            raise ValueError(f"depth needs 3 modules per stage, got {modules!r}")
+    modules, preset = check_preset_depth(
+        depth, ATTENTION_DEPTHS, "3 attention modules per stage"
+    )
+    if len(modules) != 3:
+        raise ValueError(f"depth needs 3 modules per stage, got {modules!r}")
+    default_name = f"attention{depth}" if preset else "attention"
     width = check_multiplier("width_multiplier", width_multiplier)
-    dropout_rate = check_dropout(dropout_rate)
-    classifier_units(num_classes, classifier_activation)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     name = name or default_name
-    shape, stem = resolve_stem(stem, input_shape, name)
-    check_input_shape(shape, min_size=64 if stem == "imagenet" else 16, model_name=name)
+    shape, stem = resolve_stem(stem, input_shape, name, min_sizes=(64, 16))
     filters = [scale(f, width) for f in ATTENTION_FILTERS]
 
     inputs, x = image_input(shape)
@@ -205,11 +194,4 @@ def build_residual_attention_network(
     x = batch_normalization(name="post_bn")(x)
     x = layers.Activation("relu", name="post_relu")(x)
     # === Head ===
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    return head.model(inputs, x, name=name)

@@ -36,7 +36,6 @@ from kerasvision.models._autoencoder_parts import (
     RECONSTRUCTION_LOSSES,
     UPSAMPLE_MODES,
     assemble,
-    check_choice,
     check_sparsity,
     code_layers,
     conv_unit,
@@ -45,7 +44,7 @@ from kerasvision.models._autoencoder_parts import (
     pad_and_crop,
     positive_ints,
 )
-from kerasvision.models.blocks import activation_layer
+from kerasvision.models.blocks import activation_layer, check_choice
 from kerasvision.models.heads import check_input_shape
 from kerasvision.models.vae import VariationalAutoencoder, build_vae
 
@@ -134,8 +133,8 @@ def build_conv_autoencoder(
     filters = positive_ints(filters, "filters")
     latent_dim = optional_positive_int(latent_dim, "latent_dim")
     k_sparse = optional_positive_int(k_sparse, "k_sparse")
-    check_choice(downsample, DOWNSAMPLE_MODES, "downsample")
-    check_choice(upsample, UPSAMPLE_MODES, "upsample")
+    check_choice("downsample", downsample, DOWNSAMPLE_MODES)
+    check_choice("upsample", upsample, UPSAMPLE_MODES)
     sparsity = check_sparsity(sparsity)
     stages = len(filters)
     pads = pad_and_crop(height, width, stages)

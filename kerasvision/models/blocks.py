@@ -42,6 +42,7 @@ __all__ = [
     "apply_conv_block",
     "apply_residual_block",
     "batch_normalization",
+    "check_choice",
     "check_positive_int",
     "normalization_layer",
     "resolve_norm",
@@ -54,6 +55,13 @@ def check_positive_int(name: str, value) -> int:
     """`value` if it is a positive int (not a bool), else `ValueError`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_choice(name: str, value, choices: tuple):
+    """`value` if it is one of `choices`, else `ValueError` naming them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
 
 
@@ -234,8 +242,7 @@ def apply_residual_block(
         >>> apply_residual_block(x, 32, strides=2, name="conv3_block1").shape
         (None, 16, 16, 32)
     """
-    if block not in RESIDUAL_BLOCKS:
-        raise ValueError(f"block must be one of {RESIDUAL_BLOCKS}, got {block!r}")
+    check_choice("block", block, RESIDUAL_BLOCKS)
     check_positive_int("filters", filters)
     check_positive_int("expansion", expansion)
     if zero_init_residual and not residual:

@@ -7,21 +7,15 @@ Layers of `apply_dense_block`: `{name}_block{i}_bottleneck_{bn,relu,conv}`,
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_positive_ints,
     image_input,
     resolve_stem,
 )
 from kerasvision.models.blocks import apply_conv_block, check_positive_int
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
 from kerasvision.models.normalization import batch_normalization
 
 __all__ = [
@@ -206,14 +200,14 @@ def build_densenet(
     if initial_filters is None:
         initial_filters = 2 * growth_rate
     check_positive_ints("initial_filters", initial_filters)
-    dropout_rate = check_dropout(dropout_rate)
-    classifier_units(num_classes, classifier_activation)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     if name is None:
         num_layers = (2 if bottleneck else 1) * sum(blocks) + len(blocks) + 1
         name = f"densenet{num_layers}"
-    shape, stem = resolve_stem(stem, input_shape, name)
-    total_strides = (4 if stem == "imagenet" else 1) * 2 ** (len(blocks) - 1)
-    check_input_shape(shape, min_size=2 * total_strides, model_name=name)
+    # Twice the total stride: the stages' 2 ** (stages - 1), times 4 with the
+    # ImageNet stem.
+    small = 2 ** len(blocks)
+    shape, stem = resolve_stem(stem, input_shape, name, min_sizes=(4 * small, small))
 
     inputs, x = image_input(shape)
     # === Stem ===
@@ -240,10 +234,4 @@ def build_densenet(
     x = batch_normalization(name="final_bn")(x)
     x = layers.Activation("relu", name="final_relu")(x)
     # === Head ===
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        classifier_activation=classifier_activation,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    return head.model(inputs, x, name=name, kernel_initializer="glorot_uniform")

@@ -8,21 +8,17 @@ layers wherever they end at the same depth (one join merges all of them).
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.layers.drop_path import FractalJoin
 from kerasvision.models._common import (
+    HeadOptions,
     check_dropout,
     check_positive_ints,
     image_input,
 )
 from kerasvision.models.blocks import apply_conv_block
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
+from kerasvision.models.heads import check_input_shape
 from kerasvision.models.normalization import resolve_norm
 
 __all__ = ["apply_fractal_block", "build_fractalnet"]
@@ -153,7 +149,7 @@ def build_fractalnet(
     (columns,) = check_positive_ints("columns", columns)
     drop_path_rate = check_dropout(drop_path_rate)
     norm = resolve_norm(norm)
-    classifier_units(num_classes, classifier_activation)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     name = name or f"fractalnet{len(filters) * 2 ** (columns - 1)}"
     shape = check_input_shape(input_shape, min_size=2 ** len(filters), model_name=name)
 
@@ -172,11 +168,4 @@ def build_fractalnet(
             name=f"block{index}",
         )
     # === Head ===
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    return head.model(inputs, x, name=name)

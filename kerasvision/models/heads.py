@@ -325,7 +325,7 @@ def _temperature_layer(temperature):
     if isinstance(temperature, list | tuple):  # a multi-label run's, per label
         if all(float(t) == 1.0 for t in temperature):
             return None
-        from kerasvision.layers.multilabel import LabelTemperatureScaling
+        from kerasvision.layers.label_sets import LabelTemperatureScaling
 
         return LabelTemperatureScaling(temperature, name="temperature", dtype="float32")
     if float(temperature) == 1.0:

@@ -11,18 +11,14 @@ import keras
 from keras import layers
 
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_multiplier,
     image_input,
     resolve_stem,
     scale,
 )
 from kerasvision.models.blocks import apply_conv_block, check_positive_int
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
+from kerasvision.models.heads import classifier_units
 
 __all__ = [
     "INCEPTION_V1_MODULES",
@@ -200,11 +196,9 @@ def build_inception_v1(
         ['predictions', 'aux1_predictions', 'aux2_predictions']
     """
     width = check_multiplier("width_multiplier", width_multiplier)
-    dropout_rate = check_dropout(dropout_rate)
-    classifier_units(num_classes, classifier_activation)
-    shape, stem = resolve_stem(stem, input_shape, name)
-    total_strides = 32 if stem == "imagenet" else 8
-    check_input_shape(shape, min_size=2 * total_strides, model_name=name)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
+    # Twice the total stride (32 with the ImageNet stem, 8 with the small one).
+    shape, stem = resolve_stem(stem, input_shape, name, min_sizes=(64, 16))
 
     def module(x, module_id):
         filters = [scale(f, width) for f in INCEPTION_V1_MODULES[module_id]]
@@ -247,13 +241,7 @@ def build_inception_v1(
     x = module(x, "5a")
     x = module(x, "5b")
     # === Heads ===
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
-    )
+    outputs = head.apply(x)
     if aux_classifiers:
         outputs = [outputs] + [
             _apply_auxiliary_classifier(

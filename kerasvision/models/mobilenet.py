@@ -6,13 +6,11 @@
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_multiplier,
-    check_positive_ints,
     image_input,
     resolve_stem,
     scale,
@@ -21,11 +19,6 @@ from kerasvision.models.blocks import (
     activation_layer,
     apply_conv_block,
     check_positive_int,
-)
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
 )
 from kerasvision.models.normalization import batch_normalization
 
@@ -157,7 +150,9 @@ def build_mobilenet_v1(
         An uncompiled functional `keras.Model`.
 
     Raises:
-        ValueError: On an invalid argument or a too small input.
+        ValueError: If `alpha` or `depth_multiplier` is not positive,
+            `dropout_rate` not in [0, 1), or the input smaller than 32x32 (64x64
+            with the ImageNet stem).
 
     Example:
         >>> model = build_mobilenet_v1((32, 32, 3), 10, alpha=0.25)
@@ -165,12 +160,10 @@ def build_mobilenet_v1(
         (None, 2, 2, 256)
     """
     width = check_multiplier("alpha", alpha)
-    check_positive_ints("depth_multiplier", depth_multiplier)
-    dropout_rate = check_dropout(dropout_rate)
-    classifier_units(num_classes, classifier_activation)
-    shape, stem = resolve_stem(stem, input_shape, name)
-    total_strides = 32 if stem == "imagenet" else 16
-    check_input_shape(shape, min_size=2 * total_strides, model_name=name)
+    check_positive_int("depth_multiplier", depth_multiplier)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
+    # Twice the total stride (32 with the ImageNet stem, 16 with the small one).
+    shape, stem = resolve_stem(stem, input_shape, name, min_sizes=(64, 32))
 
     inputs, x = image_input(shape)
     x = apply_conv_block(
@@ -188,11 +181,4 @@ def build_mobilenet_v1(
             depth_multiplier=depth_multiplier,
             name=f"dw{index}",
         )
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    return head.model(inputs, x, name=name)

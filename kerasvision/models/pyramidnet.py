@@ -10,15 +10,11 @@ the new channels padded with zeros).
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
-from kerasvision.models._common import check_dropout, image_input
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
+from kerasvision.models._common import HeadOptions, check_repeats_depth, image_input
+from kerasvision.models.blocks import check_choice
+from kerasvision.models.heads import check_input_shape
 from kerasvision.models.normalization import (
     NORM_SUFFIXES,
     normalization_layer,
@@ -110,8 +106,7 @@ def apply_pyramidal_unit(
         >>> apply_pyramidal_unit(x, 21, strides=2, name="conv3_block1").shape
         (None, 8, 8, 21)
     """
-    if block not in PYRAMID_BLOCKS:
-        raise ValueError(f"block must be one of {tuple(PYRAMID_BLOCKS)}, got {block!r}")
+    check_choice("block", block, tuple(PYRAMID_BLOCKS))
     suffix = NORM_SUFFIXES.get(norm, "bn")
     last = "zeros" if zero_init_residual else "ones"
     out_channels = filters * (4 if block == "bottleneck" else 1)
@@ -137,21 +132,13 @@ def apply_pyramidal_unit(
 
 def _unit_widths(depth: int, alpha: float, block: str) -> tuple[int, ...]:
     """Width of each unit: `round(16 + alpha * k / N)` for k = 1..N."""
-    per_unit = PYRAMID_BLOCKS[block]
-    if (
-        isinstance(depth, bool)
-        or not isinstance(depth, int)
-        or depth < 3 * per_unit + 2
-        or (depth - 2) % (3 * per_unit)
-    ):
-        raise ValueError(
-            f"depth must be {3 * per_unit} * n + 2 for {block} units (e.g. "
-            f"{3 * per_unit + 2}, {6 * per_unit + 2}, {36 * per_unit + 2}), got "
-            f"{depth!r}"
-        )
+    # Three stages of n units.
+    per_stage = check_repeats_depth(
+        depth, 3 * PYRAMID_BLOCKS[block], f"{block} units", examples=(1, 2, 12)
+    )
     if isinstance(alpha, bool) or not isinstance(alpha, int | float) or alpha < 0:
         raise ValueError(f"alpha must be a number >= 0, got {alpha!r}")
-    total = 3 * ((depth - 2) // (3 * per_unit))
+    total = 3 * per_stage
     return tuple(int(round(16 + alpha * k / total)) for k in range(1, total + 1))
 
 
@@ -197,19 +184,18 @@ def build_pyramidnet(
         An uncompiled functional `keras.Model`.
 
     Raises:
-        ValueError: On an invalid argument or a too small input.
+        ValueError: If `depth` is not `2 * 3n + 2` (basic) or `3 * 3n + 2`
+            (bottleneck), `alpha` is negative, or on another invalid argument.
 
     Example:
         >>> model = build_pyramidnet((32, 32, 3), 10, depth=20, alpha=48)
         >>> model.get_layer("post_relu").output.shape
         (None, 8, 8, 64)
     """
-    if block not in PYRAMID_BLOCKS:
-        raise ValueError(f"block must be one of {tuple(PYRAMID_BLOCKS)}, got {block!r}")
+    check_choice("block", block, tuple(PYRAMID_BLOCKS))
     widths = _unit_widths(depth, alpha, block)
-    dropout_rate = check_dropout(dropout_rate)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     norm = resolve_norm(norm)
-    classifier_units(num_classes, classifier_activation)
     name = name or f"pyramidnet{depth}"
     shape = check_input_shape(input_shape, min_size=8, model_name=name)
     per_stage = len(widths) // 3
@@ -232,11 +218,4 @@ def build_pyramidnet(
     x = _norm(x, norm, name=f"post_{NORM_SUFFIXES.get(norm, 'bn')}")
     x = layers.Activation("relu", name="post_relu")(x)
     # === Head ===
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=dropout_rate,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
-    )
-    return keras.Model(inputs, outputs, name=name)
+    return head.model(inputs, x, name=name)

@@ -6,13 +6,15 @@ every builder takes `zero_init_residual` to start each residual branch at 0.
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.models._common import (
+    HeadOptions,
     check_dropout,
     check_multiplier,
     check_positive_ints,
+    check_preset_depth,
+    check_repeats_depth,
     image_input,
     resolve_stem,
     scale,
@@ -21,12 +23,9 @@ from kerasvision.models.blocks import (
     RESIDUAL_BLOCKS,
     apply_conv_block,
     apply_residual_block,
+    check_choice,
 )
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
+from kerasvision.models.heads import check_input_shape
 from kerasvision.models.normalization import (
     NORM_SUFFIXES,
     normalization_layer,
@@ -75,21 +74,20 @@ def _resnet_stem(x, filters, *, stem, preact, norm):
     return apply_conv_block(x, filters, **kwargs)
 
 
-def _resnet_network(shape, num_classes, filters, blocks, **options):
+def _resnet_network(shape, head, name, stages, **options):
     """Input, stem, stages `conv2`.., (v2: `post_` norm-ReLU), head: the model.
 
-    `options` (defaults in `_RESNET_OPTIONS`): `stem`, `stem_filters` (None:
-    `filters[0]`), `block`, `preact`, `residual`, `norm`, `block_dropout`,
-    `zero_init_residual`, `dropout_rate`, `classifier_activation`, `name`.
+    `stages` holds `(filters, blocks)` per stage; `options` (defaults in
+    `_RESNET_OPTIONS`): `stem`, `stem_filters` (None: the first stage's
+    filters), `block`, `preact`, `residual`, `norm`, `block_dropout`,
+    `zero_init_residual`.
     """
     options = {**_RESNET_OPTIONS, **options}
     preact, norm = options["preact"], options["norm"]
     inputs, x = image_input(shape)
-    stem_filters = options["stem_filters"] or filters[0]
+    stem_filters = options["stem_filters"] or stages[0][0]
     x = _resnet_stem(x, stem_filters, stem=options["stem"], preact=preact, norm=norm)
-    for index, (stage_filters, num_blocks) in enumerate(
-        zip(filters, blocks, strict=True)
-    ):
+    for index, (stage_filters, num_blocks) in enumerate(stages):
         for block_index in range(1, num_blocks + 1):
             x = apply_residual_block(
                 x,
@@ -100,7 +98,7 @@ def _resnet_network(shape, num_classes, filters, blocks, **options):
                 residual=options["residual"],
                 norm=norm,
                 dropout_rate=options["block_dropout"],
-                zero_init_residual=options["zero_init_residual"],
+                zero_init_residual=bool(options["zero_init_residual"]),
                 name=f"conv{index + 2}_block{block_index}",
             )
     if preact:
@@ -108,14 +106,7 @@ def _resnet_network(shape, num_classes, filters, blocks, **options):
             suffix = NORM_SUFFIXES[norm]
             x = normalization_layer(norm, int(x.shape[-1]), name=f"post_{suffix}")(x)
         x = layers.Activation("relu", name="post_relu")(x)
-    outputs = apply_classifier_head(
-        x,
-        num_classes,
-        dropout_rate=options["dropout_rate"],
-        kernel_initializer="he_normal",
-        classifier_activation=options["classifier_activation"],
-    )
-    return keras.Model(inputs, outputs, name=options["name"])
+    return head.model(inputs, x, name=name)
 
 
 def build_resnet(
@@ -176,42 +167,31 @@ def build_resnet(
         >>> model.get_layer("conv5_block2_out").output.shape
         (None, 4, 4, 128)
     """
-    if isinstance(depth, int) and not isinstance(depth, bool):
-        if depth not in RESNET_DEPTHS:
-            raise ValueError(
-                f"depth must be one of {sorted(RESNET_DEPTHS)} or a tuple of blocks "
-                f"per stage, got {depth!r}"
-            )
-        blocks, default_block = RESNET_DEPTHS[depth]
-    else:
-        blocks, default_block = check_positive_ints("depth", depth), "basic"
+    entry, preset = check_preset_depth(depth, RESNET_DEPTHS, "blocks per stage")
+    blocks, default_block = entry if preset else (entry, "basic")
     block = default_block if block is None else block
-    if block not in RESIDUAL_BLOCKS:
-        raise ValueError(f"block must be one of {RESIDUAL_BLOCKS}, got {block!r}")
+    check_choice("block", block, RESIDUAL_BLOCKS)
     width = check_multiplier("width_multiplier", width_multiplier)
-    dropout_rate = check_dropout(dropout_rate)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     norm = resolve_norm(norm)
-    classifier_units(num_classes, classifier_activation)
     if name is None:
         num_layers = (2 if block == "basic" else 3) * sum(blocks) + 2
         name = f"resnet{num_layers}" + ("_v2" if preact else "")
-    shape, stem = resolve_stem(stem, input_shape, name)
-    total_strides = (4 if stem == "imagenet" else 1) * 2 ** (len(blocks) - 1)
-    check_input_shape(shape, min_size=2 * total_strides, model_name=name)
-    filters = [scale(64 * 2**index, width) for index in range(len(blocks))]
+    # Twice the total stride: the stages' 2 ** (stages - 1), times 4 with the
+    # ImageNet stem.
+    small = 2 ** len(blocks)
+    shape, stem = resolve_stem(stem, input_shape, name, min_sizes=(4 * small, small))
+    stages = [(scale(64 * 2**index, width), n) for index, n in enumerate(blocks)]
     return _resnet_network(
         shape,
-        num_classes,
-        filters,
-        blocks,
+        head,
+        name,
+        stages,
         stem=stem,
         block=block,
         preact=preact,
         norm=norm,
-        zero_init_residual=bool(zero_init_residual),
-        dropout_rate=dropout_rate,
-        classifier_activation=classifier_activation,
-        name=name,
+        zero_init_residual=zero_init_residual,
     )
 
 
@@ -253,11 +233,8 @@ def build_cifar_resnet(
         preact: Pre-activation blocks (ResNet v2). Defaults to False.
         norm: "batch", "layer", "group", "instance" or "none" after every
             convolution. Defaults to "batch".
-        zero_init_residual: Initialize the scale of each block's last
-            normalization to 0 (the kernel of its last convolution in v2), so
-            every block starts as its shortcut (Goyal et al. 2017;
-            torchvision's option of the same name). Defaults to False (the
-            paper).
+        zero_init_residual: Start every block as its shortcut (see
+            `build_resnet`). Defaults to False.
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "resnet{depth}" or "plain{depth}" (+ "_v2").
@@ -275,50 +252,30 @@ def build_cifar_resnet(
         274042
     """
     filters = check_positive_ints("filters", filters)
-    per_block = 2 * len(filters)
-    if (
-        isinstance(depth, bool)
-        or not isinstance(depth, int)
-        or depth < per_block + 2
-        or (depth - 2) % per_block
-    ):
-        raise ValueError(
-            f"depth must be {per_block} * n + 2 for {len(filters)} stages "
-            f"(e.g. {per_block + 2}, {2 * per_block + 2}, {3 * per_block + 2}), "
-            f"got {depth!r}"
-        )
-    dropout_rate = check_dropout(dropout_rate)
+    per_stage = check_repeats_depth(depth, 2 * len(filters), f"{len(filters)} stages")
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     norm = resolve_norm(norm)
-    classifier_units(num_classes, classifier_activation)
     if zero_init_residual and not residual:
         raise ValueError("zero_init_residual needs the skip connections (residual)")
     if name is None:
         name = ("resnet" if residual else "plain") + str(depth)
         name += "_v2" if preact else ""
     shape = check_input_shape(input_shape, min_size=2 ** len(filters), model_name=name)
-    blocks = ((depth - 2) // per_block,) * len(filters)
+    stages = [(stage_filters, per_stage) for stage_filters in filters]
     return _resnet_network(
         shape,
-        num_classes,
-        filters,
-        blocks,
+        head,
+        name,
+        stages,
         preact=preact,
         residual=residual,
         norm=norm,
-        zero_init_residual=bool(zero_init_residual),
-        dropout_rate=dropout_rate,
-        classifier_activation=classifier_activation,
-        name=name,
+        zero_init_residual=zero_init_residual,
     )
 
 
 def build_plain_cnn(
-    input_shape,
-    num_classes: int,
-    *,
-    depth: int = 20,
-    filters=(16, 32, 64),
-    **kwargs,
+    input_shape, num_classes: int, *, depth: int = 20, filters=(16, 32, 64), **kwargs
 ):
     """A deep plain CNN: `build_cifar_resnet` without the skip connections.
 
@@ -387,11 +344,8 @@ def build_wide_resnet(
             paper's 0.3 on CIFAR). Defaults to 0.0.
         norm: "batch", "layer", "group", "instance" or "none". Defaults to
             "batch".
-        zero_init_residual: Initialize the scale of each block's last
-            normalization to 0 (the kernel of its last convolution in v2), so
-            every block starts as its shortcut (Goyal et al. 2017;
-            torchvision's option of the same name). Defaults to False (the
-            paper).
+        zero_init_residual: Start every block as its shortcut (see
+            `build_resnet`). Defaults to False.
         dropout_rate: Dropout before the output layer. Defaults to 0.0.
         classifier_activation: None, "softmax" or "sigmoid". Defaults to None.
         name: Model name; None gives "wrn{depth}_{width}". Defaults to None.
@@ -412,23 +366,19 @@ def build_wide_resnet(
         raise ValueError(f"depth must be 6 * n + 4 with n >= 1, got {depth}")
     (width,) = check_positive_ints("width", width)
     block_dropout = check_dropout(block_dropout)
-    dropout_rate = check_dropout(dropout_rate)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     norm = resolve_norm(norm)
-    classifier_units(num_classes, classifier_activation)
     name = name or f"wrn{depth}_{width}"
     shape = check_input_shape(input_shape, min_size=8, model_name=name)
-    filters = (16 * width, 32 * width, 64 * width)
+    stages = [(base * width, (depth - 4) // 6) for base in (16, 32, 64)]
     return _resnet_network(
         shape,
-        num_classes,
-        filters,
-        ((depth - 4) // 6,) * 3,
+        head,
+        name,
+        stages,
         stem_filters=16,
         preact=True,
         norm=norm,
         block_dropout=block_dropout,
-        zero_init_residual=bool(zero_init_residual),
-        dropout_rate=dropout_rate,
-        classifier_activation=classifier_activation,
-        name=name,
+        zero_init_residual=zero_init_residual,
     )

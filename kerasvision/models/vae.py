@@ -11,13 +11,13 @@ from keras import layers, ops
 from kerasvision.layers.sampling import Sampling
 from kerasvision.models._autoencoder_parts import (
     RECONSTRUCTION_LOSSES,
-    check_choice,
     conv_unit,
     decoder_model,
     optional_positive_int,
     pad_and_crop,
     positive_ints,
 )
+from kerasvision.models.blocks import check_choice
 from kerasvision.models.heads import check_input_shape
 
 __all__ = ["VariationalAutoencoder", "build_vae"]
@@ -66,7 +66,7 @@ class VariationalAutoencoder(keras.Model):
         super().__init__(**kwargs)
         if not beta >= 0:
             raise ValueError(f"beta must be >= 0, got {beta}")
-        check_choice(reconstruction_loss, RECONSTRUCTION_LOSSES, "reconstruction_loss")
+        check_choice("reconstruction_loss", reconstruction_loss, RECONSTRUCTION_LOSSES)
         if len(encoder.outputs) != 2:
             raise ValueError("the VAE encoder must output [z_mean, z_log_var]")
         self.encoder = encoder

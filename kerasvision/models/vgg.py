@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import keras
 from keras import layers
 
 from kerasvision.models._common import (
-    check_dropout,
+    HeadOptions,
     check_multiplier,
     check_positive_ints,
     image_input,
     scale,
 )
 from kerasvision.models.blocks import apply_conv_block
-from kerasvision.models.heads import (
-    apply_classifier_head,
-    check_input_shape,
-    classifier_units,
-)
+from kerasvision.models.heads import check_input_shape
 from kerasvision.models.normalization import resolve_norm
 
 __all__ = [
@@ -112,9 +107,8 @@ def build_vgg(
         )
     width = check_multiplier("width_multiplier", width_multiplier)
     dense_units = check_positive_ints("dense_units", dense_units, allow_empty=True)
-    dropout_rate = check_dropout(dropout_rate)
+    head = HeadOptions(num_classes, dropout_rate, classifier_activation)
     norm = resolve_norm(norm, batch_norm)
-    classifier_units(num_classes, classifier_activation)
     if name is None:
         preset = [key for key, value in VGG_DEPTHS.items() if value == depths]
         name = preset[0] if preset and len(filters) == 5 else "vgg"
@@ -135,14 +129,11 @@ def build_vgg(
             )
         x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
     # === Head ===
-    outputs = apply_classifier_head(
+    return head.model(
+        inputs,
         x,
-        num_classes,
+        name=name,
         pooling=pooling,
         dense_units=tuple(scale(units, width) for units in dense_units),
-        dropout_rate=dropout_rate,
         dense_dropout=dense_dropout,
-        kernel_initializer="he_normal",
-        classifier_activation=classifier_activation,
     )
-    return keras.Model(inputs, outputs, name=name)

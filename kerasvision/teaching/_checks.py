@@ -9,21 +9,23 @@ import numpy as np
 PADDING_MODES = ("valid", "same")
 
 
-def _check_positive_int(value, name: str) -> int:
+def _check_int(value, name: str, minimum: int, kind: str) -> int:
     # bool is an int subclass; `strides=True` is a bug, not a stride of 1.
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        or value < minimum
+    ):
+        raise ValueError(f"{name} must be a {kind} integer, got {value!r}.")
     return int(value)
+
+
+def _check_positive_int(value, name: str) -> int:
+    return _check_int(value, name, 1, "positive")
 
 
 def _check_non_negative_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-    if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
-    return int(value)
+    return _check_int(value, name, 0, "non-negative")
 
 
 def _pair(value, name: str) -> tuple[int, int]:

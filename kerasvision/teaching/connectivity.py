@@ -15,14 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from kerasvision.teaching._checks import (
-    _check_padding_2d,
-    _check_positive_int,
-    _pair,
-    _per_axis,
-)
+from kerasvision.teaching._checks import _check_positive_int, _per_axis
 from kerasvision.teaching.shapes import (
-    _axis_pads,
+    _axis_arguments,
     conv_output_size,
     effective_kernel_size,
 )
@@ -44,29 +39,6 @@ def _axis_coverage(
     )
     taps = taps[(taps >= 0) & (taps < size)]
     return np.bincount(taps, minlength=size).astype(np.int64)
-
-
-def _axis_arguments(input_size, kernel_size, strides, padding, dilation_rate):
-    """Validated per-axis (size, kernel, stride, (before, after), dilation)."""
-    sizes = _pair(input_size, "input_size")
-    kernels = _pair(kernel_size, "kernel_size")
-    stride_pair = _pair(strides, "strides")
-    dilations = _pair(dilation_rate, "dilation_rate")
-    padding = _check_padding_2d(padding)
-    axes = []
-    for axis in (0, 1):
-        axis_padding = padding if isinstance(padding, str) else padding[axis]
-        pads = _axis_pads(
-            axis_padding,
-            sizes[axis],
-            kernels[axis],
-            stride_pair[axis],
-            dilations[axis],
-        )
-        axes.append(
-            (sizes[axis], kernels[axis], stride_pair[axis], pads, dilations[axis])
-        )
-    return axes
 
 
 def coverage_map(

@@ -19,12 +19,11 @@ import numpy as np
 
 from kerasvision.teaching._checks import (
     _check_matrix,
-    _check_padding_2d,
     _check_positive_int,
     _pair,
 )
 from kerasvision.teaching.shapes import (
-    _axis_pads,
+    _axis_arguments,
     conv_output_size,
     effective_kernel_size,
 )
@@ -109,28 +108,10 @@ def conv2d(
             f"{image.shape} and kernel {kernel.shape}."
         )
     strides = _pair(stride, "stride")
-    dilations = _pair(dilation_rate, "dilation_rate")
-    padding = _check_padding_2d(padding)
-    pads = []
-    for axis in (0, 1):
-        axis_padding = padding if isinstance(padding, str) else padding[axis]
-        pads.append(
-            _axis_pads(
-                axis_padding,
-                image.shape[axis],
-                kernel.shape[axis],
-                strides[axis],
-                dilations[axis],
-            )
-        )
-        # Validates that the kernel fits before numpy raises a vaguer error.
-        conv_output_size(
-            image.shape[axis],
-            kernel.shape[axis],
-            strides=strides[axis],
-            padding=pads[axis],
-            dilation_rate=dilations[axis],
-        )
+    # Checks that the kernel fits before numpy raises a vaguer error.
+    rows, cols = _axis_arguments(
+        image.shape[:2], kernel.shape[:2], strides, padding, dilation_rate
+    )
     bias = np.asarray(bias)
     filters = kernel.shape[3] if kernel.ndim == 4 else None
     if bias.shape not in ((), (filters,)):
@@ -138,13 +119,11 @@ def conv2d(
             f"bias must be a scalar{' or ' + str((filters,)) if filters else ''}, "
             f"got shape {bias.shape}."
         )
-    spans = tuple(
-        effective_kernel_size(kernel.shape[axis], dilations[axis]) for axis in (0, 1)
-    )
-    padded = np.pad(image, pads + [(0, 0)] * (image.ndim - 2))
+    spans = tuple(effective_kernel_size(a.kernel, a.dilation) for a in (rows, cols))
+    padded = np.pad(image, [rows.pads, cols.pads] + [(0, 0)] * (image.ndim - 2))
     windows = np.lib.stride_tricks.sliding_window_view(padded, spans, axis=(0, 1))
     windows = windows[
-        :: strides[0], :: strides[1], ..., :: dilations[0], :: dilations[1]
+        :: rows.stride, :: cols.stride, ..., :: rows.dilation, :: cols.dilation
     ]
     return np.einsum(subscripts, windows, kernel) + bias
 

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from kerasvision.teaching._checks import (
     PADDING_MODES,
@@ -173,6 +174,42 @@ def conv_output_size(
             f"of size {padded_size} (size {size}, padding {padding!r})."
         )
     return (padded_size - effective_kernel) // strides + 1
+
+
+class _WindowAxis(NamedTuple):
+    """One axis of a 2-D sliding window, checked: the kernel fits."""
+
+    size: int
+    kernel: int
+    stride: int
+    pads: tuple[int, int]
+    dilation: int
+
+
+def _axis_arguments(
+    input_size, kernel_size, strides, padding, dilation_rate
+) -> list[_WindowAxis]:
+    """The rows and columns `_WindowAxis` of a 2-D sliding window.
+
+    Raises:
+        ValueError: On an invalid argument, or if the kernel does not fit.
+    """
+    sizes = _pair(input_size, "input_size")
+    kernels = _pair(kernel_size, "kernel_size")
+    stride_pair = _pair(strides, "strides")
+    dilations = _pair(dilation_rate, "dilation_rate")
+    padding = _check_padding_2d(padding)
+    paddings = (padding, padding) if isinstance(padding, str) else padding
+    axes = []
+    for size, kernel, stride, dilation, axis_padding in zip(
+        sizes, kernels, stride_pair, dilations, paddings, strict=True
+    ):
+        pads = _axis_pads(axis_padding, size, kernel, stride, dilation)
+        conv_output_size(
+            size, kernel, strides=stride, padding=pads, dilation_rate=dilation
+        )
+        axes.append(_WindowAxis(size, kernel, stride, pads, dilation))
+    return axes
 
 
 def conv_output_shape(

@@ -246,10 +246,9 @@ def train(model, data, config, run, *, log=None, verbose="auto"):
 
 def evaluate(model, encoder, data, config, run):
     """Held-out metrics and pictures into `run`; returns `(metrics, samples)`."""
-    from kerasvision.training.classifier import evaluation_split
     from kerasvision.visualization.plots import plot_training_curves
 
-    split = evaluation_split(data)
+    split = data.scored_split
     plot_training_curves(run.read_history(), run.file("curves.png"))
     if config.task == "segmentation":
         metrics, samples = _evaluate_segmentation(model, data, split, run)

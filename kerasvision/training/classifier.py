@@ -781,13 +781,6 @@ def _without_strategy(network, folder):
 # === Evaluate and export ===
 
 
-def evaluation_split(data) -> str:
-    """The split a run is scored on: test, else val, else train."""
-    if len(data.splits["test"]):
-        return "test"
-    return "val" if len(data.splits["val"]) else "train"
-
-
 def evaluate(model, data, run, *, batch_size: int = 64) -> dict:
     """Score the model on the evaluation split: `metrics.json` and the plots."""
     from kerasvision.evaluation import evaluate_model
@@ -800,7 +793,7 @@ def evaluate(model, data, run, *, batch_size: int = 64) -> dict:
         from kerasvision.training.multilabel import evaluate_labels
 
         return evaluate_labels(model, data, run, batch_size=batch_size)
-    split = evaluation_split(data)
+    split = data.scored_split
     metrics = evaluate_model(model, data, split, batch_size=batch_size)
     run.write_json("metrics.json", metrics)
     recorded = run.info.get("model", {})
@@ -831,7 +824,7 @@ def save_and_export(model, data, run, *, export: bool = True) -> dict | None:
     samples = next(
         iter(
             data.dataset(
-                evaluation_split(data),
+                data.scored_split,
                 batch_size=16,
                 shuffle=False,
                 include_labels=False,
@@ -984,7 +977,7 @@ def _finish_steps(outcome, data, run, config, times, *, export, log):
     served metrics, a word when they mean little, and the export report."""
     from kerasvision.training.explain import result_warning
 
-    split = evaluation_split(data)
+    split = data.scored_split
     count = len(data.splits[split])
     batch_size = max(64, config.batch_size)
     with times.step("evaluate", f"evaluating on {count:,} {split} images", count,
@@ -1104,12 +1097,35 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
             model, data, config, elapsed=spent, log=log
         )
         config = config.replace(epochs=epochs, time_budget=None)
-    if notes:
+    if sized is not None and sized.get("cap", {}).get("seconds"):
+        sized = _timed_epochs(model, data, config, sized, started, log)
+    if notes or (sized and "time_target" in sized):
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, data, backbone=backbone, distribution=distribution)
-    if sized is not None:  # decided without random numbers: no rebuild
+    if sized is not None:
         config, notes["default_epochs"] = config.replace(epochs=sized["epochs"]), sized
     return config, model, notes
+
+
+def _timed_epochs(model, data, config, sized, started, log) -> dict:
+    """A large training set's default epochs from the recipe's time target:
+    as many as let training, evaluation and export end within
+    `epoch_cap["seconds"]` (measured like `--time-budget`), between the
+    image cap's epochs and the recipe's default."""
+    from kerasvision.config import get_task
+    from kerasvision.training.budget import plan_epochs
+
+    cap, full = sized["cap"], get_task(config.task).defaults["epochs"]
+    if sized["epochs"] >= full:
+        return sized
+    spent = time.perf_counter() - started if started is not None else 0.0
+    budget = config.replace(epochs=full, time_budget=float(cap["seconds"]))
+    fitting, target = plan_epochs(model, data, budget, elapsed=spent)
+    epochs = max(sized["epochs"], min(full, fitting))
+    log(f"{epochs} epochs: what fits {cap['seconds']:g} s on this machine "
+        f"(measured; the default {full} would take longer; --epochs to choose, "
+        f"recorded for rerun)")  # fmt: skip
+    return {**sized, "epochs": epochs, "time_target": target}
 
 
 def _sized_epochs(config, data, log) -> dict | None:

@@ -118,7 +118,7 @@ def _multi_label_loss(units, label_smoothing, positive_weights):
     if positive_weights is None:
         loss = keras.losses.BinaryCrossentropy(label_smoothing=label_smoothing)
     else:
-        from kerasvision.layers.multilabel import LabelWeightedBinaryCrossentropy
+        from kerasvision.layers.label_sets import LabelWeightedBinaryCrossentropy
 
         loss = LabelWeightedBinaryCrossentropy(
             positive_weights, label_smoothing=label_smoothing

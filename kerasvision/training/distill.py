@@ -199,18 +199,14 @@ def images_per_second(model, images, *, repeats: int = 5) -> float:
 
 
 def _load_teachers(teachers) -> list:
-    from kerasvision.runs import load_run, require_classifier
+    from kerasvision.runs import load_run, require_classifier, require_same_classes
 
     runs = [require_classifier(load_run(path)) for path in teachers]
     if not runs:
         raise ValueError("give at least one teacher run")
+    require_same_classes(runs, "teacher ")
     first = runs[0]
     for run in runs[1:]:
-        if run.class_names != first.class_names:
-            raise ValueError(
-                f"teacher {run.path} has classes {run.class_names}, {first.path} "
-                f"has {first.class_names}"
-            )
         if (run.info.get("data") or {}).get("fingerprint") != (
             first.info.get("data") or {}
         ).get("fingerprint") or run.info.get("split") != first.info.get("split"):
@@ -265,10 +261,8 @@ def _batch(images, size: int = 32):
 def _compare(teacher, fit_result) -> dict:
     """Teachers (averaged, each at its own size) vs student on the student's
     evaluation split: accuracy, parameters, images/s on this machine."""
-    from kerasvision.training.classifier import evaluation_split
-
     data, student = fit_result.data, fit_result.model
-    split = evaluation_split(data)
+    split = data.scored_split
     images, labels = data.arrays(split)
     probabilities, speed = _teachers_on_their_data(teacher, split)
     params = sum(int(run.model.count_params()) for run in teacher.runs)

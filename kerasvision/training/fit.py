@@ -36,60 +36,60 @@ def fit(
 ):
     """Train a CNN (or an autoencoder) on a folder, arrays or a built-in dataset.
 
-    Writes a complete run directory: `model.keras`, `serving/` (SavedModel,
-    checked against `predict`), `labels.txt`, `history.csv`, `metrics.json`,
-    `confusion_matrix.png`, `curves.png`, `splits/*.txt`, `bad_files.txt` (if
-    any), `checkpoints/best.keras` and `run.json`. The options are validated all
-    at once (`kerasvision.FitConfig`) before any work: an option that means
-    nothing for the task, or without a backbone, is an error naming it.
+        Writes a complete run directory: `model.keras`, `serving/` (SavedModel,
+        checked against `predict`), `labels.txt`, `history.csv`, `metrics.json`,
+        `confusion_matrix.png`, `curves.png`, `splits/*.txt`, `bad_files.txt` (if
+        any), `checkpoints/best.keras` and `run.json`. The options are validated all
+        at once (`kerasvision.FitConfig`) before any work: an option that means
+        nothing for the task, or without a backbone, is an error naming it.
 
-    The steps are public: `kerasvision.training.classifier` (`load_data`,
-    `build_model`, `record`, `train`, `evaluate`, `save_and_export`) and
-    `kerasvision.training.autoencoder`.
+        The steps are public: `kerasvision.training.classifier` (`load_data`,
+        `build_model`, `record`, `train`, `evaluate`, `save_and_export`) and
+        `kerasvision.training.autoencoder`.
 
-    Args:
-        data: Folder-per-class directory, `(x, y)` arrays, or an `ImageData`
-            (segmentation: a segmentation folder or `(images, masks)`). Defaults
-            to None (a built-in dataset).
-        config: A `FitConfig`, instead of keyword options. Defaults to None.
-        output: Run directory. Defaults to None
-            (`saved_models/<model>-<data>-<timestamp>`).
-        overwrite: Replace a finished kerasvision run at `output` (nothing else
-            is ever replaced). Defaults to False.
-        resume: Continue the interrupted run at `output` (or the latest one in
-            `saved_models/`) from its last epoch checkpoint; every option comes
-            from that run (only `distribute` may be given). Defaults to False.
-        export: Export and check the SavedModel. Defaults to True.
-        verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
-            1 or 2. Defaults to "auto".
-        log: Function receiving progress lines. Defaults to None (stderr).
-        split: A recorded split (`run.json`'s "split") to train on instead of
-            splitting the data anew, as `rerun` does: the split then depends
-            on nothing installed (e.g. imagehash's near-duplicate grouping).
-            Defaults to None.
-        track: Log the run to an experiment tracker: "mlflow" (at
-            `MLFLOW_TRACKING_URI`, else a local `./mlruns` store) or
-            "mlflow:URI" (`kerasvision.tracking`; classification runs). An
-            unreachable server is one warning line. Defaults to None.
-        started: When the wait began, as `time.time()`: `time_budget` counts
-            from here (the command line passes its process start, so the
-            budget bounds the whole command). Defaults to None (this call).
-        **options: The `FitConfig` options (`kerasvision.config.sections`):
-{options}
+        Args:
+            data: Folder-per-class directory, `(x, y)` arrays, or an `ImageData`
+                (segmentation: a segmentation folder or `(images, masks)`). Defaults
+                to None (a built-in dataset).
+            config: A `FitConfig`, instead of keyword options. Defaults to None.
+            output: Run directory. Defaults to None
+                (`saved_models/<model>-<data>-<timestamp>`).
+            overwrite: Replace a finished kerasvision run at `output` (nothing else
+                is ever replaced). Defaults to False.
+            resume: Continue the interrupted run at `output` (or the latest one in
+                `saved_models/`) from its last epoch checkpoint; every option comes
+                from that run (only `distribute` may be given). Defaults to False.
+            export: Export and check the SavedModel. Defaults to True.
+            verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
+                1 or 2. Defaults to "auto".
+            log: Function receiving progress lines. Defaults to None (stderr).
+            split: A recorded split (`run.json`'s "split") to train on instead of
+                splitting the data anew, as `rerun` does: the split then depends
+                on nothing installed (e.g. imagehash's near-duplicate grouping).
+                Defaults to None.
+            track: Log the run to an experiment tracker: "mlflow" (at
+                `MLFLOW_TRACKING_URI`, else a local `./mlruns` store) or
+                "mlflow:URI" (`kerasvision.tracking`; classification runs). An
+                unreachable server is one warning line. Defaults to None.
+            started: When the wait began, as `time.time()`: `time_budget` counts
+                from here (the command line passes its process start, so the
+                budget bounds the whole command). Defaults to None (this call).
+            **options: The `FitConfig` options (`kerasvision.config.sections`):
+    {options}
 
-    Returns:
-        A `FitResult` (an `AutoencoderResult` for the autoencoder tasks).
+        Returns:
+            A `FitResult` (an `AutoencoderResult` for the autoencoder tasks).
 
-    Raises:
-        ValueError: On invalid options or data.
-        FileNotFoundError: If the data folder does not exist.
-        TrainingError: If the loss becomes NaN, or (multiworker) another worker
-            stops.
-        kerasvision.export.ExportError: If the export fails its parity check.
+        Raises:
+            ValueError: On invalid options or data.
+            FileNotFoundError: If the data folder does not exist.
+            TrainingError: If the loss becomes NaN, or (multiworker) another worker
+                stops.
+            kerasvision.export.ExportError: If the export fails its parity check.
 
-    Example:
-        >>> result = kerasvision.fit(dataset="digits", epochs=5, seed=0)
-        >>> result.metrics["accuracy"]
+        Example:
+            >>> result = kerasvision.fit(dataset="digits", epochs=5, seed=0)
+            >>> result.metrics["accuracy"]
     """
     log = log or _stderr
     if resume:

@@ -73,12 +73,6 @@ def positive_weights(config, data, log=None) -> np.ndarray | None:
     return weights
 
 
-def _evaluation_split(data) -> str:
-    if len(data.splits["test"]):
-        return "test"
-    return "val" if len(data.splits["val"]) else "train"
-
-
 def evaluate_labels(model, data, run, *, batch_size: int = 64) -> dict:
     """The evaluation step of a multi-label run: `metrics.json` of the trained
     probabilities at 0.5 (the calibration step rescored them at the fitted
@@ -86,7 +80,7 @@ def evaluate_labels(model, data, run, *, batch_size: int = 64) -> dict:
     from kerasvision.visualization.label_plots import plot_precision_recall_curves
     from kerasvision.visualization.plots import plot_training_curves
 
-    split = _evaluation_split(data)
+    split = data.scored_split
     probabilities = split_probabilities(model, data, split, batch_size)
     targets = data.splits[split].targets
     thresholds = np.full(data.num_classes, DEFAULT_THRESHOLD)

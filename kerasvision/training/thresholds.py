@@ -132,8 +132,11 @@ def _temperatures(val, names, enabled, log):
             f"calibration: a temperature per label on {len(val[0])} validation "
             f"images: {len(fitted)} of {len(names)} fitted"
             + (f" ({shown})" if fitted else "")
-            + (f"; the others keep T = 1 (fewer than {MIN_ERRORS} wrong "
-               f"decisions)" if len(fitted) < len(names) else "")  # fmt: skip
+            + (
+                f"; the others keep T = 1 (fewer than {MIN_ERRORS} wrong decisions)"
+                if len(fitted) < len(names)
+                else ""
+            )  # fmt: skip
         )
     return temperatures, {"fitted_on": "val", "val_count": int(len(val[0])),
                           "per_label": per_label}  # fmt: skip

@@ -23,7 +23,6 @@ __all__ = [
 DEFAULT_AUGMENT = "translate=0.1,zoom=0.1,rotate=0.05"
 
 
-
 def search_space(config, given=()) -> dict[str, dict]:
     """What a search varies for a resolved config: `{name: spec}` (plain data).
 

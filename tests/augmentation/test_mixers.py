@@ -81,3 +81,20 @@ def test_both_mixers_switch_per_batch():
         else:
             kinds.add("mixup")
     assert kinds == {"none", "cutmix", "mixup"}
+
+
+def test_mixup_mixes_multi_hot_label_sets_by_lambda():
+    values, images, _ = _constant_batch()
+    sets = np.array([[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1], [1, 0, 0, 1]], "float32")
+    dataset, one_hot = apply_augmentation(
+        _dataset(images, sets, repeat=5), "mixup=0.4@1.0", num_classes=4, seed=0
+    )
+    assert one_hot
+    for mixed_images, mixed in dataset:
+        mixed_images, mixed = mixed_images.numpy(), mixed.numpy()
+        for row in range(4):  # pixels and labels mixed by the same lambda
+            lam = (mixed_images[row, 0, 0, 0] - values[row]) / 1.0
+            weights = np.linalg.lstsq(sets.T, mixed[row], rcond=None)[0]
+            assert np.isclose(weights.sum(), 1.0, atol=1e-5)
+            pixel = float(weights @ values)
+            assert np.isclose(pixel, mixed_images[row, 0, 0, 0], atol=1e-2), lam

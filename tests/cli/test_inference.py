@@ -57,12 +57,12 @@ def test_multilabel_round_trip_fit_evaluate_predict_export(multilabel_run, tmp_p
     """Digits collages (fit by the fixture with `--label-delim`): evaluate,
     predict and export through the CLI; the SavedModel's `labels` equal
     predict's label sets on every test image, and ONNX and LiteRT decide alike."""
+    import shutil
+
     import numpy as np
     import tensorflow as tf
 
     from kerasvision.runs import load_run
-
-    import shutil
 
     source, data = multilabel_run
     run_dir = tmp_path / "run"  # the exports change the run: a copy
@@ -73,7 +73,7 @@ def test_multilabel_round_trip_fit_evaluate_predict_export(multilabel_run, tmp_p
     assert set(info["thresholds"]["values"]) == set(names)
     evaluated = _invoke("evaluate", run_dir)
     assert evaluated.exit_code == 0, evaluated.output
-    metrics = json.loads(evaluated.output[evaluated.output.index("{"):])
+    metrics = json.loads(evaluated.output[evaluated.output.index("{") :])
     for key in ("map", "micro_f1", "macro_f1", "subset_accuracy", "hamming_loss"):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["count"] == 120

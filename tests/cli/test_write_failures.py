@@ -70,11 +70,13 @@ def _fill(folder, leave_kb=0):
 
 @pytest.fixture(scope="module")
 def runs(tiny_run, tmp_path_factory):
-    """The shared classifier run, a copy (an ensemble needs two runs) and a tiny
-    autoencoder run."""
+    """Two copies of the shared classifier run (an ensemble needs two runs) and
+    a tiny autoencoder run."""
     from kerasvision.training import fit_autoencoder
 
     root = tmp_path_factory.mktemp("writers")
+    # copies: exports record themselves in run.json, and tiny_run is shared
+    shutil.copytree(tiny_run[0], root / "run")
     shutil.copytree(tiny_run[0], root / "twin")
     fit_autoencoder(
         dataset="digits",
@@ -87,7 +89,7 @@ def runs(tiny_run, tmp_path_factory):
         log=lambda line: None,
     )
     return {
-        "run": tiny_run[0],
+        "run": root / "run",
         "twin": root / "twin",
         "ae": root / "ae",
         "image": tiny_run[1][0],

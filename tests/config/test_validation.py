@@ -84,3 +84,31 @@ def test_accumulate_is_checked_and_the_memory_check_suggests_it(monkeypatch):
         FitConfig(dataset="digits", image_size=512, batch_size=256)
     message = str(refused.value)
     assert "--batch-size 64 --accumulate 4" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"task": "multilabel", "data": "d", "val_dir": "v"}, "--val-dir do not apply"),
+        ({"task": "multilabel", "dataset": "digits_collages", "classes": "1,2"},
+         "--classes do not apply to --task multilabel"),
+        ({"task": "multilabel", "model_kwargs": {"classifier_activation": "softmax"}},
+         "one sigmoid unit per label"),
+    ],
+    ids=["val-dir", "classes", "head"],
+)  # fmt: skip
+def test_multilabel_refuses_what_label_sets_rule_out(options, message):
+    from kerasvision.config import FitConfig
+
+    with pytest.raises(ValueError, match=message):
+        FitConfig(**options)
+
+
+def test_label_delim_or_a_multilabel_dataset_chooses_the_task():
+    from kerasvision.config import FitConfig
+
+    assert FitConfig(data="d.csv", label_delim=";").task == "multilabel"
+    assert FitConfig(dataset="digits_collages").task == "multilabel"
+    assert FitConfig(dataset="digits").task == "classification"
+    record = FitConfig(data="d.csv", label_delim=";").to_json()
+    assert FitConfig.from_json(record).label_delim == ";"  # classifier options kept

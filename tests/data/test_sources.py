@@ -351,3 +351,24 @@ def test_names_that_break_one_name_per_line_files_are_refused(
     with pytest.raises(ValueError, match=f"{what} name .* line break") as caught:
         scan_image_folder(tmp_path)
     assert "\n" not in str(caught.value)
+
+
+def test_multi_hot_arrays_and_builtin_label_sets():
+    from kerasvision.data.sources import from_arrays, load_data
+
+    x, y, names = load_builtin("digits_collages")
+    assert x.shape == (2000, 16, 16, 1) and y.shape == (2000, 10)
+    assert 1 <= y.sum(axis=1).min() and y.sum(axis=1).max() <= 4
+    data = from_arrays(x[:200], y[:200], multi_label=True, seed=0)
+    assert data.multi_label and data.label_mode == "categorical"
+    assert data.summary()["counts"]["train"]["3"] == int(
+        data.splits["train"].targets[:, 3].sum()
+    )
+    with pytest.raises(ValueError, match="0/1"):
+        from_arrays(x[:10], y[:10] * 0.5, multi_label=True)
+    with pytest.raises(ValueError, match="--task multilabel"):
+        load_data(dataset="digits_collages")
+    with pytest.raises(ValueError, match="one class per image"):
+        load_data(dataset="digits", multi_label=True)
+    official = load_data(dataset="digits_collages", multi_label=True, seed=0)
+    assert len(official.splits["test"]) == 400  # built from other digit images

@@ -152,3 +152,28 @@ def test_official_split_keeps_the_test_set_and_carves_validation():
     assert len(record["val"]) == 10 and max(record["val"]) < 100
     assert sorted(record["train"] + record["val"]) == list(range(100))
     assert np.bincount(labels[record["val"]]).tolist() == [5, 5]
+
+
+def test_multilabel_split_stratifies_label_sets_and_keeps_groups():
+    from kerasvision.data.splits import multilabel_split
+
+    rng = np.random.default_rng(0)
+    targets = (rng.random((400, 6)) < [0.5, 0.3, 0.2, 0.1, 0.02, 0.01]).astype(float)
+    parts = multilabel_split(targets, 0.1, 0.2, seed=3)
+    again = multilabel_split(targets, 0.1, 0.2, seed=3)
+    assert all(np.array_equal(parts[k], again[k]) for k in parts)  # seeded
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(400))
+    assert abs(len(parts["test"]) - 80) <= 4 and abs(len(parts["val"]) - 40) <= 4
+    totals = targets.sum(axis=0)
+    for name, fraction in (("val", 0.1), ("test", 0.2)):
+        held = targets[parts[name]].sum(axis=0)
+        assert np.all(held >= 1)  # even the 4-image label
+        common = totals >= 40
+        assert np.all(np.abs(held[common] / totals[common] - fraction) < 0.05)
+    groups = np.arange(400) // 4  # groups of 4 stay whole
+    grouped = multilabel_split(targets, 0.1, 0.2, seed=3, groups=groups)
+    owner = {}
+    for name, index in grouped.items():
+        for group in set(groups[index].tolist()):
+            assert owner.setdefault(group, name) == name
+    assert len(multilabel_split(targets, 0.0, 0.2, seed=0)["val"]) == 0

@@ -162,3 +162,27 @@ def test_evaluation_reads_the_held_out_rows_and_split_roles(tmp_path):
     assert given_split_roles(str(tmp_path), labels="labels.csv") == {
         "train": "train", "val": "val", "test": "test"
     }  # fmt: skip
+
+
+def test_label_sets_of_a_table_are_multi_hot_and_rebuilt_from_the_record(tmp_path):
+    import numpy as np
+
+    rows = _flat_folder(tmp_path, per_class=8)
+    sets = ["cats;dogs", "cats", "dogs;dogs;birds", "birds;cats"]
+    _write_csv(tmp_path / "t.csv", ["path", "label"],
+               [[r[0], sets[i % 4]] for i, r in enumerate(rows)])  # fmt: skip
+    with pytest.raises(ValueError, match="classification takes one label"):
+        load_data(str(tmp_path), labels="t.csv", label_delim=";", **SMALL)
+    data = load_data(str(tmp_path), labels="t.csv", label_delim=";", multi_label=True,
+                     val_split=0.25, test_split=0.25, **SMALL)  # fmt: skip
+    assert data.multi_label and data.class_names == ["birds", "cats", "dogs"]
+    assert data.source["multi_label"] is True
+    every = np.concatenate([part.targets for part in data.splits.values()])
+    assert every.shape == (16, 3) and every.sum() == 4 * (2 + 1 + 2 + 2)
+    for name in ("val", "test"):  # iterative stratification: every label there
+        assert data.splits[name].targets.sum(axis=0).min() >= 1
+    again = load_recorded(data.source, data.split_record(), image_size=8)
+    for name, part in data.splits.items():
+        np.testing.assert_array_equal(again.splits[name].targets, part.targets)
+    with pytest.raises(ValueError, match="folders cannot"):
+        load_data(str(tmp_path), multi_label=True, **SMALL)

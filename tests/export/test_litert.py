@@ -106,3 +106,32 @@ def test_missing_package_is_one_line(monkeypatch, tmp_path):
     model = build_bipyramidal_cnn((8, 8, 1), 3, filters=(4,), dense_units=())
     with pytest.raises(ExportError, match=r"pip install 'kerasvision\[litert\]'"):
         export_litert(model, tmp_path / "x", class_names="abc")
+
+
+def test_multilabel_int8_decisions_agree_on_the_label_slots(tmp_path):
+    import keras
+
+    from kerasvision.data.labelsets import decide
+
+    inputs = keras.Input((8, 8, 3))
+    pooled = keras.layers.GlobalAveragePooling2D()(inputs)
+    head = keras.layers.Dense(3, activation="sigmoid", name="predictions")
+    model = keras.Model(inputs, head(pooled))
+    head.set_weights([np.eye(3, dtype="float32") * 0.1, np.full(3, -12.8, "float32")])
+    rng = np.random.default_rng(0)
+    images = rng.choice([20.0, 230.0], (64, 1, 1, 3)) * np.ones((64, 8, 8, 3))
+    images = np.clip(images + rng.normal(0, 5, images.shape), 0, 255)
+    thresholds = [0.5, 0.4, 0.6]
+    targets = decide(model.predict(images, verbose=0), thresholds)
+    report = export_litert(
+        model, str(tmp_path / "lite"), class_names=["a", "b", "c"], quantize="int8",
+        representative=images, test_data=(images, targets), thresholds=thresholds,
+    )  # fmt: skip
+    assert report["outputs"] == ["probabilities", "labels"]
+    assert report["label_agreement"] >= 0.99 and report["subset_accuracy"] >= 0.95
+    runner = Interpreter(model_path=report["file"]).get_signature_runner(
+        "serving_default"
+    )
+    assert set(runner(images=images[:2].astype("float32"))) == {"probabilities",
+                                                                  "labels"}  # fmt: skip
+    assert "multi-label" in report["metadata_missing"]

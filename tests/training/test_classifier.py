@@ -68,9 +68,11 @@ def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
     from kerasvision.config import RECIPES
     from kerasvision.training import fit, rerun
 
-    # The table's cap scaled to three digit classes: 900 images / 430 -> 2 epochs.
+    # The table's cap scaled to three digit classes: 900 images / 430 -> 2
+    # epochs at least; a 0.5 s time target fits fewer, so 2 (on any machine).
     small = dataclasses.replace(
-        RECIPES["scratch"], epoch_cap={"images": 900, "min_epochs": 1}
+        RECIPES["scratch"],
+        epoch_cap={"images": 900, "min_epochs": 1, "seconds": 0.5},
     )
     monkeypatch.setitem(RECIPES, "scratch", small)
     lines = []
@@ -81,6 +83,8 @@ def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
     assert info["arguments"]["epochs"] == info["default_epochs"]["epochs"] == 2
     assert len(result.history["loss"]) == 2
     assert any(line.startswith("2 epochs (the default 15") for line in lines)
+    assert any(line.startswith("2 epochs: what fits 0.5 s") for line in lines)
+    assert info["default_epochs"]["time_target"]["time_budget"] == 0.5
     monkeypatch.undo()  # a rerun takes the recorded epochs, not the table's
     again = rerun(str(tmp_path / "run"), output=str(tmp_path / "again"), log=_quiet)
     assert len(again.history["loss"]) == 2

@@ -66,3 +66,26 @@ def test_accumulate_4_of_batch_8_matches_batch_32_on_digits(tmp_path):
     assert rates[-1] == pytest.approx(0.0, abs=1e-7) and max(rates) > 0.003
     batches = 6 * int(np.ceil(len(accumulated.data.splits["train"]) / 8))
     assert int(accumulated.model.optimizer.iterations) == batches // 4
+
+
+def test_a_multilabel_head_compiles_to_binary_cross_entropy_per_label():
+    import keras
+
+    from kerasvision.layers.label_sets import LabelWeightedBinaryCrossentropy
+    from kerasvision.models.cnn import build_bipyramidal_cnn
+    from kerasvision.training.compile import compile_classifier, has_multi_label_head
+
+    model = build_bipyramidal_cnn((8, 8, 1), 3, filters=(4,), dense_units=(),
+                                  classifier_activation="multilabel")  # fmt: skip
+    assert has_multi_label_head(model)
+    assert not has_multi_label_head(
+        build_bipyramidal_cnn((8, 8, 1), 3, filters=(4,), dense_units=())
+    )
+    compile_classifier(model, keras.optimizers.Adam(), label_smoothing=0.1)
+    assert isinstance(model.loss, keras.losses.BinaryCrossentropy)
+    compile_classifier(model, keras.optimizers.Adam(), positive_weights=[1, 2, 3])
+    assert isinstance(model.loss, LabelWeightedBinaryCrossentropy)
+    x = np.zeros((4, 8, 8, 1), "float32")
+    y = np.array([[1, 0, 1], [0, 0, 0], [1, 1, 1], [0, 1, 0]], "float32")
+    logs = model.fit(x, y, epochs=1, verbose=0).history
+    assert {"loss", "accuracy", "pr_auc"} <= set(logs)

@@ -46,8 +46,8 @@ def test_a_short_fine_tune_says_it_is_mostly_warm_up():
     ).resolved()
     line = describe_run(config, _data())[2]
     assert "random weights (--weights none)" in line
-    assert "10 warm-up epoch(s)" in line and "1 fine-tuning epoch(s)" in line
-    assert "10 of the 11 epochs train only the head" in line
+    assert "15 warm-up epoch(s)" in line and "1 fine-tuning epoch(s)" in line
+    assert "15 of the 16 epochs train only the head" in line
 
 
 def test_chance_level_results_get_one_line_with_reasons():
@@ -57,10 +57,10 @@ def test_chance_level_results_get_one_line_with_reasons():
     ).resolved()
     metrics = _metrics(0.34, [10, 10, 10])
     assert chance_level(metrics) == 1 / 3
-    line = result_warning(metrics, config, data, epochs_trained=11)
+    line = result_warning(metrics, config, data, epochs_trained=16)
     assert line.startswith("warning: test accuracy 0.3400 is within 0.05 of chance")
     assert "random weights (--weights none)" in line
-    assert "10 of the 11 epochs only warmed up the head" in line
+    assert "15 of the 16 epochs only warmed up the head" in line
     assert "training images (16 per class)" in line
     assert result_warning(_metrics(0.9, [10, 10, 10]), config, data) is None
     # Chance is the largest class's share when the split is unbalanced.

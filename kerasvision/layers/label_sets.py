@@ -75,7 +75,7 @@ class LabelDecisions(keras.layers.Layer):
     """Multi-hot decisions: 1.0 where a label's probability reaches its threshold.
 
     The comparison is in float32 (`p >= float32(threshold)`), as
-    `kerasvision.labelsets.decide` makes it in NumPy, so `predict` and every
+    `kerasvision.data.labelsets.decide` makes it in NumPy, so `predict` and every
     export decide alike.
 
     Args:
