@@ -53,7 +53,8 @@ def _both(data, test, work, name, weights):
 
 @click.command()
 @click.option("--shared", type=click.Path(), help="The shared folder (../shared).")
-@click.option("--seeds", default="0,1", show_default=True, help="Subset seeds.")
+@click.option("--seeds", default="0,1", show_default=True,
+              help="Subset seeds ('' for none: the five-class row only).")  # fmt: skip
 @click.option("--five/--no-five", default=True, help="Also all five classes.")
 def main(shared, seeds, five):
     """Fine-tuning vs feature extraction on small flowers5 subsets (needs ../shared)."""
@@ -62,7 +63,7 @@ def main(shared, seeds, five):
     weights = os.path.join(root, WEIGHTS)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kv-finetune-") as work:
-        for seed in [int(s) for s in seeds.split(",")]:
+        for seed in [int(s) for s in seeds.split(",") if s.strip()]:
             for pair in PAIRS:
                 name = f"{pair[0]}-{pair[1]}-s{seed}"
                 data, test = _link_split(
@@ -71,9 +72,11 @@ def main(shared, seeds, five):
                 rows.append((name, *_both(data, test, work, name, weights)))
                 print(_line(rows[-1]), flush=True)
         small = [row[3] - row[1] for row in rows]
-        print(f"small subsets: FT - FE mean {sum(small) / len(small):+.4f}, worst "
-              f"{min(small):+.4f} over {len(small)} runs; warm-up kept in "
-              f"{sum(row[5] == 'warm-up' for row in rows)}", flush=True)  # fmt: skip
+        if small:
+            kept = sum(row[5] == "warm-up" for row in rows)
+            print(f"small subsets: FT - FE mean {sum(small) / len(small):+.4f}, "
+                  f"worst {min(small):+.4f} over {len(small)} runs; warm-up kept "
+                  f"in {kept}", flush=True)  # fmt: skip
         if five:
             data, test = _five_class_split(flowers, work)
             rows.append(("five classes", *_both(data, test, work, "five", weights)))

@@ -176,20 +176,31 @@ def _kerasvision(table, weights, output, **options):
 
 
 def _exports(run):
-    """The run's ONNX and int8 LiteRT exports (each checked against predict)."""
-    from kerasvision.export import export_run
+    """The run's ONNX and quantized LiteRT exports, each checked against
+    predict; an export its check refuses is a line saying why."""
+    from kerasvision.export import ExportError, export_run
 
     lines = []
-    for options in ({"format": "onnx"}, {"format": "tflite", "quantize": "int8"}):
+    for options in (
+        {"format": "onnx"},
+        {"format": "tflite", "quantize": "dynamic"},
+        {"format": "tflite", "quantize": "int8"},
+    ):
+        name = f"LiteRT {options.get('quantize')}"
+        name = "ONNX" if options["format"] == "onnx" else name
         tick = time.perf_counter()
-        report = export_run(run, overwrite=True, **options)
+        try:
+            report = export_run(run, overwrite=True, **options)
+        except ExportError as error:
+            lines.append(f"{name}: refused by its check: {error}")
+            continue
         seconds = time.perf_counter() - tick
         if options["format"] == "onnx":
-            lines.append(f"ONNX: max |delta prob| {report['max_abs_diff']:.2g}, "
+            lines.append(f"{name}: max |delta prob| {report['max_abs_diff']:.2g}, "
                          f"decisions checked identical ({seconds:.0f} s)")  # fmt: skip
         else:
             lines.append(
-                f"LiteRT int8: label decisions agree {report['label_agreement']:.2%} "
+                f"{name}: label decisions agree {report['label_agreement']:.2%} "
                 f"on {report['checked_images']} test collages, subset accuracy "
                 f"{report['subset_accuracy']:.4f} (Keras "
                 f"{report['keras_subset_accuracy']:.4f}), "
@@ -229,6 +240,9 @@ def main(shared, work, exports):
         print(f"| {name} | {metrics['map']:.4f} | {metrics['micro_f1']:.4f} | "
               f"{metrics['macro_f1']:.4f} | {metrics['subset_accuracy']:.4f} | "
               f"{seconds:.0f} s |")  # fmt: skip
+    with open(os.path.join(work, "runs", "fine-tune", "run.json")) as stream:
+        choice = json.load(stream).get("fine_tune_choice")
+    print(f"fine-tune run's choice (run.json fine_tune_choice): {choice}")
     if exports:
         for line in _exports(os.path.join(work, "runs", "feature-extraction")):
             print(line)

@@ -18,6 +18,7 @@ from kerasvision.data.images import (
     resize_image,
     to_channels,
 )
+from kerasvision.data.splits import scored_split
 
 __all__ = ["DEFAULT_CACHE_BUDGET", "ImageData", "Split", "data_summary"]
 
@@ -112,9 +113,7 @@ class ImageData:
     @property
     def scored_split(self) -> str:
         """The split a run is scored on: test, else val, else train."""
-        if len(self.splits["test"]):
-            return "test"
-        return "val" if len(self.splits["val"]) else "train"
+        return scored_split(self.splits)
 
     @property
     def num_classes(self) -> int:

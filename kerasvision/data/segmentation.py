@@ -25,7 +25,7 @@ from kerasvision.data.images import (
     resize_image,
     to_channels,
 )
-from kerasvision.data.splits import split_from_record, stratified_split
+from kerasvision.data.splits import scored_split, split_from_record, stratified_split
 
 __all__ = ["SegmentationData", "load_segmentation_data", "load_segmentation_folder"]
 
@@ -57,6 +57,11 @@ class SegmentationData:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    @property
+    def scored_split(self) -> str:
+        """The split a run is scored on: test, else val, else train."""
+        return scored_split(self.splits)
 
     @property
     def image_size(self) -> tuple[int, int]:

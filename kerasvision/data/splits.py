@@ -12,6 +12,7 @@ import numpy as np
 
 __all__ = [
     "group_stratified_split",
+    "scored_split",
     "multilabel_split",
     "official_split",
     "recorded_indices",
@@ -379,3 +380,11 @@ def split_files(paths, digests, labels, root, fractions, *, group_by, duplicates
     if targets is None:
         parts = group_stratified_split(labels, groups, val_split, test_split, seed)
     return parts, grouping
+
+
+def scored_split(splits: dict) -> str:
+    """The split a run is scored on: test, else val, else train (`splits` maps
+    each name to its indices or files)."""
+    if len(splits["test"]):
+        return "test"
+    return "val" if len(splits["val"]) else "train"
