@@ -204,8 +204,11 @@ class DoctorResult:
     @property
     def imbalance_ratio(self) -> float | None:
         """Largest over smallest non-empty class, to 2 decimals (None without
-        classes)."""
-        sizes = [c for c in self.counts.values() if c > 0]
+        classes); of a multi-label table, over the images holding each label
+        (each image is filed under its first label only)."""
+        sets = (self.layout or {}).get("label_sets")
+        counts = sets["frequencies"] if sets else self.counts
+        sizes = [c for c in counts.values() if c > 0]
         return round(max(sizes) / min(sizes), 2) if sizes else None
 
     @property

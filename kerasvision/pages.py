@@ -65,6 +65,9 @@ figure img { max-width: 100%; height: auto; display: block;
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
         gap: 8px 28px; align-items: start; }
+.grid > div { min-width: 0; }
+.grid table { width: 100%; table-layout: fixed; }
+.grid td { overflow-wrap: anywhere; }
 code { background: var(--band); padding: 1px 5px; border-radius: 4px;
        font-size: 12.5px; word-break: break-all; }
 .warn { color: #9a6700; }

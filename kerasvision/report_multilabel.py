@@ -88,7 +88,7 @@ def _data_section(run, predictions, scratch) -> str:
         + _note(
             f"Label cardinality (training): {cardinality:.2f} labels per image."
         )  # fmt: skip
-        + _figure(path, "Images holding both labels; the diagonal: each label's")
+        + _figure(path, "Images holding both labels; the diagonal: each label's images")
     )
 
 

@@ -227,3 +227,7 @@ def test_doctor_reports_label_sets_of_a_multilabel_csv(multilabel_run, tmp_path)
     assert found["images"] == 600 and 1.0 < found["cardinality"] <= 4.0
     assert len(found["cooccurrence"]) == 10
     assert 'id="label-sets"' in open(os.path.join(out, "doctor.html")).read()
+    # each image is filed under its first label; the imbalance is the labels'
+    frequencies = found["frequencies"].values()
+    ratio = report["summary"]["imbalance_ratio"]
+    assert ratio == round(max(frequencies) / min(frequencies), 2)
