@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from kerasvision.cli._support import call, check_path, quiet_tensorflow
@@ -65,8 +67,9 @@ def write_dataset(name, directory, image_size, image_format, **layout):
         "csv": f"of {n} classes with labels.csv",
     }.get(layout["layout"], f"in {n} class folders")
     if DATASETS[name].multi_label:
+        table = os.path.join(directory, "labels.csv")
         what = (f"of {n} labels with labels.csv (label sets joined by ';': fit "
-                f"{directory}/labels.csv --label-delim ';')")  # fmt: skip
+                f"{table} --label-delim ';')")  # fmt: skip
     click.echo(f"wrote {len(written)} images {what} to {directory}")
 
 
