@@ -57,8 +57,11 @@ LITERT_FILE = "model.tflite"
 LITERT_PACKAGES = ("ai_edge_litert.interpreter",)
 #: The pip extra that installs it: `pip install 'kerasvision[litert]'`.
 LITERT_EXTRA = "litert"
-#: Largest |delta prob| vs Keras `predict` of the float LiteRT exports.
-LITERT_TOLERANCES = {"none": 1e-4, "float16": 5e-3}
+#: Largest |delta prob| vs Keras `predict` of the float LiteRT exports (and the
+#: band around a multi-label threshold where their decisions may differ).
+#: float16 weights move a 224 px MobileNetV2's probabilities by up to 0.0164
+#: (mean 0.0017) on 500 test images of benchmarks/multilabel.py's run.
+LITERT_TOLERANCES = {"none": 1e-4, "float16": 2e-2}
 #: Smallest top-1 agreement with Keras of the quantized exports (dynamic, int8)
 #: on the run's test split (else the check images).
 LITERT_AGREEMENT = 0.99
