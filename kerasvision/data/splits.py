@@ -12,10 +12,10 @@ import numpy as np
 
 __all__ = [
     "group_stratified_split",
-    "scored_split",
     "multilabel_split",
     "official_split",
     "recorded_indices",
+    "scored_split",
     "split_files",
     "split_from_record",
     "split_groups",
