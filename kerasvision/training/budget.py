@@ -7,7 +7,10 @@ fixed before training starts: a clone of the model takes a few timed training
 and inference steps on real batches of the run and is saved once (what each
 epoch's two checkpoints and the export cost), and the rest of the budget
 (minus what has been spent already, the first step's tracing and a reserve for
-evaluation and export) is divided by the estimated epoch time.
+evaluation and export) is divided by the estimated epoch time. Epochs that turn
+out slower than measured are caught at run time: `training.callbacks.BudgetStop`
+ends training at an epoch's end when the next one and the reserve
+("reserve_seconds" of the plan) would not fit.
 """
 
 from __future__ import annotations
@@ -133,6 +136,7 @@ def plan_epochs(model, data, config, *, elapsed: float, log=None) -> tuple[int, 
         "epochs": max(1, epochs),
         "estimated_epoch_seconds": round(epoch, 3),
         "estimated_fixed_seconds": round(fixed + reserve, 3),
+        "reserve_seconds": round(reserve, 3),
         "spent_before_training": round(elapsed, 3),
         **{f"seconds_per_{k}": round(v, 5) for k, v in speed.items()},
     }

@@ -15,6 +15,7 @@ from kerasvision.progress import Progress
 
 __all__ = [
     "BestCheckpoint",
+    "BudgetStop",
     "EmaValidation",
     "EpochLogger",
     "EpochSeeds",
@@ -204,6 +205,56 @@ class LastCheckpoint(keras.callbacks.Callback):
                 "best_epoch": int(getattr(callback, "best_epoch", 0)),
             }
         self.writer.save_checkpoint(self.target or self.model, state)
+
+
+class BudgetStop(keras.callbacks.Callback):
+    """`--time-budget`'s guard: at the end of an epoch before the last
+    (`total`, the run's epochs over all phases), stop training when another
+    epoch as long as the longest so far plus `reserve` seconds (evaluation,
+    export) would end after `deadline` (a `time.perf_counter()` value). With
+    `after` (what a budgeted run recorded; `rerun` passes it), stop after that
+    many epochs in all instead, whatever the clock says.
+
+    One instance serves every phase of a run: `stopped_after` counts the
+    epochs trained when it stopped (None: it never did), and `train` starts no
+    later phase once it is set.
+    """
+
+    def __init__(self, total, deadline=None, reserve=0.0, *, after=None, log=None):
+        super().__init__()
+        self.total = int(total)
+        self.deadline = deadline
+        self.reserve = float(reserve)
+        self.after = after
+        self.log = log
+        self.epochs = 0
+        self.longest = 0.0
+        self.stopped_after = None
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs += 1
+        now = time.perf_counter()
+        self.longest = max(self.longest, now - self._start)
+        if self.stopped_after is not None or epoch + 1 >= self.total:
+            return
+        if self.after is not None:
+            expired = self.epochs >= int(self.after)
+        else:
+            expired = now + self.longest + self.reserve > self.deadline
+        if not expired:
+            return
+        self.model.stop_training = True
+        self.stopped_after = self.epochs
+        if self.log is not None and self.after is None:
+            self.log(
+                f"time budget: stopping after epoch {epoch + 1} of {self.total}: "
+                f"epochs took up to {self.longest:.1f} s, longer than measured, and "
+                f"the next would not fit (recorded: a rerun stops there too)"
+            )
 
 
 class EpochSeeds(keras.callbacks.Callback):

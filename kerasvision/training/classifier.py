@@ -742,6 +742,8 @@ def train(
     tick = time.perf_counter()
     tuned = any(phase.trainable for phase in runner.phases)
     for phase in runner.phases:
+        if any(getattr(c, "stopped_after", None) for c in runner.extra_callbacks):
+            break  # a time budget's guard stopped training (`BudgetStop`)
         if phase.end > runner.initial_epoch:
             runner.fit_phase(phase)
             if tuned and phase.trainable is False:
@@ -882,6 +884,7 @@ def fit_classifier(
     tracker=None,
     teacher=None,
     started=None,
+    stop_after=None,
 ):
     """Load, build, record, train, evaluate, export and publish one classifier run.
 
@@ -905,6 +908,9 @@ def fit_classifier(
             it under "distillation". Defaults to None.
         started: When the wait began (`time.time()`; `time_budget` counts
             from it). Defaults to None (now).
+        stop_after: Stop after this many epochs in all, as the recorded run
+            did whose time budget's guard stopped it (`rerun`). Defaults to
+            None.
 
     Returns:
         A `FitResult`.
@@ -941,12 +947,18 @@ def fit_classifier(
                 run.record(distillation=teacher.to_json())
             if tracker is not None:
                 run.record(tracking=tracker.start(run.info, run_dir=run.final_dir))
+            extra = [tracker.callback()] if tracker is not None else []
+            guard = _budget_guard(config, notes, started, stop_after, log)
             outcome = train(
                 model, image_data, config, run,
                 distribution=distribution, log=log, verbose=verbose,
-                callbacks=[tracker.callback()] if tracker is not None else (),
+                callbacks=extra + [guard] * (guard is not None),
                 wrap=teacher and teacher.wrap,
             )  # fmt: skip
+            if guard is not None and guard.stopped_after is not None:
+                budget = {**run.info.get("time_budget", {}),
+                          "stopped_after_epoch": guard.stopped_after}  # fmt: skip
+                run.record(time_budget=budget)
             gap = overfitting(outcome.history, config, outcome.model, log=log)
             run.record(overfitting=gap)
             if outcome.fine_tune_choice is not None:
@@ -970,6 +982,23 @@ def fit_classifier(
         distribution=run.info.get("distribution"),
         config=config,
     )
+
+
+def _budget_guard(config, notes, started, stop_after, log):
+    """The `BudgetStop` of a run planned by `--time-budget` (its deadline: the
+    budget from `started`, less the evaluation/export reserve), or of a rerun
+    of one it stopped (`stop_after`); else None."""
+    from kerasvision.training.callbacks import BudgetStop
+    from kerasvision.training.phases import plan_phases
+
+    total = plan_phases(config)[-1].end
+    if stop_after is not None:
+        return BudgetStop(total, after=int(stop_after))
+    plan = notes.get("time_budget")
+    if not plan or "reserve_seconds" not in plan:
+        return None
+    deadline = started + float(plan["time_budget"])
+    return BudgetStop(total, deadline, plan["reserve_seconds"], log=log)
 
 
 def _finish_steps(outcome, data, run, config, times, *, export, log):

@@ -32,6 +32,7 @@ def fit(
     split=None,
     track=None,
     started=None,
+    stop_after=None,
     **options,
 ):
     """Train a CNN (or an autoencoder) on a folder, arrays or a built-in dataset.
@@ -74,6 +75,10 @@ def fit(
             started: When the wait began, as `time.time()`: `time_budget` counts
                 from here (the command line passes its process start, so the
                 budget bounds the whole command). Defaults to None (this call).
+            stop_after: Stop after this many epochs in all, where a recorded
+                run's time budget stopped it early (`rerun` passes run.json's
+                "time_budget" "stopped_after_epoch"; classifier tasks).
+                Defaults to None.
             **options: The `FitConfig` options (`kerasvision.config.sections`):
     {options}
 
@@ -115,6 +120,8 @@ def fit(
         kwargs["split"] = split
     if started is not None and config.family == "classifier":
         kwargs["started"] = started
+    if stop_after is not None and config.family == "classifier":
+        kwargs["stop_after"] = stop_after
     if config.family != "classifier":
         if track is not None:
             raise ValueError("--track only applies to the classifier tasks")
@@ -366,6 +373,8 @@ def rerun(
         log=log,
         split=run.info.get("split"),  # the same files, whatever is installed
         track=track,
+        # where the time budget's guard stopped the run (`BudgetStop`)
+        stop_after=(run.info.get("time_budget") or {}).get("stopped_after_epoch"),
     )
     if getattr(result, "data", None) is not None:
         from kerasvision.runs import data_change
