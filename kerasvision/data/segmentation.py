@@ -59,13 +59,13 @@ class SegmentationData:
         return len(self.class_names)
 
     @property
-    def scored_split(self) -> str:
-        """The split a run is scored on: test, else val, else train."""
-        return scored_split(self.splits)
-
-    @property
     def image_size(self) -> tuple[int, int]:
         return int(self.images.shape[1]), int(self.images.shape[2])
+
+    @property
+    def scored_split(self) -> str:
+        """The split a run is scored on (`data.splits.scored_split`)."""
+        return scored_split(self.splits)
 
     @property
     def channels(self) -> int:
