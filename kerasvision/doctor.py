@@ -202,13 +202,17 @@ class DoctorResult:
         return [name for name, count in self.counts.items() if count == 0]
 
     @property
-    def imbalance_ratio(self) -> float | None:
-        """Largest over smallest non-empty class, to 2 decimals (None without
-        classes); of a multi-label table, over the images holding each label
-        (each image is filed under its first label only)."""
+    def label_counts(self) -> dict[str, int]:
+        """Images per class; of a multi-label table, the images holding each
+        label (`counts` files each image under its first label only)."""
         sets = (self.layout or {}).get("label_sets")
-        counts = sets["frequencies"] if sets else self.counts
-        sizes = [c for c in counts.values() if c > 0]
+        return sets["frequencies"] if sets else self.counts
+
+    @property
+    def imbalance_ratio(self) -> float | None:
+        """Largest over smallest non-empty `label_counts`, to 2 decimals (None
+        without classes)."""
+        sizes = [c for c in self.label_counts.values() if c > 0]
         return round(max(sizes) / min(sizes), 2) if sizes else None
 
     @property

@@ -95,10 +95,11 @@ def _histograms(result, folder: str) -> list[tuple[str, str]]:
     valid = [i for i in result.images if i.error is None]
     figure = Figure(figsize=(12, 7))
     axes = figure.subplots(2, 3).ravel()
-    sets = result.layout.get("label_sets")
-    counts = sets["frequencies"] if sets else result.counts
+    counts = result.label_counts
     axes[0].bar(list(counts), list(counts.values()), color="#0969da")
-    axes[0].set_title("images holding each label" if sets else "valid images per class")
+    per_label = bool(result.layout.get("label_sets"))
+    title = "images holding each label" if per_label else "valid images per class"
+    axes[0].set_title(title)
     axes[0].tick_params(axis="x", rotation=45)
     if valid:
         _size_panel(axes[1], valid)
