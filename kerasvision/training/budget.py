@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import time
 
-__all__ = ["BUDGET", "plan_epochs"]
+__all__ = ["BUDGET", "budget_guard", "plan_epochs"]
 
 #: Timed steps after one (tracing) step; the share of the budget kept back;
 #: the export (model.keras, the SavedModel, its trace and check) as the
@@ -153,3 +153,20 @@ def _first_phase(config):
     from kerasvision.training.phases import plan_phases
 
     return plan_phases(config)[0]
+
+
+def budget_guard(config, plan, started, stop_after=None, log=None):
+    """The `BudgetStop` of a run planned by `plan_epochs` (`plan`; its
+    deadline: the budget from `started`, a `time.perf_counter()` value, less
+    the evaluation/export reserve), or of a rerun of one it stopped
+    (`stop_after` epochs); else None."""
+    from kerasvision.training.callbacks import BudgetStop
+    from kerasvision.training.phases import plan_phases
+
+    total = plan_phases(config)[-1].end
+    if stop_after is not None:
+        return BudgetStop(total, after=int(stop_after))
+    if not plan or "reserve_seconds" not in plan:
+        return None
+    deadline = started + float(plan["time_budget"])
+    return BudgetStop(total, deadline, plan["reserve_seconds"], log=log)

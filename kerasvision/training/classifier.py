@@ -916,6 +916,7 @@ def fit_classifier(
         A `FitResult`.
     """
 
+    from kerasvision.training.budget import budget_guard
     from kerasvision.training.explain import split_grouping
     from kerasvision.training.results import FitResult
 
@@ -948,7 +949,9 @@ def fit_classifier(
             if tracker is not None:
                 run.record(tracking=tracker.start(run.info, run_dir=run.final_dir))
             extra = [tracker.callback()] if tracker is not None else []
-            guard = _budget_guard(config, notes, started, stop_after, log)
+            guard = budget_guard(
+                config, notes.get("time_budget"), started, stop_after, log
+            )
             outcome = train(
                 model, image_data, config, run,
                 distribution=distribution, log=log, verbose=verbose,
@@ -982,23 +985,6 @@ def fit_classifier(
         distribution=run.info.get("distribution"),
         config=config,
     )
-
-
-def _budget_guard(config, notes, started, stop_after, log):
-    """The `BudgetStop` of a run planned by `--time-budget` (its deadline: the
-    budget from `started`, less the evaluation/export reserve), or of a rerun
-    of one it stopped (`stop_after`); else None."""
-    from kerasvision.training.callbacks import BudgetStop
-    from kerasvision.training.phases import plan_phases
-
-    total = plan_phases(config)[-1].end
-    if stop_after is not None:
-        return BudgetStop(total, after=int(stop_after))
-    plan = notes.get("time_budget")
-    if not plan or "reserve_seconds" not in plan:
-        return None
-    deadline = started + float(plan["time_budget"])
-    return BudgetStop(total, deadline, plan["reserve_seconds"], log=log)
 
 
 def _finish_steps(outcome, data, run, config, times, *, export, log):
