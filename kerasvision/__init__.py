@@ -6,7 +6,7 @@ Public names are loaded lazily so that `import kerasvision` (and the CLI's
 
 from __future__ import annotations
 
-from kerasvision._lazy import lazy_names
+from kerasvision._lazy import lazy_package
 
 __version__ = "0.1.0"
 
@@ -79,7 +79,4 @@ _PUBLIC = {
     "undo_clean": "kerasvision.cleaning",
 }
 
-__all__ = ["__version__", *sorted(_PUBLIC)]
-
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
+lazy_package(__name__, _PUBLIC, globals(), also=("__version__",))

@@ -2,7 +2,7 @@
 
 `kerasvision`, `kerasvision.data` and `kerasvision.visualization` expose many
 functions without importing TensorFlow at `import` time (the CLI's `--help`
-stays fast). Each declares a `{name: module}` table and calls `lazy_names`.
+stays fast). Each declares a `{name: module}` table and calls `lazy_package`.
 The first name resolved quiets TensorFlow (`kerasvision._quiet`): the API
 prints none of its C++/absl log lines unless asked; `import kerasvision`
 itself has no side effect.
@@ -14,7 +14,17 @@ import importlib
 
 from kerasvision._quiet import quiet_tensorflow
 
-__all__ = ["lazy_names"]
+__all__ = ["lazy_names", "lazy_package"]
+
+
+def lazy_package(package: str, table: dict[str, str], namespace: dict, *, also=()):
+    """Make `package` lazy: its `__getattr__` and `__dir__` resolve `table`'s
+    names on first use (`lazy_names`), and its `__all__` is `also` followed by
+    the table's names, sorted."""
+    getattr_, dir_ = lazy_names(package, table, namespace)
+    namespace.update(
+        __getattr__=getattr_, __dir__=dir_, __all__=[*also, *sorted(table)]
+    )
 
 
 def lazy_names(package: str, table: dict[str, str], namespace: dict):

@@ -28,44 +28,31 @@ losses; most-confused class pairs).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from kerasvision.data.labelsets import is_multi_label
 from kerasvision.progress import Progress, reported
+from kerasvision.review_pages import MAX_SHOWN, ReviewedImages, review_page
 
 __all__ = ["ReviewResult", "out_of_sample_probabilities", "review"]
 
-MAX_SHOWN = 60
-
 
 @dataclass
-class ReviewResult:
+class ReviewResult(ReviewedImages):
     """Out-of-sample probabilities and what they suggest.
 
-    Attributes:
-        data_dir: The data folder reviewed.
-        class_names: Labels in output order.
-        paths: Image paths relative to `data_dir`.
+    Attributes (besides `ReviewedImages`'):
         labels: Given labels (indices).
         probabilities: Out-of-sample probabilities `[N, K]`.
         issues: Indices of suspected label errors, most suspicious first.
-        method: How the probabilities were made.
-        output: Folder written (review.html, review.csv), or None.
     """
 
-    data_dir: str
-    class_names: list[str]
-    paths: list[str]
     labels: np.ndarray
     probabilities: np.ndarray
     issues: np.ndarray
-    method: dict = field(default_factory=dict)
-    output: str | None = None
 
     @property
     def losses(self) -> np.ndarray:
@@ -80,11 +67,9 @@ class ReviewResult:
     def top_losses(self, count: int = 20) -> np.ndarray:
         return np.argsort(-self.losses, kind="stable")[:count]
 
-    def ranking(self) -> np.ndarray:
-        """Every index: suspected errors first (cleanlab's order), then by loss."""
-        flagged = set(self.issues.tolist())
-        rest = [i for i in np.argsort(-self.losses, kind="stable") if i not in flagged]
-        return np.array([*self.issues.tolist(), *rest], dtype=np.int64)
+    def suspicion_order(self) -> np.ndarray:
+        """Every index, highest loss first."""
+        return np.argsort(-self.losses, kind="stable")
 
     def confused_pairs(self, count: int = 10) -> list[tuple[str, str, int]]:
         """`(given, predicted, images)` for the most frequent disagreements."""
@@ -98,40 +83,32 @@ class ReviewResult:
         names = self.class_names
         return [(names[g], names[p], n) for (g, p), n in ranked[:count]]
 
-    def csv_text(self) -> str:
-        """review.csv: one row per image, most suspicious first, action `keep`."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(
-            [
-                "rank",
-                "path",
-                "given_label",
-                "suggested_label",
-                "confidence",
-                "given_probability",
-                "label_issue",
-                "loss",
-                "action",
-            ]
+    def caption_html(self, index: int) -> str:
+        """The page's caption of image `index`: given and suggested class."""
+        from kerasvision.pages import escape
+
+        suggested = self.suggested[index]
+        return (
+            f"given <b>{escape(self.class_names[self.labels[index]])}</b><br>"
+            f"suggested <b>{escape(self.class_names[suggested])}</b> "
+            f"({self.probabilities[index, suggested]:.0%})<br>"
+            f"{escape(self.paths[index])}"
         )
-        flagged = set(self.issues.tolist())
-        suggested, losses = self.suggested, self.losses
-        for rank, index in enumerate(self.ranking(), start=1):
-            writer.writerow(
-                [
-                    rank,
-                    self.paths[index],
-                    self.class_names[self.labels[index]],
-                    self.class_names[suggested[index]],
-                    f"{self.probabilities[index, suggested[index]]:.4f}",
-                    f"{self.probabilities[index, self.labels[index]]:.4f}",
-                    index in flagged,
-                    f"{losses[index]:.4f}",
-                    "keep",
-                ]
-            )
-        return buffer.getvalue()
+
+    CSV_COLUMNS = ("given_label", "suggested_label", "confidence",
+                   "given_probability", "label_issue", "loss")  # fmt: skip
+
+    def csv_values(self, index: int, flagged: bool) -> list:
+        """review.csv's `CSV_COLUMNS` of image `index`."""
+        given, suggested = self.labels[index], self.suggested[index]
+        return [
+            self.class_names[given],
+            self.class_names[suggested],
+            f"{self.probabilities[index, suggested]:.4f}",
+            f"{self.probabilities[index, given]:.4f}",
+            flagged,
+            f"{self.losses[index]:.4f}",
+        ]
 
 
 def out_of_sample_probabilities(features, labels, *, folds: int = 5, seed: int = 0):
@@ -246,7 +223,6 @@ def review(
         >>> result = review("saved_models/flowers-run")
         >>> result.paths[result.issues[0]]
     """
-    from kerasvision._files import staged_files, write_text
     from kerasvision.doctor import require_extra
     from kerasvision.runs import check_not_overlapping, load_run, require_classifier
 
@@ -296,42 +272,20 @@ def review(
         },
         output=output,
     )
-    # Staged: a failure (a full disk) leaves neither file nor a new folder.
-    with staged_files(output) as staging:
-        write_text(os.path.join(staging, "review.csv"), result.csv_text())
-        write_text(os.path.join(staging, "review.html"), _html(result))
+    result.write(_html(result))
     return result
 
 
 # === Page ===
 
 
-def _gallery(result: ReviewResult, indices) -> str:
-    from kerasvision.pages import escape as _escape
-    from kerasvision.pages import gallery
-
-    def caption(index):
-        suggested = result.suggested[index]
-        return (
-            f"given <b>{_escape(result.class_names[result.labels[index]])}</b><br>"
-            f"suggested <b>{_escape(result.class_names[suggested])}</b> "
-            f"({result.probabilities[index, suggested]:.0%})<br>"
-            f"{_escape(result.paths[index])}"
-        )
-
-    return gallery(result.data_dir, [(result.paths[i], caption(i)) for i in indices])
-
-
 def _html(result: ReviewResult) -> str:
-    from kerasvision.pages import escape as _escape
-    from kerasvision.pages import key_values as _key_values
-    from kerasvision.pages import page as _page
     from kerasvision.pages import table as _table
 
-    issues = result.issues[:MAX_SHOWN]
+    shown = min(len(result.issues), MAX_SHOWN)
     note = (
         f'<p class="note">{len(result.issues)} suspected label errors (cleanlab); '
-        f"{'the first ' + str(len(issues)) + ' are shown, ' if issues.size else ''}"
+        f"{'the first ' + str(shown) + ' are shown, ' if shown else ''}"
         f"all are in review.csv (label_issue = True). Edit its action column "
         f"(keep, relabel:CLASS, remove) and run "
         f"<code>kerasvision clean DATA --apply review.csv</code>.</p>"
@@ -343,8 +297,12 @@ def _html(result: ReviewResult) -> str:
     )
     pairs = result.confused_pairs()
     sections = [
-        ("issues", "Suspected label errors", note + _gallery(result, issues)),
-        ("top-losses", "Top losses", losses + _gallery(result, result.top_losses(24))),
+        result.issues_section("Suspected label errors", note),
+        (
+            "top-losses",
+            "Top losses",
+            losses + result.gallery_html(result.top_losses(24)),
+        ),
         (
             "confusions",
             "Most confused class pairs",
@@ -352,17 +310,11 @@ def _html(result: ReviewResult) -> str:
             if pairs
             else '<p class="note">No disagreements.</p>',
         ),
-        ("method", "Method", _key_values(result.method)),
     ]
     agreement = float(np.mean(result.suggested == result.labels))
     kpis = [
-        ("images", len(result.paths)),
         ("classes", len(result.class_names)),
         ("suspected errors", len(result.issues)),
         ("out-of-sample agreement", f"{agreement:.1%}"),
     ]
-    name = os.path.basename(result.data_dir or "")
-    subtitle = _escape(result.method.get("run", ""))
-    return _page(
-        f"kerasvision review: {name}", f"review: {name}", subtitle, kpis, sections
-    )
+    return review_page(result, kpis, sections)

@@ -18,14 +18,13 @@ moves files between class folders, which a multi-label dataset has not).
 
 from __future__ import annotations
 
-import csv
-import io
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from kerasvision.progress import Progress
+from kerasvision.review_pages import ReviewedImages, review_page
 
 __all__ = [
     "LabelSetReview",
@@ -33,35 +32,23 @@ __all__ = [
     "review_label_sets",
 ]
 
-MAX_SHOWN = 60
-
 
 @dataclass
-class LabelSetReview:
+class LabelSetReview(ReviewedImages):
     """Out-of-sample label probabilities of a multi-label dataset and the
     suspect label sets.
 
-    Attributes:
-        data_dir: The data folder reviewed.
-        class_names: The labels.
-        paths: Image paths relative to `data_dir`.
+    Attributes (besides `ReviewedImages`'):
         targets: Given label sets, multi-hot `[N, K]`.
         probabilities: Out-of-sample probabilities `[N, K]`.
         issues: Indices of suspect images, most suspect first.
         quality: cleanlab's label quality score of each image (low: suspect).
-        method: How the probabilities were made.
-        output: Folder written (review.html, review.csv), or None.
     """
 
-    data_dir: str
-    class_names: list[str]
-    paths: list[str]
     targets: np.ndarray
     probabilities: np.ndarray
     issues: np.ndarray
     quality: np.ndarray
-    method: dict = field(default_factory=dict)
-    output: str | None = None
 
     @property
     def suggested(self) -> np.ndarray:
@@ -79,11 +66,9 @@ class LabelSetReview:
             f"+{self.class_names[i]}" for i in np.flatnonzero(likely & ~given)
         ]
 
-    def ranking(self) -> np.ndarray:
-        """Every index: suspects first (cleanlab's order), then by quality."""
-        flagged = set(self.issues.tolist())
-        rest = [i for i in np.argsort(self.quality, kind="stable") if i not in flagged]
-        return np.array([*self.issues.tolist(), *rest], dtype=np.int64)
+    def suspicion_order(self) -> np.ndarray:
+        """Every index, lowest label quality first."""
+        return np.argsort(self.quality, kind="stable")
 
     def confused_pairs(self, count: int = 10) -> list[tuple[str, str, int]]:
         """The most frequent disagreements per label: `(label, "not
@@ -105,21 +90,29 @@ class LabelSetReview:
         pairs = [pair for pair in pairs if pair[2]]  # fmt: skip
         return sorted(pairs, key=lambda pair: -pair[2])[:count]
 
-    def csv_text(self) -> str:
-        """review.csv: one row per image, most suspect first, action `keep`."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(["rank", "path", "given_labels", "suggested_labels",
-                         "label_quality", "suspect_labels", "label_issue",
-                         "action"])  # fmt: skip
-        flagged = set(self.issues.tolist())
-        for rank, index in enumerate(self.ranking(), start=1):
-            writer.writerow([
-                rank, self.paths[index], self._names(self.targets[index] > 0.5),
-                self._names(self.suggested[index]), f"{self.quality[index]:.4f}",
-                " ".join(self.suspects(index)), index in flagged, "keep",
-            ])  # fmt: skip
-        return buffer.getvalue()
+    def caption_html(self, index: int) -> str:
+        """The page's caption of image `index`: given and suspect labels."""
+        from kerasvision.pages import escape
+
+        given = self._names(self.targets[index] > 0.5) or "-"
+        return (
+            f"given <b>{escape(given)}</b><br>suspect "
+            f"<b>{escape(' '.join(self.suspects(index)) or '-')}</b><br>"
+            f"quality {self.quality[index]:.2f}<br>{escape(self.paths[index])}"
+        )
+
+    CSV_COLUMNS = ("given_labels", "suggested_labels", "label_quality",
+                   "suspect_labels", "label_issue")  # fmt: skip
+
+    def csv_values(self, index: int, flagged: bool) -> list:
+        """review.csv's `CSV_COLUMNS` of image `index`."""
+        return [
+            self._names(self.targets[index] > 0.5),
+            self._names(self.suggested[index]),
+            f"{self.quality[index]:.4f}",
+            " ".join(self.suspects(index)),
+            flagged,
+        ]
 
 
 def out_of_sample_label_probabilities(features, targets, *, folds=5, seed=0):
@@ -184,7 +177,6 @@ def review_label_sets(run, data_dir, *, output, folds, seed, features):
     from cleanlab.multilabel_classification.filter import find_label_issues
     from cleanlab.multilabel_classification.rank import get_label_quality_scores
 
-    from kerasvision._files import staged_files, write_text
     from kerasvision.evaluation_multilabel import multilabel_run_data
     from kerasvision.runs import check_not_overlapping
 
@@ -218,30 +210,13 @@ def review_label_sets(run, data_dir, *, output, folds, seed, features):
         },
         output=output,
     )  # fmt: skip
-    with staged_files(output) as staging:
-        write_text(os.path.join(staging, "review.csv"), result.csv_text())
-        write_text(os.path.join(staging, "review.html"), _html(result))
+    result.write(_html(result))
     return result
 
 
-def _gallery(result: LabelSetReview, indices) -> str:
-    from kerasvision.pages import escape, gallery
-
-    def caption(index):
-        return (
-            f"given <b>{escape(result._names(result.targets[index] > 0.5) or '-')}"
-            f"</b><br>suspect <b>{escape(' '.join(result.suspects(index)) or '-')}"
-            f"</b><br>quality {result.quality[index]:.2f}<br>"
-            f"{escape(result.paths[index])}"
-        )
-
-    return gallery(result.data_dir, [(result.paths[i], caption(i)) for i in indices])
-
-
 def _html(result: LabelSetReview) -> str:
-    from kerasvision.pages import escape, key_values, page, table
+    from kerasvision.pages import table
 
-    issues = result.issues[:MAX_SHOWN]
     note = (
         f'<p class="note">{len(result.issues)} images with a suspect label set '
         f"(cleanlab); -LABEL: given but unlikely, +LABEL: likely but not given. "
@@ -251,19 +226,15 @@ def _html(result: LabelSetReview) -> str:
     lowest = np.argsort(result.quality, kind="stable")[:24]
     pairs = result.confused_pairs()
     sections = [
-        ("issues", "Suspect label sets", note + _gallery(result, issues)),
-        ("quality", "Lowest label quality", _gallery(result, lowest)),
+        result.issues_section("Suspect label sets", note),
+        ("quality", "Lowest label quality", result.gallery_html(lowest)),
         ("labels", "Disagreements per label",
          table(("given", "suggested", "images"), pairs, numeric_from=2)),
-        ("method", "Method", key_values(result.method)),
     ]  # fmt: skip
     agreement = float(np.mean(result.suggested == (result.targets > 0.5)))
     kpis = [
-        ("images", len(result.paths)),
         ("labels", len(result.class_names)),
         ("suspect images", len(result.issues)),
         ("label slots agreeing", f"{agreement:.1%}"),
     ]
-    name = os.path.basename(result.data_dir or "")
-    return page(f"kerasvision review: {name}", f"review: {name}",
-                escape(result.method.get("run", "")), kpis, sections)  # fmt: skip
+    return review_page(result, kpis, sections)

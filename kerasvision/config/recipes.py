@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from kerasvision._registry import by_name, lookup
+
 __all__ = [
     "RECIPES",
     "PhaseSpec",
@@ -93,15 +95,11 @@ class Recipe:
         return "with --backbone (transfer learning)"
 
 
-def _entries(*recipes: Recipe) -> dict[str, Recipe]:
-    return {recipe.name: recipe for recipe in recipes}
-
-
 #: name -> recipe. Defaults chosen by measurement (`benchmarks/recipes.py`):
 #: `schedule` is each phase's learning-rate curve after a linear warm-up over
 #: the `lr_warmup` fraction of its steps; `lr_mult` the learning rate of the
 #: earliest fine-tuned backbone layer relative to the head.
-RECIPES: dict[str, Recipe] = _entries(
+RECIPES: dict[str, Recipe] = by_name(
     # Scratch CNNs overfit small sets: label smoothing (label-agnostic, unlike
     # flips for digits) took digits from 0.966 to 0.994 (seed 0). The scratch
     # CNN takes about 130-160 s per epoch over 48,000 28x28 images on 2 cores,
@@ -177,12 +175,7 @@ RECIPES: dict[str, Recipe] = _entries(
 
 
 def get_recipe(name: str) -> Recipe:
-    try:
-        return RECIPES[name]
-    except KeyError:
-        raise ValueError(
-            f"recipe must be one of {tuple(RECIPES)}, got {name!r}"
-        ) from None
+    return lookup(RECIPES, name, "recipe must be one of {names}, got {name!r}")
 
 
 def select_recipe(family: str, backbone, mode) -> Recipe:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from kerasvision._registry import by_name, lookup
+
 __all__ = ["TASKS", "Task", "get_task", "task_names", "tasks_of"]
 
 #: Families: which training steps a task runs.
@@ -55,12 +57,8 @@ class Task:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
 
 
-def _entries(*tasks: Task) -> dict[str, Task]:
-    return {task.name: task for task in tasks}
-
-
 #: name -> task; the first is the default.
-TASKS: dict[str, Task] = _entries(
+TASKS: dict[str, Task] = by_name(
     Task(
         "classification",
         "classifier",
@@ -117,10 +115,7 @@ TASKS: dict[str, Task] = _entries(
 
 def get_task(name: str) -> Task:
     """The registered task `name` (a `ValueError` naming the choices)."""
-    try:
-        return TASKS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"task must be one of {task_names()}, got {name!r}") from None
+    return lookup(TASKS, name, "task must be one of {names}, got {name!r}")
 
 
 def task_names() -> tuple[str, ...]:

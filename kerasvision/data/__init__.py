@@ -13,7 +13,7 @@ NumPy or TensorFlow).
 
 from __future__ import annotations
 
-from kerasvision._lazy import lazy_names
+from kerasvision._lazy import lazy_package
 
 _PUBLIC = {
     "DATASETS": "kerasvision.data.datasets",
@@ -59,7 +59,4 @@ _PUBLIC = {
     "write_builtin_dataset": "kerasvision.data.writing",
 }
 
-__all__ = sorted(_PUBLIC)
-
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
+lazy_package(__name__, _PUBLIC, globals())

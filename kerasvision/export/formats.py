@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from kerasvision._registry import by_name, lookup
 from kerasvision.export.core import require_packages
 from kerasvision.export.litert import (
     LITERT_EXTRA,
@@ -161,45 +162,42 @@ def _describe_litert(report: dict) -> str:
 
 # === The registry ===
 
-EXPORT_FORMATS: dict[str, ExportFormat] = {
-    entry.name: entry
-    for entry in (
-        ExportFormat(
-            name="savedmodel",
-            title="SavedModel",
-            default_name="serving",
-            writer=export_run_saved_model,
-            options=("min_confidence", "tta"),
-            record_key="savedmodel",
-            help="default; pixels and image-bytes signatures",
-            describe=_describe_saved_model,
-        ),
-        ExportFormat(
-            name="onnx",
-            title="ONNX",
-            default_name="model.onnx",
-            writer=export_run_onnx,
-            options=("tta",),
-            record_key="onnx",
-            describe=_describe_onnx,
-            extra=ONNX_EXTRA,
-            packages=ONNX_PACKAGES,
-        ),
-        ExportFormat(
-            name="tflite",
-            title="LiteRT",
-            default_name="litert-{quantize}",
-            writer=export_run_litert,
-            options=("quantize", "representative", "tta"),
-            record_key="tflite-{quantize}",
-            help="LiteRT",
-            describe=_describe_litert,
-            check=check_litert_options,
-            extra=LITERT_EXTRA,
-            packages=LITERT_PACKAGES,
-        ),
-    )
-}
+EXPORT_FORMATS: dict[str, ExportFormat] = by_name(
+    ExportFormat(
+        name="savedmodel",
+        title="SavedModel",
+        default_name="serving",
+        writer=export_run_saved_model,
+        options=("min_confidence", "tta"),
+        record_key="savedmodel",
+        help="default; pixels and image-bytes signatures",
+        describe=_describe_saved_model,
+    ),
+    ExportFormat(
+        name="onnx",
+        title="ONNX",
+        default_name="model.onnx",
+        writer=export_run_onnx,
+        options=("tta",),
+        record_key="onnx",
+        describe=_describe_onnx,
+        extra=ONNX_EXTRA,
+        packages=ONNX_PACKAGES,
+    ),
+    ExportFormat(
+        name="tflite",
+        title="LiteRT",
+        default_name="litert-{quantize}",
+        writer=export_run_litert,
+        options=("quantize", "representative", "tta"),
+        record_key="tflite-{quantize}",
+        help="LiteRT",
+        describe=_describe_litert,
+        check=check_litert_options,
+        extra=LITERT_EXTRA,
+        packages=LITERT_PACKAGES,
+    ),
+)
 
 #: `--format`'s choices, in the registry's order (the first is the default).
 EXPORT_FORMAT_NAMES = tuple(EXPORT_FORMATS)
@@ -211,12 +209,7 @@ def export_format(name: str) -> ExportFormat:
     Raises:
         ValueError: If there is no such format.
     """
-    try:
-        return EXPORT_FORMATS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"format must be one of {EXPORT_FORMAT_NAMES}, got {name!r}"
-        ) from None
+    return lookup(EXPORT_FORMATS, name, "format must be one of {names}, got {name!r}")
 
 
 def format_help() -> str:

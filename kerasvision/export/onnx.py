@@ -16,21 +16,7 @@ import warnings
 
 import numpy as np
 
-from kerasvision.export.core import (
-    ONNX_MARKER_KEY,
-    ExportError,
-    check_images,
-    claimed,
-    class_names_for,
-    input_shape,
-    marker,
-    one_line,
-    pixels_spec,
-    require_packages,
-    stage_and_check,
-    two_columns,
-    within,
-)
+import kerasvision.export.core as core
 
 __all__ = ["ONNX_EXTRA", "ONNX_PACKAGES", "export_onnx", "export_run_onnx"]
 
@@ -92,15 +78,15 @@ def export_onnx(
     """
     from kerasvision.models.heads import serving_probabilities, strip_auxiliary_heads
 
-    require_packages(ONNX_PACKAGES, extra=ONNX_EXTRA, what="ONNX export")
+    core.require_packages(ONNX_PACKAGES, extra=ONNX_EXTRA, what="ONNX export")
     model = strip_auxiliary_heads(model)
     path = os.path.abspath(os.fspath(path))
-    with claimed(path, overwrite):
-        shape = input_shape(model)
-        class_names = class_names_for(model, class_names)
+    with core.claimed(path, overwrite):
+        shape = core.input_shape(model)
+        class_names = core.class_names_for(model, class_names)
         _require_float32(model)
         serving, outputs = _serving(model, thresholds)
-        images = check_images(sample_images, shape)
+        images = core.check_images(sample_images, shape)
         # The check's reference; calling the model also marks it as called.
         reference = np.asarray(serving_probabilities(model.predict(images, verbose=0)))
         found = {}
@@ -109,7 +95,7 @@ def export_onnx(
             _convert_onnx(serving, staging, shape, opset)
             found["opset"] = _finish_onnx_file(staging, class_names, outputs)
 
-        delta = stage_and_check(
+        delta = core.stage_and_check(
             path,
             write,
             lambda staging: _check_onnx(
@@ -144,7 +130,7 @@ def _serving(model, thresholds):
     """`(Keras model to convert, output names)`: two probability columns for a
     one-unit sigmoid head; probabilities and decisions with `thresholds`."""
     if thresholds is None:
-        return two_columns(model), ("probabilities",)
+        return core.two_columns(model), ("probabilities",)
     import keras
 
     from kerasvision.layers.label_sets import LabelDecisions
@@ -172,11 +158,13 @@ def _convert_onnx(serving, staging, shape, opset) -> None:
                 staging,
                 format="onnx",
                 verbose=False,
-                input_signature=pixels_spec(shape),
+                input_signature=core.pixels_spec(shape),
                 opset_version=opset,
             )
     except Exception as error:  # tf2onnx raises many types
-        raise ExportError(f"ONNX conversion failed: {one_line(error)}") from error
+        raise core.ExportError(
+            f"ONNX conversion failed: {core.one_line(error)}"
+        ) from error
 
 
 def _finish_onnx_file(path, class_names, outputs=("probabilities",)) -> int:
@@ -194,7 +182,7 @@ def _finish_onnx_file(path, class_names, outputs=("probabilities",)) -> int:
         graph.output[index].name = new
     for key, value in (
         ("class_names", class_names),
-        (ONNX_MARKER_KEY, marker("onnx")),
+        (core.ONNX_MARKER_KEY, core.marker("onnx")),
     ):
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, json.dumps(value)
@@ -216,11 +204,11 @@ def _check_onnx(path, images, reference, tolerance, thresholds=None) -> float:
         unsure = np.abs(reference - np.asarray(thresholds)[None, :]) <= tolerance
         differ = (labels.astype("int8") != decide(reference, thresholds)) & ~unsure
         if differ.any():
-            raise ExportError(
+            raise core.ExportError(
                 f"ONNX Runtime decides {int(differ.sum())} label slot(s) otherwise "
                 f"than the thresholds on model.predict"
             )
-    return within("ONNX Runtime output", delta, tolerance, len(images))
+    return core.within("ONNX Runtime output", delta, tolerance, len(images))
 
 
 def export_run_onnx(run, model, output, *, overwrite: bool, tolerance=None) -> dict:

@@ -18,7 +18,8 @@ import math
 import keras
 
 from kerasvision._keras_internals import BaseImagePreprocessingLayer
-from kerasvision.layers.noise import check_value_range
+from kerasvision.layers._config import ConfigFields
+from kerasvision.layers.noise import check_stddev, check_value_range
 
 __all__ = ["PixelGaussianNoise", "RandomBlur", "RandomPadCrop", "RandomResolution"]
 
@@ -51,7 +52,7 @@ def _sample_range(value, name: str, *, upper: float | None = None):
     return low, high
 
 
-class _RandomImageLayer(BaseImagePreprocessingLayer):
+class _RandomImageLayer(ConfigFields, BaseImagePreprocessingLayer):
     """What the layers share: seed and generator, channels-last images, labels
     unchanged, the output shape of the input, identity unless training.
 
@@ -59,6 +60,8 @@ class _RandomImageLayer(BaseImagePreprocessingLayer):
     None for the identity) and applies them in `_transform(images,
     transformation)` to images cast to the compute dtype.
     """
+
+    config_fields = ("seed",)
 
     _USE_BASE_FACTOR = False
 
@@ -104,11 +107,6 @@ class _RandomImageLayer(BaseImagePreprocessingLayer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(seed=self.seed)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
 class RandomPadCrop(_RandomImageLayer):
@@ -133,6 +131,8 @@ class RandomPadCrop(_RandomImageLayer):
         >>> layer(np.zeros((2, 32, 32, 3)), training=True).shape
         TensorShape([2, 32, 32, 3])
     """
+
+    config_fields = ("padding",)
 
     def __init__(self, padding: float = 0.125, seed: int | None = None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -175,11 +175,6 @@ class RandomPadCrop(_RandomImageLayer):
         )
         return ops.take_along_axis(padded, cols, axis=2)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(padding=self.padding)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
 class PixelGaussianNoise(_RandomImageLayer):
@@ -193,10 +188,9 @@ class PixelGaussianNoise(_RandomImageLayer):
         stddev: Noise standard deviation in pixel units. Defaults to 10.0.
         value_range: `(low, high)` the output is clipped to. Defaults to (0, 255).
         seed: Integer seed. Defaults to None.
-        relative: Always False (the standard deviation is in pixel units); kept
-            so that configurations saved by earlier versions load. Defaults to
-            False.
-        **kwargs: Base layer arguments (e.g. `name`).
+        **kwargs: Base layer arguments (e.g. `name`). `relative=False`, which
+            configurations saved by earlier versions carry, is accepted (the
+            standard deviation is always in pixel units).
 
     Raises:
         ValueError: If `stddev` is negative, the value range is empty or
@@ -206,25 +200,21 @@ class PixelGaussianNoise(_RandomImageLayer):
         >>> noisy = PixelGaussianNoise(8.0, seed=0)(images, training=True)
     """
 
+    config_fields = ("stddev", "value_range")
+    #: The standard deviation is in pixel units (see `AdditiveGaussianNoise`).
+    relative = False
+
     def __init__(
-        self,
-        stddev: float = 10.0,
-        value_range=VALUE_RANGE,
-        seed=None,
-        relative: bool = False,
-        **kwargs,
+        self, stddev: float = 10.0, value_range=VALUE_RANGE, seed=None, **kwargs
     ):
-        super().__init__(seed=seed, **kwargs)
-        if not stddev >= 0:
-            raise ValueError(f"stddev must be >= 0, got {stddev}")
-        if relative:
+        if kwargs.pop("relative", False):
             raise ValueError(
                 "PixelGaussianNoise works in pixel units (relative=False); use "
                 "AdditiveGaussianNoise for a standard deviation relative to the range"
             )
+        super().__init__(seed=seed, **kwargs)
         self.value_range = check_value_range(value_range)
-        self.stddev = float(stddev)
-        self.relative = False
+        self.stddev = check_stddev(stddev)
 
     def _draw(self, images, seed):
         if self.stddev == 0:
@@ -240,13 +230,6 @@ class PixelGaussianNoise(_RandomImageLayer):
     def _transform(self, images, transformation):
         low, high = self.value_range
         return self.backend.numpy.clip(images + transformation["noise"], low, high)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            stddev=self.stddev, value_range=list(self.value_range), relative=False
-        )
-        return config
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
@@ -273,6 +256,8 @@ class RandomBlur(_RandomImageLayer):
     Example:
         >>> blurred = RandomBlur(2.0, seed=0)(images, training=True)
     """
+
+    config_fields = ("sigma",)
 
     def __init__(self, sigma=1.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -311,11 +296,6 @@ class RandomBlur(_RandomImageLayer):
             x = total
         return x
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(sigma=self.sigma)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
 class RandomResolution(_RandomImageLayer):
@@ -341,6 +321,8 @@ class RandomResolution(_RandomImageLayer):
     Example:
         >>> blocky = RandomResolution((0.5, 0.5))(images, training=True)  # 2x2 px
     """
+
+    config_fields = ("factor",)
 
     def __init__(self, factor=0.5, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
@@ -381,8 +363,3 @@ class RandomResolution(_RandomImageLayer):
         cols = self._resample_matrices(scale, width)
         x = self.backend.numpy.einsum("bij,bjwc->biwc", rows, x)
         return self.backend.numpy.einsum("bkw,biwc->bikc", cols, x)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(factor=self.factor)
-        return config

@@ -5,11 +5,13 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = ["FractalJoin"]
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class FractalJoin(keras.layers.Layer):
+class FractalJoin(ConfigFields, keras.layers.Layer):
     """The element-wise mean of its inputs, dropping some of them in training.
 
     FractalNet's join layer with local drop-path: while training, each input
@@ -33,6 +35,8 @@ class FractalJoin(keras.layers.Layer):
         >>> join([np.ones((2, 4, 4, 8)), np.zeros((2, 4, 4, 8))]).shape
         (2, 4, 4, 8)
     """
+
+    config_fields = ("drop_rate", "seed")
 
     def __init__(self, drop_rate=0.15, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -58,8 +62,3 @@ class FractalJoin(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(drop_rate=self.drop_rate, seed=self.seed)
-        return config

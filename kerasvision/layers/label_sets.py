@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import keras
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = [
     "LabelDecisions",
     "LabelTemperatureScaling",
@@ -31,7 +33,7 @@ def _positive_values(values, name: str) -> list[float]:
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class LabelTemperatureScaling(keras.layers.Layer):
+class LabelTemperatureScaling(ConfigFields, keras.layers.Layer):
     """A temperature per label: `sigmoid(logit(p_k) / T_k)` of sigmoid outputs.
 
     The multi-label form of `TemperatureScaling` (Guo et al. 2017, per label):
@@ -49,6 +51,8 @@ class LabelTemperatureScaling(keras.layers.Layer):
         # [[0.75, 0.9]]
     """
 
+    config_fields = ("temperatures",)
+
     def __init__(self, temperatures, **kwargs):
         super().__init__(**kwargs)
         self.temperatures = _positive_values(temperatures, "temperatures")
@@ -64,14 +68,9 @@ class LabelTemperatureScaling(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"temperatures": list(self.temperatures)})
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class LabelDecisions(keras.layers.Layer):
+class LabelDecisions(ConfigFields, keras.layers.Layer):
     """Multi-hot decisions: 1.0 where a label's probability reaches its threshold.
 
     The comparison is in float32 (`p >= float32(threshold)`), as
@@ -85,6 +84,8 @@ class LabelDecisions(keras.layers.Layer):
     Example:
         >>> LabelDecisions([0.5, 0.3])(np.array([[0.6, 0.2]]))  # [[1.0, 0.0]]
     """
+
+    config_fields = ("thresholds",)
 
     def __init__(self, thresholds, **kwargs):
         super().__init__(**kwargs)
@@ -102,14 +103,9 @@ class LabelDecisions(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"thresholds": list(self.thresholds)})
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class LabelWeightedBinaryCrossentropy(keras.losses.Loss):
+class LabelWeightedBinaryCrossentropy(ConfigFields, keras.losses.Loss):
     """Binary cross-entropy with a weight on each label's positive term.
 
     `-(w_k y log p + (1 - y) log(1 - p))`, averaged over the labels (as
@@ -127,6 +123,8 @@ class LabelWeightedBinaryCrossentropy(keras.losses.Loss):
     Example:
         >>> loss = LabelWeightedBinaryCrossentropy([1.0, 4.0])
     """
+
+    config_fields = ("positive_weights", "label_smoothing")
 
     def __init__(
         self,
@@ -154,13 +152,3 @@ class LabelWeightedBinaryCrossentropy(keras.losses.Loss):
         weights = ops.convert_to_tensor(self.positive_weights, "float32")
         losses = -(weights * y_true * ops.log(p) + (1.0 - y_true) * ops.log(1.0 - p))
         return ops.mean(losses, axis=-1)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "positive_weights": list(self.positive_weights),
-                "label_smoothing": self.label_smoothing,
-            }
-        )
-        return config

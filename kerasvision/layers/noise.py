@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import keras
 from keras import ops
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = [
     "NOISE_KINDS",
     "AdditiveGaussianNoise",
@@ -42,14 +44,23 @@ def check_value_range(value_range) -> tuple[float, float]:
     return low, high
 
 
+def check_stddev(stddev) -> float:
+    """A noise standard deviation as a float >= 0, else `ValueError`."""
+    if not stddev >= 0:
+        raise ValueError(f"stddev must be >= 0, got {stddev}")
+    return float(stddev)
+
+
 def _check_rate(rate, name: str = "rate") -> float:
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {rate}")
     return float(rate)
 
 
-class _ImageNoise(keras.layers.Layer):
+class _ImageNoise(ConfigFields, keras.layers.Layer):
     """What the value-range noise layers share: range, seed, shape and config."""
+
+    config_fields = ("value_range", "seed")
 
     def __init__(self, value_range=VALUE_RANGE, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -59,11 +70,6 @@ class _ImageNoise(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(value_range=list(self.value_range), seed=self.seed)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
@@ -94,6 +100,8 @@ class AdditiveGaussianNoise(_ImageNoise):
         >>> noisy = layer(np.full((1, 8, 8, 1), 0.5), training=True)
     """
 
+    config_fields = ("stddev", "relative")
+
     def __init__(
         self,
         stddev: float = 0.1,
@@ -103,9 +111,7 @@ class AdditiveGaussianNoise(_ImageNoise):
         **kwargs,
     ):
         super().__init__(value_range, seed, **kwargs)
-        if not stddev >= 0:
-            raise ValueError(f"stddev must be >= 0, got {stddev}")
-        self.stddev = float(stddev)
+        self.stddev = check_stddev(stddev)
         self.relative = bool(relative)
 
     def call(self, inputs, training=False):
@@ -119,11 +125,6 @@ class AdditiveGaussianNoise(_ImageNoise):
             seed=self.generator,
         )
         return ops.clip(inputs + noise, low, high)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(stddev=self.stddev, relative=self.relative)
-        return config
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
@@ -146,6 +147,8 @@ class SaltAndPepperNoise(_ImageNoise):
         >>> noisy = SaltAndPepperNoise(0.1, seed=0)(images, training=True)
     """
 
+    config_fields = ("rate",)
+
     def __init__(self, rate: float = 0.1, value_range=VALUE_RANGE, seed=None, **kwargs):
         super().__init__(value_range, seed, **kwargs)
         self.rate = _check_rate(rate)
@@ -161,14 +164,9 @@ class SaltAndPepperNoise(_ImageNoise):
         value = ops.where(salt, high, low)
         return ops.where(hit, ops.cast(value, inputs.dtype), inputs)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(rate=self.rate)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class RandomMasking(keras.layers.Layer):
+class RandomMasking(ConfigFields, keras.layers.Layer):
     """Blank random pixels or square patches (to `fill_value`); identity at inference.
 
     The image is cut into a grid of `patch_size` x `patch_size` cells (the last
@@ -189,6 +187,8 @@ class RandomMasking(keras.layers.Layer):
     Example:
         >>> masked = RandomMasking(0.25, patch_size=4, seed=0)(images, training=True)
     """
+
+    config_fields = ("rate", "patch_size", "fill_value", "seed")
 
     def __init__(
         self,
@@ -222,16 +222,6 @@ class RandomMasking(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            rate=self.rate,
-            patch_size=self.patch_size,
-            fill_value=self.fill_value,
-            seed=self.seed,
-        )
-        return config
 
 
 # === Mini-syntax ===

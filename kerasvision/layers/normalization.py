@@ -5,11 +5,13 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = ["LocalResponseNormalization"]
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class LocalResponseNormalization(layers.Layer):
+class LocalResponseNormalization(ConfigFields, layers.Layer):
     """AlexNet's local response normalization across channels.
 
     `y[..., c] = x[..., c] / (bias + alpha * sum(x[..., c']**2)) ** beta`, the sum
@@ -32,6 +34,8 @@ class LocalResponseNormalization(layers.Layer):
         >>> layer(np.ones((1, 4, 4, 8), "float32")).shape
         (1, 4, 4, 8)
     """
+
+    config_fields = ("depth_radius", "bias", "alpha", "beta")
 
     def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
         super().__init__(**kwargs)
@@ -61,15 +65,3 @@ class LocalResponseNormalization(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(
-            {
-                "depth_radius": self.depth_radius,
-                "bias": self.bias,
-                "alpha": self.alpha,
-                "beta": self.beta,
-            }
-        )
-        return config

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = ["BinaryToCategorical", "TemperatureScaling"]
 
 #: Probabilities are clamped here before their log: the smallest normal float32,
@@ -12,7 +14,7 @@ _TINY = 1.1754944e-38
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class BinaryToCategorical(keras.layers.Layer):
+class BinaryToCategorical(ConfigFields, keras.layers.Layer):
     """One sigmoid probability `[N, 1]` -> two class probabilities `[N, 2]`.
 
     Args:
@@ -28,12 +30,9 @@ class BinaryToCategorical(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2)
 
-    def get_config(self):
-        return super().get_config()
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class TemperatureScaling(keras.layers.Layer):
+class TemperatureScaling(ConfigFields, keras.layers.Layer):
     """Temperature-scaled probabilities from probabilities (Guo et al. 2017).
 
     kerasvision classifiers end in a softmax (or one sigmoid unit), so the layer
@@ -50,6 +49,8 @@ class TemperatureScaling(keras.layers.Layer):
     Example:
         >>> TemperatureScaling(2.0)(np.array([[0.9, 0.1]]))  # [[0.75, 0.25]]
     """
+
+    config_fields = ("temperature",)
 
     def __init__(self, temperature: float = 1.0, **kwargs):
         super().__init__(**kwargs)
@@ -69,8 +70,3 @@ class TemperatureScaling(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"temperature": self.temperature})
-        return config

@@ -11,6 +11,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = ["PREPROCESSING_MODES", "ImagenetPreprocessing", "preprocessing_layer"]
 
 PREPROCESSING_MODES = ("caffe", "tf", "torch")
@@ -20,7 +22,7 @@ _TORCH_STD = (0.229, 0.224, 0.225)
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class ImagenetPreprocessing(keras.layers.Layer):
+class ImagenetPreprocessing(ConfigFields, keras.layers.Layer):
     """Map raw 0-255 RGB pixels to what a keras.applications backbone expects.
 
     Modes, as in `keras.applications.imagenet_utils.preprocess_input`:
@@ -37,6 +39,8 @@ class ImagenetPreprocessing(keras.layers.Layer):
         >>> layer(np.zeros((1, 4, 4, 3))).shape
         (1, 4, 4, 3)
     """
+
+    config_fields = ("mode",)
 
     def __init__(self, mode: str = "tf", **kwargs):
         super().__init__(**kwargs)
@@ -57,11 +61,6 @@ class ImagenetPreprocessing(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"mode": self.mode})
-        return config
 
 
 def preprocessing_layer(mode: str, *, name: str = "preprocessing"):

@@ -7,11 +7,13 @@ import math
 import keras
 from keras import ops
 
+from kerasvision.layers._config import ConfigFields
+
 __all__ = ["KSparse", "Sampling"]
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class Sampling(keras.layers.Layer):
+class Sampling(ConfigFields, keras.layers.Layer):
     """Reparameterization trick: `z = mean + exp(0.5 * log_var) * eps`, eps ~ N(0, I).
 
     Called on `[mean, log_var]`. At inference (`training=False`) it returns `mean`
@@ -26,6 +28,8 @@ class Sampling(keras.layers.Layer):
     Example:
         >>> z = Sampling(seed=0)([np.zeros((4, 2)), np.zeros((4, 2))], training=True)
     """
+
+    config_fields = ("seed", "sample_in_inference")
 
     def __init__(self, seed=None, sample_in_inference: bool = False, **kwargs):
         super().__init__(**kwargs)
@@ -45,14 +49,9 @@ class Sampling(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape[0]
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(seed=self.seed, sample_in_inference=self.sample_in_inference)
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class KSparse(keras.layers.Layer):
+class KSparse(ConfigFields, keras.layers.Layer):
     """Keep the `k` largest activations of each sample and zero the rest.
 
     The k-sparse autoencoder code (Makhzani & Frey, 2013): exactly `k` units stay
@@ -71,6 +70,8 @@ class KSparse(keras.layers.Layer):
         >>> np.asarray(KSparse(2)(np.array([[0.1, 0.5, -0.2, 0.3]])))
         array([[0. , 0.5, 0. , 0.3]])
     """
+
+    config_fields = ("k",)
 
     def __init__(self, k: int = 16, **kwargs):
         super().__init__(**kwargs)
@@ -96,8 +97,3 @@ class KSparse(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(k=self.k)
-        return config

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from kerasvision._choices import TTA_MODES
+from kerasvision.layers._config import ConfigFields
 
 __all__ = ["CROP_FRACTION", "TTA_MODES", "TestTimeViews", "ViewAverage", "view_count"]
 
@@ -30,7 +31,7 @@ def view_count(mode: str) -> int:
 
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class TestTimeViews(keras.layers.Layer):
+class TestTimeViews(ConfigFields, keras.layers.Layer):
     """`[N, H, W, C]` -> `[V * N, H, W, C]`: the deterministic views of `mode`.
 
     Args:
@@ -41,6 +42,8 @@ class TestTimeViews(keras.layers.Layer):
         >>> TestTimeViews("flip")(np.zeros((2, 8, 8, 3))).shape
         (4, 8, 8, 3)
     """
+
+    config_fields = ("mode",)
 
     def __init__(self, mode: str = "flip", **kwargs):
         super().__init__(**kwargs)
@@ -66,14 +69,9 @@ class TestTimeViews(keras.layers.Layer):
         batch = None if input_shape[0] is None else input_shape[0] * count
         return (batch, *input_shape[1:])
 
-    def get_config(self):
-        config = super().get_config()
-        config.update({"mode": self.mode})
-        return config
-
 
 @keras.saving.register_keras_serializable(package="kerasvision")
-class ViewAverage(keras.layers.Layer):
+class ViewAverage(ConfigFields, keras.layers.Layer):
     """`[V * N, K]` (view-major) -> `[N, K]`: the mean over the V views.
 
     Args:
@@ -83,6 +81,8 @@ class ViewAverage(keras.layers.Layer):
     Example:
         >>> ViewAverage(2)(np.array([[1.0, 0.0], [0.0, 1.0]]))  # [[0.5, 0.5]]
     """
+
+    config_fields = ("views",)
 
     def __init__(self, views: int = 2, **kwargs):
         super().__init__(**kwargs)
@@ -97,8 +97,3 @@ class ViewAverage(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return (None, input_shape[-1])
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"views": self.views})
-        return config

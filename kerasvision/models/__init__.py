@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 
+from kerasvision._registry import lookup
 from kerasvision.models._classic_specs import CLASSIC_MODELS
 from kerasvision.models._spec import ModelSpec
 from kerasvision.models.applications import application_specs
@@ -70,12 +71,7 @@ def list_models(pattern: str = "*") -> list[str]:
 
 def get_model_spec(name: str) -> ModelSpec:
     """The registry entry for `name`; `ValueError` naming the choices if unknown."""
-    try:
-        return MODELS[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}; choose one of: {', '.join(list_models())}"
-        ) from None
+    return lookup(MODELS, name, "unknown model {name!r}; choose one of: {listed}")
 
 
 def build_model(name: str, input_shape, num_classes: int, **kwargs):

@@ -1,6 +1,7 @@
 """Training: `fit` and its steps.
 
-- `fit` (one call), `rerun`, `resume_run`, `lr_find`: `kerasvision.training.fit`.
+- `fit`, `fit_autoencoder` (one call), `rerun`, `resume_run`, `lr_find`:
+  `kerasvision.training.fit`.
 - `distill` (a student run taught by teacher runs): `kerasvision.training.distill`.
 - Classifier steps (load data, build, record, train, evaluate, export):
   `kerasvision.training.classifier`; autoencoder steps:
@@ -11,14 +12,13 @@
   `results` (`FitResult`...).
 """
 
-from kerasvision.training.autoencoder import fit_autoencoder
 from kerasvision.training.compile import (
     compile_autoencoder,
     compile_classifier,
     make_optimizer,
 )
 from kerasvision.training.distill import distill
-from kerasvision.training.fit import fit, lr_find, rerun, resume_run
+from kerasvision.training.fit import fit, fit_autoencoder, lr_find, rerun, resume_run
 from kerasvision.training.results import AutoencoderResult, FitResult, TrainingError
 
 __all__ = [

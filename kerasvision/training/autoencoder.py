@@ -23,7 +23,6 @@ from kerasvision.runs import software_versions
 __all__ = [
     "build_model",
     "evaluate",
-    "fit_autoencoder",
     "load_data",
     "record",
     "save_and_export",
@@ -402,94 +401,6 @@ def save_and_export(model, encoder, samples, config, run, *, export=True):
 # === One call ===
 
 
-def fit_autoencoder(
-    data=None,
-    *,
-    output=None,
-    overwrite: bool = False,
-    export: bool = True,
-    verbose="auto",
-    log=None,
-    config=None,
-    **options,
-):
-    """Train an autoencoder (or a U-Net) and write a complete run directory.
-
-    Tasks (`task=`):
-    - "autoencoder": `build_conv_autoencoder`, MSE on 0-1 pixels.
-    - "denoising": the same with a training-only noise layer before the encoder
-      (`noise`, default "gaussian=0.3"); trained to output the clean image.
-    - "sparse": the same with an L1 activity penalty on the code (default factor
-      1e-4; or `model_kwargs={"sparsity": ...}` / `{"k_sparse": k}`).
-    - "vae": `build_vae` (default `latent_dim` 2), reconstruction + beta * KL.
-    - "segmentation": `build_unet` on a segmentation folder (see
-      `load_segmentation_folder`) or `(images, masks)` arrays; per-pixel
-      cross-entropy.
-
-    Labels of folder-per-class data and built-in datasets are not used for
-    training; they only colour the latent scatter plot.
-
-    metrics.json holds, on the test split (else val, else train): `mse`, `psnr`,
-    `ssim` of the reconstructions (0-1 images; for "denoising" the outputs for
-    noisy inputs, with `noisy_mse`, `noisy_psnr`, `noisy_ssim` of the noisy inputs
-    and `psnr_gain`), `code_zero_fraction`/`code_mean_abs`; for "vae" also
-    `reconstruction_loss`, `kl_loss`, `loss` and `elbo` (per image, sampled
-    codes); for "segmentation" `pixel_accuracy`, `mean_iou` and per-class `iou`.
-
-    Args:
-        data: Folder-per-class directory, `(x, y)` arrays or an `ImageData`; for
-            "segmentation" a segmentation folder, `(images, masks)` arrays or a
-            `SegmentationData`. Defaults to None (a built-in dataset).
-        output: Run directory. Defaults to None
-            (`saved_models/<task>-<data>-<timestamp>`).
-        overwrite: Replace an existing run at `output`. Defaults to False.
-        export: Write and check `encoder_serving/` (`serving/` for
-            segmentation). Defaults to True.
-        verbose: "auto" (progress bar on a TTY, one line per epoch otherwise), 0,
-            1 or 2. Defaults to "auto".
-        log: Function receiving progress lines. Defaults to None (stderr).
-        config: A `FitConfig` (then `options` must be empty). Defaults to None.
-        **options: `FitConfig` options: `task` (default "autoencoder"),
-            `dataset`, `latent_dim`, `noise`, `image_size`, `channels`, `epochs`
-            (default 10), `batch_size`, `lr`, `val_split`, `test_split`, `seed`,
-            `model_kwargs` (filters, downsample, upsample, batch_norm, sparsity,
-            k_sparse, beta...; `architecture="dense"`).
-
-    Returns:
-        An `AutoencoderResult`.
-
-    Raises:
-        ValueError: On invalid arguments or data.
-        FileNotFoundError: If the data folder does not exist.
-        kerasvision.training.TrainingError: If the loss becomes NaN.
-        kerasvision.export.ExportError: If the export fails its parity check.
-
-    Example:
-        >>> result = fit_autoencoder(dataset="digits", task="denoising", epochs=20)
-        >>> result.metrics["psnr_gain"]
-    """
-    from kerasvision.config import FitConfig
-
-    if config is None:
-        options.setdefault("task", "autoencoder")
-        if isinstance(data, str | os.PathLike):
-            options.setdefault("data", os.fspath(data))
-        config = FitConfig.from_options(**options)
-    elif options:
-        raise ValueError("give either config or keyword options, not both")
-    if config.family == "classifier":
-        raise ValueError("fit_autoencoder needs an autoencoder task (task=...)")
-    return run_autoencoder(
-        data,
-        config.resolved().with_seed(),
-        output=output,
-        overwrite=overwrite,
-        export=export,
-        verbose=verbose,
-        log=log,
-    )
-
-
 def run_autoencoder(
     data,
     config,
@@ -501,7 +412,8 @@ def run_autoencoder(
     log=None,
     split=None,
 ):
-    """`fit_autoencoder` for a resolved config with a seed."""
+    """Train an autoencoder-family run (`kerasvision.fit`, `fit_autoencoder`)
+    for a resolved config with a seed."""
     import keras
 
     from kerasvision._keras_internals import op_determinism

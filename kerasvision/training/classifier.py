@@ -586,7 +586,7 @@ class _PhaseRunner:
         """`(model, train, val)` on cached features (a frozen backbone) or on
         cached activations of the frozen part (fine-tuning); None when the
         backbone cannot be cut (`frozen_part`)."""
-        from kerasvision.training.phases import cached_head, cached_top
+        from kerasvision.training.phases import CachedTargets, cached_head, cached_top
 
         tick = time.perf_counter()
         count = len(self.data.splits["train"]) + len(self.data.splits["val"])
@@ -599,17 +599,15 @@ class _PhaseRunner:
             frozen = self._frozen_part(phase)
             if phase.trainable and frozen is None:
                 return None  # the backbone cannot be cut: train on images
-            cached = (cached_top if phase.trainable else cached_head)(
-                self.model,
-                self.data,
-                self.config,
-                binary=self.binary,
-                one_hot=uses_categorical_labels(self.config, self.data),
-                seed=self.config.seed,
-                class_weights=self.class_weights,
-                epoch=self.epoch_seeds and self.epoch_seeds.epoch,
-                frozen=frozen,
+            targets = CachedTargets(
+                self.binary,
+                uses_categorical_labels(self.config, self.data),
+                self.config.seed,
+                self.class_weights,
+                self.epoch_seeds and self.epoch_seeds.epoch,
             )
+            cache = cached_top if phase.trainable else cached_head
+            cached = cache(self.model, self.data, self.config, targets, frozen=frozen)
         head, train_ds, val_ds = cached
         compile_model(
             head, self.config, self.data, phase, distribution=self.distribution

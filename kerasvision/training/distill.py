@@ -182,20 +182,31 @@ class DistillResult:
         )
 
 
-def images_per_second(model, images, *, repeats: int = 5) -> float:
-    """Inference throughput of `model` on `images` (one batch, a traced call,
-    median of `repeats` after a warm-up)."""
+def images_per_second(models, batches, *, repeats: int = 7) -> list[float]:
+    """Inference throughput of each of `models` on its batch of `batches`.
+
+    Traced calls after a warm-up, measured in turns (each round calls every
+    model once), so that a change of load on the machine slows all of them
+    alike; the median of `repeats` rounds.
+    """
     import tensorflow as tf
 
-    batch = tf.constant(np.asarray(images, dtype="float32"))
-    call = tf.function(lambda x: model(x, training=False), autograph=False)
-    call(batch)
-    times = []
+    calls = []
+    for model, images in zip(models, batches, strict=True):
+        batch = tf.constant(np.asarray(images, dtype="float32"))
+        call = tf.function(lambda x, m=model: m(x, training=False), autograph=False)
+        call(batch)
+        calls.append((call, batch))
+    times = [[] for _ in calls]
     for _ in range(repeats):
-        tick = time.perf_counter()
-        np.asarray(call(batch))
-        times.append(time.perf_counter() - tick)
-    return float(len(images) / np.median(times))
+        for found, (call, batch) in zip(times, calls, strict=True):
+            tick = time.perf_counter()
+            np.asarray(call(batch))
+            found.append(time.perf_counter() - tick)
+    return [
+        float(len(batch) / np.median(found))
+        for found, (_, batch) in zip(times, calls, strict=True)
+    ]
 
 
 def _load_teachers(teachers) -> list:
@@ -239,18 +250,20 @@ def _student_config(first, options):
 
 def _teachers_on_their_data(teacher, split):
     """The teachers' averaged probabilities on `split` (each at its own image
-    size, from its own record of the shared split) and their images/s."""
+    size, from its own record of the shared split), their serving models and a
+    batch of each one's images (for `images_per_second`)."""
     from kerasvision._keras_internals import predict_without_xla
     from kerasvision.models.heads import serving_model, serving_probabilities
 
-    probabilities, seconds_per_image = [], 0.0
+    probabilities, networks, batches = [], [], []
     for run in teacher.runs:
         network = serving_model(run.model, temperature=run.temperature)
         images = run.data().arrays(split)[0]
         found = predict_without_xla(network, images)
         probabilities.append(np.asarray(serving_probabilities(found)))
-        seconds_per_image += 1.0 / images_per_second(network, _batch(images))
-    return np.mean(probabilities, axis=0), 1.0 / seconds_per_image
+        networks.append(network)
+        batches.append(_batch(images))
+    return np.mean(probabilities, axis=0), networks, batches
 
 
 def _batch(images, size: int = 32):
@@ -264,7 +277,13 @@ def _compare(teacher, fit_result) -> dict:
     data, student = fit_result.data, fit_result.model
     split = data.scored_split
     images, labels = data.arrays(split)
-    probabilities, speed = _teachers_on_their_data(teacher, split)
+    probabilities, networks, batches = _teachers_on_their_data(teacher, split)
+    # The teachers one after the other (an ensemble), then the student: timed
+    # in turns, so that their ratio holds on a machine whose load changes.
+    *speeds, student_speed = images_per_second(
+        [*networks, student], [*batches, _batch(images)]
+    )
+    speed = 1.0 / sum(1.0 / found for found in speeds)
     params = sum(int(run.model.count_params()) for run in teacher.runs)
     found = {
         "teacher": {
@@ -275,7 +294,7 @@ def _compare(teacher, fit_result) -> dict:
         "student": {
             "accuracy": float(fit_result.metrics["accuracy"]),
             "params": int(student.count_params()),
-            "images_per_second": images_per_second(student, _batch(images)),
+            "images_per_second": student_speed,
         },
         "split": split,
         "count": int(len(images)),

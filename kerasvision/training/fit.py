@@ -13,7 +13,14 @@ from kerasvision.progress import stderr_line
 if TYPE_CHECKING:
     from kerasvision.training.lr_find import LrFindResult
 
-__all__ = ["fit", "fit_distributed", "lr_find", "rerun", "resume_run"]
+__all__ = [
+    "fit",
+    "fit_autoencoder",
+    "fit_distributed",
+    "lr_find",
+    "rerun",
+    "resume_run",
+]
 
 
 _stderr = stderr_line
@@ -138,6 +145,68 @@ def fit(
 
 
 fit.__doc__ = fit.__doc__.replace("{options}", options_doc(FitConfig, indent=16))
+
+
+def fit_autoencoder(data=None, *, config=None, **options):
+    """Train an autoencoder (or a U-Net) and write a complete run directory.
+
+    Tasks (`task=`):
+    - "autoencoder": `build_conv_autoencoder`, MSE on 0-1 pixels.
+    - "denoising": the same with a training-only noise layer before the encoder
+      (`noise`, default "gaussian=0.3"); trained to output the clean image.
+    - "sparse": the same with an L1 activity penalty on the code (default factor
+      1e-4; or `model_kwargs={"sparsity": ...}` / `{"k_sparse": k}`).
+    - "vae": `build_vae` (default `latent_dim` 2), reconstruction + beta * KL.
+    - "segmentation": `build_unet` on a segmentation folder (see
+      `load_segmentation_folder`) or `(images, masks)` arrays; per-pixel
+      cross-entropy.
+
+    Labels of folder-per-class data and built-in datasets are not used for
+    training; they only colour the latent scatter plot.
+
+    metrics.json holds, on the test split (else val, else train): `mse`, `psnr`,
+    `ssim` of the reconstructions (0-1 images; for "denoising" the outputs for
+    noisy inputs, with `noisy_mse`, `noisy_psnr`, `noisy_ssim` of the noisy inputs
+    and `psnr_gain`), `code_zero_fraction`/`code_mean_abs`; for "vae" also
+    `reconstruction_loss`, `kl_loss`, `loss` and `elbo` (per image, sampled
+    codes); for "segmentation" `pixel_accuracy`, `mean_iou` and per-class `iou`.
+
+    Args:
+        data: Folder-per-class directory, `(x, y)` arrays or an `ImageData`; for
+            "segmentation" a segmentation folder, `(images, masks)` arrays or a
+            `SegmentationData`. Defaults to None (a built-in dataset).
+        config: A `FitConfig` (then `options` holds only `kerasvision.fit`'s
+            run arguments). Defaults to None.
+        **options: `kerasvision.fit`'s run arguments — `output` (default
+            `saved_models/<task>-<data>-<timestamp>`), `overwrite`, `export`
+            (write and check `encoder_serving/`, `serving/` for segmentation),
+            `verbose`, `log` — and `FitConfig` options: `task` (default "autoencoder"),
+            `dataset`, `latent_dim`, `noise`, `image_size`, `channels`, `epochs`
+            (default 10), `batch_size`, `lr`, `val_split`, `test_split`, `seed`,
+            `model_kwargs` (filters, downsample, upsample, batch_norm, sparsity,
+            k_sparse, beta...; `architecture="dense"`).
+
+    Returns:
+        An `AutoencoderResult`.
+
+    Raises:
+        ValueError: On invalid arguments or data.
+        FileNotFoundError: If the data folder does not exist.
+        kerasvision.training.TrainingError: If the loss becomes NaN.
+        kerasvision.export.ExportError: If the export fails its parity check.
+
+    Example:
+        >>> result = fit_autoencoder(dataset="digits", task="denoising", epochs=20)
+        >>> result.metrics["psnr_gain"]
+    """
+    from kerasvision.config.tasks import get_task
+
+    task = (
+        config.task if config is not None else options.setdefault("task", "autoencoder")
+    )
+    if get_task(task).family == "classifier":
+        raise ValueError("fit_autoencoder needs an autoencoder task (task=...)")
+    return fit(data, config=config, **options)
 
 
 def fit_distributed(data, config, *, resume=None, **kwargs):

@@ -127,7 +127,12 @@ def _sweep_dataset(model, data, config):
     """`(model to sweep, its train pipeline, compile function)` for the run's
     first phase: the cached head for a frozen backbone, else the whole model."""
     from kerasvision.training.compile import compile_classifier
-    from kerasvision.training.phases import cached_head, plan_phases, use_feature_cache
+    from kerasvision.training.phases import (
+        CachedTargets,
+        cached_head,
+        plan_phases,
+        use_feature_cache,
+    )
     from kerasvision.training.pipelines import pipelines, uses_categorical_labels
 
     categorical = uses_categorical_labels(config, data)
@@ -148,9 +153,8 @@ def _sweep_dataset(model, data, config):
         enter_phase(model, phase, bn=config.bn)
     if use_feature_cache(config, phase):
         binary = model.outputs[0].shape[-1] == 1
-        head, train, _ = cached_head(
-            model, data, config, binary=binary, one_hot=categorical, seed=config.seed
-        )
+        targets = CachedTargets(binary, categorical, config.seed)
+        head, train, _ = cached_head(model, data, config, targets)
         return head, train, compile_fn
     train, _ = pipelines(model, data, config)
     return model, train, compile_fn

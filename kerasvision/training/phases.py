@@ -12,6 +12,7 @@ from kerasvision.progress import keras_callbacks
 __all__ = [
     "FrozenPart",
     "Phase",
+    "CachedTargets",
     "cached_head",
     "cached_top",
     "enter_phase",
@@ -156,24 +157,33 @@ def _may_cache(config) -> bool:
     )
 
 
-def cached_head(
-    network,
-    data,
-    config,
-    *,
-    binary,
-    one_hot,
-    seed,
-    class_weights=None,
-    epoch=None,
-    frozen=None,
-):
+@dataclass(frozen=True)
+class CachedTargets:
+    """How the datasets of cached features are labelled, ordered and weighted.
+
+    Attributes:
+        binary: One sigmoid output (targets are the positive column).
+        one_hot: Categorical targets (label smoothing, MixUp) instead of indices.
+        seed: The run's seed; with `epoch` (an `epoch_variable()`) the training
+            order of each epoch is a function of `(seed, epoch)`, as in the
+            uncached pipeline.
+        class_weights: Per-class weights, added as sample weights, or None.
+        epoch: The epoch variable, or None (one fixed shuffle).
+    """
+
+    binary: bool
+    one_hot: bool
+    seed: int
+    class_weights: object = None
+    epoch: object = None
+
+
+def cached_head(network, data, config, targets: CachedTargets, *, frozen=None):
     """The head as its own model (sharing the layers) and datasets of features.
 
     The frozen backbone and the pooling run once over train/val; the returned
     head model reuses the very layer objects of `network`, so training it trains
-    `network`'s head. With `epoch` (an `epoch_variable()`) the training order of
-    each epoch is a function of `(seed, epoch)`, as in the uncached pipeline.
+    `network`'s head; `targets` says how its datasets are labelled and ordered.
     With `frozen` (the `FrozenPart` a later fine-tuning phase trains on), the
     features come from its cached activations (only the top of the backbone
     runs) instead of a second pass over the images.
@@ -206,11 +216,7 @@ def cached_head(
     for layer in after:
         x = layer(x)
     head = keras.Model(head_input, x, name=f"{network.name}_head")
-    train, val = _cached_datasets(
-        values, data, config, binary=binary, one_hot=one_hot, seed=seed,
-        class_weights=class_weights, epoch=epoch,
-    )  # fmt: skip
-    return head, train, val
+    return (head, *_cached_datasets(values, data, config, targets))
 
 
 @dataclass
@@ -283,18 +289,7 @@ def frozen_part(network, data, config) -> FrozenPart | None:
     return FrozenPart(first.name, shape, upper, after, values)
 
 
-def cached_top(
-    network,
-    data,
-    config,
-    *,
-    binary,
-    one_hot,
-    seed,
-    frozen,
-    class_weights=None,
-    epoch=None,
-):
+def cached_top(network, data, config, targets: CachedTargets, *, frozen):
     """The fine-tuned top of the network as its own model (sharing `network`'s
     layers, as `cached_head` does) and datasets of the frozen part's cached
     activations (`frozen`, from `frozen_part`).
@@ -309,11 +304,7 @@ def cached_top(
     for layer in frozen.after:
         x = layer(x)
     top = keras.Model(top_input, x, name=f"{network.name}_top")
-    train, val = _cached_datasets(
-        frozen.values, data, config, binary=binary, one_hot=one_hot, seed=seed,
-        class_weights=class_weights, epoch=epoch,
-    )  # fmt: skip
-    return top, train, val
+    return (top, *_cached_datasets(frozen.values, data, config, targets))
 
 
 def _predict_splits(model, data) -> dict:
@@ -330,9 +321,7 @@ def _predict_splits(model, data) -> dict:
     return values
 
 
-def _cached_datasets(
-    values, data, config, *, binary, one_hot, seed, class_weights, epoch
-):
+def _cached_datasets(values, data, config, targets: CachedTargets):
     """Train/val datasets of precomputed `values` (per split) and the splits'
     targets, shuffled per epoch and batched as the image pipeline would be."""
     import tensorflow as tf
@@ -340,20 +329,22 @@ def _cached_datasets(
     from kerasvision.data.epochs import shuffle_per_epoch
 
     def dataset(split):
-        targets = data.targets(data.splits[split], one_hot)
-        if binary:
-            targets = (
-                targets[:, 1:2] if targets.ndim == 2 else targets[:, None]
-            ).astype("float32")
-        return tf.data.Dataset.from_tensor_slices((values[split], targets))
+        labels = data.targets(data.splits[split], targets.one_hot)
+        if targets.binary:
+            labels = (labels[:, 1:2] if labels.ndim == 2 else labels[:, None]).astype(
+                "float32"
+            )
+        return tf.data.Dataset.from_tensor_slices((values[split], labels))
 
     batch = config.batch_size
-    train = shuffle_per_epoch(dataset("train"), len(data.splits["train"]), seed, epoch)
+    train = shuffle_per_epoch(
+        dataset("train"), len(data.splits["train"]), targets.seed, targets.epoch
+    )
     train = train.batch(batch)
-    if class_weights is not None:
+    if targets.class_weights is not None:
         from kerasvision.regularization import add_sample_weights
 
-        train = add_sample_weights(train, class_weights)
+        train = add_sample_weights(train, targets.class_weights)
     train = train.prefetch(tf.data.AUTOTUNE)
     val = (
         dataset("val").batch(batch).prefetch(tf.data.AUTOTUNE)

@@ -11,7 +11,7 @@ names of it.
 
 from __future__ import annotations
 
-from kerasvision._lazy import lazy_names
+from kerasvision._lazy import lazy_package
 
 _PUBLIC = {
     # plots
@@ -54,7 +54,4 @@ _PUBLIC = {
     "split_at_layer": "._gradients",
 }
 
-__all__ = sorted(_PUBLIC)
-
-
-__getattr__, __dir__ = lazy_names(__name__, _PUBLIC, globals())
+lazy_package(__name__, _PUBLIC, globals())

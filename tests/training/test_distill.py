@@ -67,3 +67,17 @@ def test_a_student_must_be_named_and_teachers_must_agree(digits_run, tiny_run):
         distill([digits_run, tiny_run[0]], model="bipyramidal_cnn")
     with pytest.raises(ValueError, match="alpha must be in"):
         distill([digits_run], model="bipyramidal_cnn", alpha=2.0)
+
+
+def test_throughput_is_measured_in_turns_one_figure_per_model():
+    import keras
+
+    from kerasvision.training.distill import images_per_second
+
+    small = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten()])
+    wide = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(8, 3)])
+    batches = [np.zeros((5, 4, 4, 1)), np.zeros((3, 8, 8, 3))]
+    speeds = images_per_second([small, wide], batches, repeats=2)
+    assert len(speeds) == 2 and all(np.isfinite(s) and s > 0 for s in speeds)
+    with pytest.raises(ValueError):  # a batch per model
+        images_per_second([small, wide], batches[:1])
