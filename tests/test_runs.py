@@ -168,6 +168,7 @@ RECORDED = {
     1: "legacy_classifier_run",
     2: "recorded_run_v2",
     3: "recorded_run_v3",
+    4: "recorded_run_v4",
 }
 
 

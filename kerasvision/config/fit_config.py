@@ -18,7 +18,11 @@ from dataclasses import dataclass
 
 from kerasvision.config.options import declared_options, field_default
 from kerasvision.config.parsing import parse_channels, parse_class_weight
-from kerasvision.config.recipes import Recipe, select_recipe
+from kerasvision.config.recipes import (
+    PREVIOUS_SCRATCH_ARCHITECTURE,
+    Recipe,
+    select_recipe,
+)
 from kerasvision.config.sections import (
     AutoencoderOptions,
     DataOptions,
@@ -32,7 +36,7 @@ from kerasvision.config.validation import validate
 __all__ = ["CONFIG_VERSION", "FitConfig"]
 
 #: `run.json` "arguments" carry this; a record without it is kerasvision 0.1's.
-CONFIG_VERSION = 3
+CONFIG_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ class FitConfig(
         """A copy with `changes` applied (and validated)."""
         return dataclasses.replace(self, **changes)
 
-    def resolved(self, train_images: int | None = None) -> FitConfig:
+    def resolved(self, train_images: int | None = None, input_shape=None) -> FitConfig:
         """The config with the task's and the recipe's defaults filled in
         (`TASKS`, `RECIPES`).
 
@@ -84,6 +88,9 @@ class FitConfig(
                 of a recipe with an `epoch_cap` depend on it, so without it they
                 stay None (to be resolved once the data is loaded). Defaults
                 to None.
+            input_shape: The model's input shape. The default model's
+                arguments of a recipe with `architectures` depend on it, so
+                without it `model_kwargs` stays as given. Defaults to None.
         """
         recipe = self.recipe_entry
         defaults = {**get_task(self.task).defaults, **recipe.defaults}
@@ -105,6 +112,11 @@ class FitConfig(
             changes.pop("model", None)
         if self.lr is not None:  # a given rate: fine-tuning at a tenth of it
             changes.pop("fine_tune_lr", None)
+        model = changes.get("model", self.model)
+        if input_shape is not None and model == defaults.get("model"):
+            kwargs = recipe.architecture(input_shape, dict(self.model_kwargs or {}))
+            if _as_lists(kwargs) != _as_lists(dict(self.model_kwargs or {})):
+                changes["model_kwargs"] = kwargs
         return self.replace(**changes) if changes else self
 
     def with_seed(self) -> FitConfig:
@@ -213,6 +225,8 @@ class FitConfig(
                     options["warmup_epochs"] = 1
             elif options.get("unfreeze") == "all":  # was the default everywhere
                 del options["unfreeze"]
+        if version < 4:  # before SCRATCH_ARCHITECTURES: the builder's defaults
+            options["model_kwargs"] = _previous_scratch_kwargs(options)
         return cls(**options)
 
 
@@ -233,6 +247,21 @@ def _upgrade_model_kwargs(kwargs: dict, options: dict) -> dict:
         head = kwargs.pop("head")
         kwargs["pooling"] = {"gap": "avg", "gmp": "max"}.get(head, head)
     return kwargs
+
+
+def _previous_scratch_kwargs(options: dict) -> dict:
+    """A scratch record's `model_kwargs` from before the recipe chose the
+    default model's arguments by input size, pinned to what it was built with."""
+    kwargs = dict(options.get("model_kwargs") or {})
+    task = TASKS.get(options.get("task") or "classification")
+    model = options.get("model") or (task.defaults.get("model") if task else None)
+    scratch = options.get("backbone") is None and task is not None
+    if not (scratch and task.family == "classifier" and model == "bipyramidal_cnn"):
+        return kwargs
+    pinned = {**PREVIOUS_SCRATCH_ARCHITECTURE, **kwargs}
+    if "norm" not in kwargs and "batch_norm" not in kwargs:
+        pinned["norm"] = "none"
+    return pinned
 
 
 def _as_lists(value):

@@ -249,7 +249,8 @@ def build_model(config, data, *, backbone=None, distribution=None):
     from kerasvision.config import get_task
 
     scope = distribution.scope() if distribution else contextlib.nullcontext()
-    kwargs = dict(config.model_kwargs)
+    # The recipe's default model arguments for this input size (idempotent).
+    kwargs = dict(config.resolved(input_shape=data.input_shape).model_kwargs)
     head = get_task(config.task).activation  # "multilabel": a sigmoid per label
     if head is not None:
         kwargs["classifier_activation"] = head
@@ -352,9 +353,11 @@ def _feature_layer(config, model, backbone) -> str:
 
 
 def record(run, config, data, model, *, backbone=None, distribution=None) -> dict:
-    """Write `run.json` (status "running"), labels, splits and bad files."""
+    """Write `run.json` (status "running"), labels, splits and bad files. The
+    recorded arguments hold the model's arguments `build_model` used."""
     from kerasvision.training.phases import phase_schedule, plan_phases
 
+    config = config.resolved(input_shape=data.input_shape)
     model_info = {}
     if config.backbone is not None:
         from kerasvision.models.transfer import get_backbone
@@ -925,7 +928,7 @@ def fit_classifier(
     started = now if started is None else now - max(0.0, time.time() - started)
     times = StepTimes(log, enabled=verbose != 0)
     with seeded(config):
-        run, model, image_data, backbone = _start(
+        config, run, model, image_data, backbone = _start(
             data, config, output, overwrite, resume, distribution, log, times, export,
             split=split,
         )  # fmt: skip
@@ -1018,7 +1021,8 @@ def _start(
     data, config, output, overwrite, resume, distribution, log, times=None, export=True,
     *, split=None,
 ):  # fmt: skip
-    """Data, the writer (checked, then opened once the model is built) and model."""
+    """The config with the model's arguments for the data's input size, the
+    data, the writer (checked, then opened once the model is built) and model."""
     from kerasvision.runs import DEFAULT_RUNS_DIR, RunWriter, default_run_name
     from kerasvision.training.explain import describe_run, size_reason
 
@@ -1051,7 +1055,8 @@ def _start(
     if resume is not None:
         model = _load_checkpoint(resume, distribution)
         log(f"resuming {resume.final_dir} from epoch {resume.state['epoch']}")
-        return resume, model, image_data, backbone
+        return config, resume, model, image_data, backbone
+    config = config.resolved(input_shape=image_data.input_shape)
     output = output or os.path.join(
         DEFAULT_RUNS_DIR, default_run_name(config.model_label, image_data.source)
     )
@@ -1064,7 +1069,7 @@ def _start(
     _check_unfreeze(config, model)
     run.open()  # created only now: a model that fails to build leaves nothing
     log(f"run directory: {run.final_dir} (in progress at {run.path})")
-    return run, model, image_data, backbone
+    return config, run, model, image_data, backbone
 
 
 def _reading_label(data, config) -> str:

@@ -27,3 +27,54 @@ def test_every_recipe_is_selected_and_plans_its_phases(name):
     assert [p.name for p in phases] == [spec.name for spec in recipe.phases]
     assert phases[-1].end == sum(p.end - p.start for p in phases)
     assert recipe.requirement
+
+
+# --- the scratch recipe's default model by input size ---
+
+FOUR = {"filters": [32, 64, 128, 256], "convs_per_block": 1, "norm": "batch"}
+
+
+@pytest.mark.parametrize(
+    "shape, given, expected",
+    [
+        ((64, 64, 3), {}, FOUR),
+        ((32, 48, 3), {}, FOUR),
+        ((28, 28, 1), {}, {}),  # small inputs: the builder's (the lectures') CNN
+        ((8, 8, 1), {"filters": (4,)}, {"filters": [4]}),
+        ((64, 64, 3), {"filters": (8, 16)}, {**FOUR, "filters": [8, 16]}),
+        # norm and batch_norm are one choice: the user's, whichever they gave
+        ((64, 64, 3), {"batch_norm": False},
+         {"filters": FOUR["filters"], "convs_per_block": 1, "batch_norm": False}),
+        ((64, 64, 3), {"norm": "group"}, {**FOUR, "norm": "group"}),
+    ],
+)  # fmt: skip
+def test_the_scratch_model_follows_the_input_size(shape, given, expected):
+    config = FitConfig(dataset="digits", model_kwargs=given).resolved()
+    assert config.model_kwargs == {k: list(v) if isinstance(v, tuple) else v
+                                   for k, v in given.items()}  # fmt: skip
+    sized = config.resolved(input_shape=shape)
+    assert sized.model_kwargs == expected
+    assert sized.resolved(input_shape=shape) == sized  # idempotent
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"model": "resnet20"}, {"backbone": "mobilenet_v2"}, {"task": "denoising"}],
+)
+def test_other_models_keep_their_builders_defaults(options):
+    config = FitConfig(dataset="digits", **options).resolved()
+    assert config.resolved(input_shape=(64, 64, 3)).model_kwargs == config.model_kwargs
+
+
+def test_records_before_version_4_rebuild_the_lectures_blocks():
+    old = FitConfig(dataset="digits", model_kwargs={"filters": (4,)}).to_json()
+    old["config_version"] = 3
+    pinned = FitConfig.from_json(old).resolved(input_shape=(8, 8, 1))
+    assert pinned.model_kwargs == {"filters": [4], "convs_per_block": 2,
+                                   "norm": "none"}  # fmt: skip
+    old["model_kwargs"] = {"batch_norm": True}
+    pinned = FitConfig.from_json(old).resolved(input_shape=(64, 64, 3))
+    assert pinned.model_kwargs == {"filters": [32, 64, 128], "convs_per_block": 2,
+                                   "batch_norm": True}  # fmt: skip
+    new = FitConfig(dataset="digits").resolved(input_shape=(8, 8, 1))
+    assert FitConfig.from_json(new.to_json()) == new  # version 4 reads back as is

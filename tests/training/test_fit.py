@@ -432,3 +432,19 @@ def test_reseeding_keys_generators_by_layer_not_by_process_numbering():
     assert states[0] == states[1]
     reseed_random_layers(second, 3, 5)
     assert [v.numpy().tolist() for v in second.non_trainable_variables] != states[0]
+
+
+def test_the_default_scratch_model_takes_its_shape_from_the_input_size(tmp_path):
+    """From 32 px the recipe's four one-convolution blocks with batch
+    normalization; the arguments used are what run.json records."""
+    x, y, _ = small_digits(per_class=4)
+    big = np.kron(x, np.ones((1, 4, 4, 1), dtype=x.dtype))  # 8 px -> 32 px
+    result = _fit(tmp_path, (big, y), model_kwargs={"dense_units": ()},
+                  epochs=1, export=False)  # fmt: skip
+    names = [layer.name for layer in result.model.layers]
+    assert "block4_bn1" in names and "block1_conv2" not in names
+    recorded = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
+    assert recorded["model_kwargs"] == {"filters": [32, 64, 128, 256],
+                                        "convs_per_block": 1, "norm": "batch",
+                                        "dense_units": []}  # fmt: skip
+    assert recorded["config_version"] == 4
