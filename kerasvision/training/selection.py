@@ -13,10 +13,16 @@ the better one is kept. The choice is printed and recorded in `run.json`
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
-__all__ = ["WARMUP_WEIGHTS", "keep_better_of_warmup", "save_warmup"]
+__all__ = [
+    "WARMUP_WEIGHTS",
+    "keep_better_of_warmup",
+    "load_model_weights",
+    "save_warmup",
+]
 
 #: Where the warm-up phase's weights are kept inside the run.
 WARMUP_WEIGHTS = ("checkpoints", "warmup.weights.h5")
@@ -66,6 +72,15 @@ def _label_scores(model, data) -> dict:
     }
 
 
+def load_model_weights(model, path) -> None:
+    """`model.load_weights(path)` for the model's weights only: the file may
+    hold another phase's optimizer, which Keras skips with a warning a user
+    need not read."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Skipping variable loading for optimizer")
+        model.load_weights(path)
+
+
 def keep_better_of_warmup(model, data, run, *, log=None) -> dict | None:
     """Score the fine-tuned model and the saved warm-up model on validation and
     leave `model` holding the better one (lower validation loss).
@@ -85,7 +100,7 @@ def keep_better_of_warmup(model, data, run, *, log=None) -> dict | None:
         return None
     tuned = _validation_scores(model, data)
     weights = model.get_weights()
-    model.load_weights(path)
+    load_model_weights(model, path)
     warm = _validation_scores(model, data)
     kept = "warm-up" if warm["val_loss"] < tuned["val_loss"] else "fine-tuned"
     if kept == "fine-tuned":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -36,3 +37,30 @@ def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_pat
     kept = negative_log_likelihood(probabilities, labels)
     assert kept == pytest.approx(losses[choice["kept"]], abs=1e-4)
     assert (output / "checkpoints" / "warmup.weights.h5").is_file()
+
+
+def test_warm_up_weights_load_without_a_word_on_another_phases_optimizer(tmp_path):
+    import keras
+
+    from kerasvision.training.selection import load_model_weights
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    x, y = np.ones((4, 3)), np.zeros((4, 2))
+    model.compile("sgd", "mse")
+    model.fit(x, y, verbose=0)
+    path = str(tmp_path / "warmup.weights.h5")
+    model.save_weights(path)
+    saved = model.get_weights()
+    model.compile(keras.optimizers.Adam(), "mse")  # the next phase's optimizer
+    model.fit(x, y, verbose=0)
+    with warnings.catch_warnings(record=True) as plain:
+        warnings.simplefilter("always")
+        model.load_weights(path)  # what Keras says (so this test can fail)
+    assert any("optimizer" in str(w.message) for w in plain)
+    model.fit(x, y, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model_weights(model, path)
+    assert not caught
+    for found, expected in zip(model.get_weights(), saved, strict=True):
+        np.testing.assert_array_equal(found, expected)
