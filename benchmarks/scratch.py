@@ -12,6 +12,7 @@ and earlier rebuild), given as `--model-arg`s. Rows (--rows):
   digits  scikit-learn's digits (8x8), on kerasvision's own test split.
   f32     flowers5 at 32 px (CIFAR-sized inputs), benchmarks/recipes.py's
           held-out 10% of each class.
+  f48     flowers5 at 48 px, the same held-out images.
   f64     flowers5 at 64 px, the same held-out images (recipes.py row c).
   m28     60,000 28x28 grayscale images (the digits upscaled and repeated, as
           recipes.py row e): wall time and epochs only (the repeats put test
@@ -81,14 +82,14 @@ def row_m28(flowers, work, options):
     return result.metrics["accuracy"], time.perf_counter() - tick, result
 
 
-ROWS = {"digits": row_digits, "f32": _flowers(32), "f64": _flowers(64),
-        "m28": row_m28}  # fmt: skip
+ROWS = {"digits": row_digits, "f32": _flowers(32), "f48": _flowers(48),
+        "f64": _flowers(64), "m28": row_m28}  # fmt: skip
 
 
 @click.command()
 @click.option("--shared", type=click.Path(), help="The shared folder (../shared).")
 @click.option("--rows", default="digits,f32,f64", show_default=True,
-              help="Rows to run (digits, f32, f64, m28).")  # fmt: skip
+              help="Rows to run (digits, f32, f48, f64, m28).")  # fmt: skip
 def main(shared, rows):
     """Today's default scratch CNN vs the previous one (flowers5: ../shared)."""
     root = os.path.abspath(shared_root(shared))

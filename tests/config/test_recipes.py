@@ -38,7 +38,8 @@ FOUR = {"filters": [32, 64, 128, 256], "convs_per_block": 1, "norm": "batch"}
     "shape, given, expected",
     [
         ((64, 64, 3), {}, FOUR),
-        ((32, 48, 3), {}, FOUR),
+        ((48, 64, 3), {}, FOUR),
+        ((32, 32, 3), {}, {}),
         ((28, 28, 1), {}, {}),  # small inputs: the builder's (the lectures') CNN
         ((8, 8, 1), {"filters": (4,)}, {"filters": [4]}),
         ((64, 64, 3), {"filters": (8, 16)}, {**FOUR, "filters": [8, 16]}),

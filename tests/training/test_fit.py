@@ -435,10 +435,10 @@ def test_reseeding_keys_generators_by_layer_not_by_process_numbering():
 
 
 def test_the_default_scratch_model_takes_its_shape_from_the_input_size(tmp_path):
-    """From 32 px the recipe's four one-convolution blocks with batch
+    """From 48 px the recipe's four one-convolution blocks with batch
     normalization; the arguments used are what run.json records."""
     x, y, _ = small_digits(per_class=4)
-    big = np.kron(x, np.ones((1, 4, 4, 1), dtype=x.dtype))  # 8 px -> 32 px
+    big = np.kron(x, np.ones((1, 6, 6, 1), dtype=x.dtype))  # 8 px -> 48 px
     result = _fit(tmp_path, (big, y), model_kwargs={"dense_units": ()},
                   epochs=1, export=False)  # fmt: skip
     names = [layer.name for layer in result.model.layers]
