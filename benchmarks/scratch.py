@@ -4,7 +4,7 @@ Needs ../shared (override with --shared or KERASVISION_SHARED) for the flowers5
 rows. Each row trains kerasvision exactly as typed (`fit DATA --image-size S`,
 `fit --dataset digits`; only the seed is given), once with today's default
 model (`SCRATCH_ARCHITECTURES` in kerasvision/config/recipes.py: one
-convolution per block with batch normalization, four blocks from 32 px) and
+convolution per block with batch normalization, four blocks, from 48 px) and
 once with the previous default (`PREVIOUS_SCRATCH_ARCHITECTURE`: the lectures'
 two convolutions per block, no normalization; what runs of config_version 3
 and earlier rebuild), given as `--model-arg`s. Rows (--rows):
