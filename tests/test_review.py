@@ -126,4 +126,8 @@ def test_multilabel_review_flags_label_sets_with_cleanlab(multilabel_run, tmp_pa
     assert rows[0]["label_issue"] == str(len(result.issues) > 0)
     flagged = [row for row in rows if row["label_issue"] == "True"]
     assert all(row["suspect_labels"] for row in flagged[:10])
-    assert os.path.isfile(tmp_path / "review" / "review.html")
+    html = (tmp_path / "review" / "review.html").read_text()
+    shown = min(len(result.issues), 60)
+    assert html.count("suspect <b>") == shown + 24  # suspects + lowest quality
+    if len(result.issues) > shown:
+        assert f"The first {shown} are shown; all are in review.csv" in html
