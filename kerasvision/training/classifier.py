@@ -858,14 +858,14 @@ def seeded(config):
     """Seed Keras, NumPy and TensorFlow from `config.seed`, with op determinism.
 
     Inside the block a seeded CPU run is bit-reproducible; determinism is
-    switched off for `jit_compile=True` (Keras refuses XLA with it on) and
-    restored afterwards.
+    switched off for `deterministic=False` and for `jit_compile=True` (Keras
+    refuses XLA with it on), and restored afterwards.
     """
     import keras
 
     from kerasvision._keras_internals import op_determinism
 
-    with op_determinism(not config.jit_compile):
+    with op_determinism(config.deterministic and not config.jit_compile):
         keras.utils.set_random_seed(config.seed)
         yield
 

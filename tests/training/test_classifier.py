@@ -164,3 +164,21 @@ def test_readme_step_by_step_equals_fit(tmp_path, monkeypatch):
     assert float(match.group(1)) == pytest.approx(
         one_call.metrics["accuracy"], abs=5e-5
     )
+
+
+def test_op_determinism_follows_the_deterministic_option():
+    from kerasvision._keras_internals import op_determinism_enabled
+    from kerasvision.config import FitConfig
+    from kerasvision.training.classifier import seeded
+
+    before = op_determinism_enabled()
+    for options, expected in (({}, True), ({"deterministic": False}, False),
+                              ({"jit_compile": True}, False)):  # fmt: skip
+        config = FitConfig(dataset="digits", seed=0, **options)
+        with seeded(config):
+            assert op_determinism_enabled() is expected, options
+        assert op_determinism_enabled() == before
+    recorded = FitConfig(dataset="digits", deterministic=False).to_json()
+    assert FitConfig.from_json(recorded).deterministic is False
+    older = {k: v for k, v in recorded.items() if k != "deterministic"}
+    assert FitConfig.from_json(older).deterministic is True  # recorded before it
