@@ -35,7 +35,7 @@ import numpy as np
 
 from kerasvision.data.labelsets import is_multi_label
 from kerasvision.progress import Progress, reported
-from kerasvision.review_pages import MAX_SHOWN, ReviewedImages, review_page
+from kerasvision.review_pages import ReviewedImages, review_page
 
 __all__ = ["ReviewResult", "out_of_sample_probabilities", "review"]
 
@@ -282,14 +282,6 @@ def review(
 def _html(result: ReviewResult) -> str:
     from kerasvision.pages import table as _table
 
-    shown = min(len(result.issues), MAX_SHOWN)
-    note = (
-        f'<p class="note">{len(result.issues)} suspected label errors (cleanlab); '
-        f"{'the first ' + str(shown) + ' are shown, ' if shown else ''}"
-        f"all are in review.csv (label_issue = True). Edit its action column "
-        f"(keep, relabel:CLASS, remove) and run "
-        f"<code>kerasvision clean DATA --apply review.csv</code>.</p>"
-    )
     losses = (
         '<p class="note">The 24 images whose given label the out-of-sample '
         "probabilities support least, suspected or not (confidence: of the "
@@ -297,7 +289,12 @@ def _html(result: ReviewResult) -> str:
     )
     pairs = result.confused_pairs()
     sections = [
-        result.issues_section("Suspected label errors", note),
+        result.issues_section(
+            "Suspected label errors",
+            "suspected label errors",
+            "Edit its action column (keep, relabel:CLASS, remove) and run "
+            "<code>kerasvision clean DATA --apply review.csv</code>.",
+        ),
         (
             "top-losses",
             "Top losses",

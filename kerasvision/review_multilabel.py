@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kerasvision.progress import Progress
-from kerasvision.review_pages import MAX_SHOWN, ReviewedImages, review_page
+from kerasvision.review_pages import ReviewedImages, review_page
 
 __all__ = [
     "LabelSetReview",
@@ -217,18 +217,15 @@ def review_label_sets(run, data_dir, *, output, folds, seed, features):
 def _html(result: LabelSetReview) -> str:
     from kerasvision.pages import table
 
-    shown = min(len(result.issues), MAX_SHOWN)
-    note = (
-        f'<p class="note">{len(result.issues)} images with a suspect label set '
-        f"(cleanlab); -LABEL: given but unlikely, +LABEL: likely but not given. "
-        f"{'The first ' + str(shown) + ' are shown; all' if shown else 'All'} "
-        f"are in review.csv (label_issue = True); correct them in the CSV of "
-        f"labels.</p>"
-    )
     lowest = np.argsort(result.quality, kind="stable")[:24]
     pairs = result.confused_pairs()
     sections = [
-        result.issues_section("Suspect label sets", note),
+        result.issues_section(
+            "Suspect label sets",
+            "images with a suspect label set",
+            "-LABEL: given but unlikely, +LABEL: likely but not given; correct "
+            "them in the CSV of labels.",
+        ),
         ("quality", "Lowest label quality", result.gallery_html(lowest)),
         ("labels", "Disagreements per label",
          table(("given", "suggested", "images"), pairs, numeric_from=2)),

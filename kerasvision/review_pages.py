@@ -74,10 +74,16 @@ class ReviewedImages:
         items = [(self.paths[i], self.caption_html(i)) for i in indices]
         return gallery(self.data_dir, items)
 
-    def issues_section(self, title: str, note: str) -> tuple[str, str, str]:
-        """The page's first section: `note` (HTML), then the first `MAX_SHOWN`
-        suspects."""
-        return ("issues", title, note + self.gallery_html(self.issues[:MAX_SHOWN]))
+    def issues_section(self, title: str, what: str, advice: str):
+        """The page's first section: how many suspects (`what`, e.g. "suspected
+        label errors") cleanlab found and where they are, `advice` (HTML), how
+        many are shown when not all, then the first `MAX_SHOWN` of them."""
+        shown = self.issues[:MAX_SHOWN]
+        note = (f'<p class="note">{len(self.issues)} {what} (cleanlab), all in '
+                f"review.csv (label_issue = True). {advice}")  # fmt: skip
+        if len(shown) < len(self.issues):
+            note += f" The first {len(shown)} are shown."
+        return ("issues", title, note + "</p>" + self.gallery_html(shown))
 
     def write(self, html: str) -> None:
         """Write `review.csv` (`csv_text()`) and `review.html` into `self.output`,

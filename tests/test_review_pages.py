@@ -47,11 +47,18 @@ def test_suspects_come_first_then_the_suspicion_order(tmp_path):
 
 def test_the_page_counts_images_shows_the_method_and_escapes_it(tmp_path):
     review = _review(tmp_path)
-    section = review.issues_section("Suspects", "<p>note</p>")
-    assert section[0] == "issues" and section[2].startswith("<p>note</p>")
+    section = review.issues_section("Suspects", "suspects", "Fix <b>them</b>.")
+    assert section[0] == "issues" and section[2].startswith(
+        '<p class="note">2 suspects (cleanlab), all in review.csv (label_issue = '
+        "True). Fix <b>them</b>.</p>"
+    )
     html = review_page(review, [("x", 1)], [section])
     assert "RUN&lt;1&gt;" in html and "RUN<1>" not in html
     assert html.index(">images<") < html.index(">x<") and 'id="method"' in html
+    assert "are shown" not in html  # all suspects shown: no count line
+    many = _review(tmp_path, count=70)
+    many.issues = np.arange(65)
+    assert "The first 60 are shown.</p>" in many.issues_section("S", "s", "")[2]
 
 
 def test_files_are_written_together(tmp_path):
