@@ -137,10 +137,26 @@ def _image_line(data, size_reason) -> str:
     return f"images: {height}x{width} {channels}{why}, {resize}"
 
 
+def _scratch_shape(config, data) -> str:
+    """What the scratch recipe's size table chose for this input size, in words
+    (empty when it chose nothing: the builder's defaults or the user's)."""
+    chosen = config.recipe_entry.architecture(data.input_shape, {})
+    if config.model != config.resolved().model or not chosen:
+        return ""
+    if set(chosen) & set(config.model_kwargs or {}):
+        return ""  # the user's arguments decide (they win over the table)
+    blocks = len(chosen.get("filters", ()))
+    return (f" ({blocks} blocks of {chosen['convs_per_block']} convolution + "
+            f"{chosen['norm']} normalization, the recipe's for "
+            f"{min(data.input_shape[:2])} px; --model-arg to change)")  # fmt: skip
+
+
 def _model_line(config, data) -> str:
     epochs = _epochs_words(config, data)
     if config.backbone is None:
-        return f"model: {config.model} from scratch (every layer trained), {epochs}"
+        shape = _scratch_shape(config, data)
+        return (f"model: {config.model}{shape} from scratch (every layer trained), "
+                f"{epochs}")  # fmt: skip
     weights = config.weights
     if os.path.exists(str(config.backbone)):
         what = f"the trained model {config.backbone} as backbone"

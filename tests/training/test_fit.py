@@ -439,8 +439,14 @@ def test_the_default_scratch_model_takes_its_shape_from_the_input_size(tmp_path)
     normalization; the arguments used are what run.json records."""
     x, y, _ = small_digits(per_class=4)
     big = np.kron(x, np.ones((1, 6, 6, 1), dtype=x.dtype))  # 8 px -> 48 px
+    lines = []
     result = _fit(tmp_path, (big, y), model_kwargs={"dense_units": ()},
-                  epochs=1, export=False)  # fmt: skip
+                  epochs=1, export=False, log=lines.append)  # fmt: skip
+    model_line = next(line for line in lines if line.startswith("model: "))
+    assert model_line.startswith(
+        "model: bipyramidal_cnn (4 blocks of 1 convolution + batch normalization, "
+        "the recipe's for 48 px; --model-arg to change) from scratch"
+    ), model_line
     names = [layer.name for layer in result.model.layers]
     assert "block4_bn1" in names and "block1_conv2" not in names
     recorded = json.loads((tmp_path / "run" / "run.json").read_text())["arguments"]
