@@ -205,7 +205,7 @@ class DoctorResult:
     def label_counts(self) -> dict[str, int]:
         """Images per class; of a multi-label table, the images holding each
         label (`counts` files each image under its first label only)."""
-        sets = (self.layout or {}).get("label_sets")
+        sets = self.layout.get("label_sets")
         return sets["frequencies"] if sets else self.counts
 
     @property

@@ -140,8 +140,10 @@ def _image_line(data, size_reason) -> str:
 def _scratch_shape(config, data) -> str:
     """What the scratch recipe's size table chose for this input size, in words
     (empty when it chose nothing: the builder's defaults or the user's)."""
+    from kerasvision.config import get_task
+
     chosen = config.recipe_entry.architecture(data.input_shape, {})
-    if config.model != config.resolved().model or not chosen:
+    if not chosen or config.model != get_task(config.task).defaults.get("model"):
         return ""
     if set(chosen) & set(config.model_kwargs or {}):
         return ""  # the user's arguments decide (they win over the table)

@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from kerasvision.progress import keras_callbacks
 
 __all__ = [
+    "CachedTargets",
     "FrozenPart",
     "Phase",
-    "CachedTargets",
     "cached_head",
     "cached_top",
     "enter_phase",
