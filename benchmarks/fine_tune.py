@@ -10,7 +10,10 @@ no export, which changes no accuracy). Accuracy is on the held-out photos. Then
 the same two commands on all five classes (a seeded 10% of each class held out,
 as recipes.py row b). Prints a table, the mean and worst FT - FE difference, and
 how often the fine-tuned run kept its warm-up head (`run.json`
-"fine_tune_choice").
+"fine_tune_choice"). Both of the fine-tuned run's candidates (its warm-up head
+and its fine-tuned model; the one not kept is in the run's checkpoints) are
+scored on the held-out photos too, so the last lines can say what each
+selection rule (`RULES`) would have kept, from the same runs.
 
 Example:
     python benchmarks/fine_tune.py --seeds 0,1
@@ -40,15 +43,53 @@ PAIRS = (
 )
 
 
+#: Selection rules, given the run's record: True keeps the warm-up head.
+RULES = {
+    "validation loss (the default)": lambda warm, tuned: (
+        warm["val_loss"] < tuned["val_loss"]
+    ),
+    "validation accuracy, ties to fine-tuned": lambda warm, tuned: (
+        warm["val_accuracy"] > tuned["val_accuracy"]
+    ),
+    "validation accuracy, ties by loss": lambda warm, tuned: (
+        (warm["val_accuracy"], -warm["val_loss"])
+        > (tuned["val_accuracy"], -tuned["val_loss"])
+    ),
+}
+
+
 def _both(data, test, work, name, weights):
-    """(FE accuracy, FE seconds, FT accuracy, FT seconds, what FT kept)."""
+    """(FE accuracy, FE seconds, FT accuracy, FT seconds, what FT kept,
+    {"choice": run.json's record, "warm-up"/"fine-tuned": held-out accuracy})."""
     options = {"backbone": "mobilenet_v2", "weights": weights, "export": False}
     fe = _kerasvision(data, test, os.path.join(work, f"{name}-fe"), **options)
     output = os.path.join(work, f"{name}-ft")
     ft = _kerasvision(data, test, output, mode="fine-tune", **options)
     with open(os.path.join(output, "run.json"), encoding="utf-8") as stream:
-        kept = (json.load(stream).get("fine_tune_choice") or {}).get("kept", "-")
-    return (*fe, *ft, kept)
+        choice = json.load(stream).get("fine_tune_choice") or {}
+    candidates = {"choice": choice, **_candidates(output, test, choice, ft[0])}
+    return (*fe, *ft, choice.get("kept", "-"), candidates)
+
+
+def _candidates(output, test, choice, kept_accuracy):
+    """Held-out accuracy of the warm-up head and of the fine-tuned model."""
+    from kerasvision.evaluation import evaluate_model
+    from kerasvision.runs import load_run
+    from kerasvision.training.selection import (
+        FINE_TUNED_WEIGHTS,
+        WARMUP_WEIGHTS,
+        load_model_weights,
+    )
+
+    if not choice:
+        return {}
+    kept = choice["kept"]
+    other = "fine-tuned" if kept == "warm-up" else "warm-up"
+    run = load_run(output)
+    where = FINE_TUNED_WEIGHTS if other == "fine-tuned" else WARMUP_WEIGHTS
+    load_model_weights(run.model, os.path.join(output, *where))
+    scored = evaluate_model(run.model, run.data(test))["accuracy"]
+    return {kept: kept_accuracy, other: scored}
 
 
 @click.command()
@@ -81,12 +122,43 @@ def main(shared, seeds, five):
             data, test = _five_class_split(flowers, work)
             rows.append(("five classes", *_both(data, test, work, "five", weights)))
             print(_line(rows[-1]), flush=True)
+    _rules(rows)
+
+
+def _rules(rows):
+    """What each rule would have kept, from the same runs' two candidates."""
+    for rule, keeps_warm_up in RULES.items():
+        gains, five = [], None
+        for name, fe, _, _, _, _, candidates in rows:
+            choice = candidates.get("choice")
+            if not choice:
+                continue
+            pick = keeps_warm_up(choice["warm_up"], choice["fine_tuned"])
+            accuracy = candidates["warm-up" if pick else "fine-tuned"]
+            if name == "five classes":
+                five = (accuracy, fe)
+            else:
+                gains.append(accuracy - fe)
+        line = f"rule '{rule}':"
+        if gains:
+            line += (f" small subsets FT - FE mean {sum(gains) / len(gains):+.4f},"
+                     f" worst {min(gains):+.4f} over {len(gains)}")  # fmt: skip
+        if five:
+            line += f"; five classes FT {five[0]:.4f} (FE {five[1]:.4f})"
+        print(line, flush=True)
 
 
 def _line(row):
-    name, fe, fe_s, ft, ft_s, kept = row
-    return (f"{name:24s} FE {fe:.4f} ({fe_s:5.0f} s)  FT {ft:.4f} ({ft_s:5.0f} s)  "
+    name, fe, fe_s, ft, ft_s, kept, candidates = row
+    line = (f"{name:24s} FE {fe:.4f} ({fe_s:5.0f} s)  FT {ft:.4f} ({ft_s:5.0f} s)  "
             f"FT-FE {ft - fe:+.4f}  kept {kept}")  # fmt: skip
+    choice = candidates.get("choice")
+    if choice:
+        for label, key in (("warm-up", "warm_up"), ("fine-tuned", "fine_tuned")):
+            scores = choice[key]
+            line += (f"\n    {label:10s} val_loss {scores['val_loss']:.4f} val_acc "
+                     f"{scores['val_accuracy']:.4f} held-out {candidates[label]:.4f}")  # fmt: skip
+    return line
 
 
 if __name__ == "__main__":

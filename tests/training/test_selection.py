@@ -13,6 +13,7 @@ def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_pat
     from kerasvision.evaluation import negative_log_likelihood, predict_probabilities
     from kerasvision.runs import load_run
     from kerasvision.training import fit
+    from kerasvision.training.selection import load_model_weights
 
     _, paths = tiny_run
     data = paths[0].rsplit("/", 2)[0]
@@ -37,6 +38,13 @@ def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_pat
     kept = negative_log_likelihood(probabilities, labels)
     assert kept == pytest.approx(losses[choice["kept"]], abs=1e-4)
     assert (output / "checkpoints" / "warmup.weights.h5").is_file()
+    # The fine-tuned weights the run did not keep are still there, and they
+    # are the ones that scored the fine-tuned validation loss.
+    assert choice["fine_tuned_weights"] == "checkpoints/fine_tuned.weights.h5"
+    load_model_weights(run.model, str(output / choice["fine_tuned_weights"]))
+    probabilities = predict_probabilities(run.model, images)
+    tuned = negative_log_likelihood(probabilities, labels)
+    assert tuned == pytest.approx(losses["fine-tuned"], abs=1e-4)
 
 
 def test_warm_up_weights_load_without_a_word_on_another_phases_optimizer(tmp_path):
