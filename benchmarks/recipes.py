@@ -446,7 +446,7 @@ def row_f(flowers, weights, work):
         return []
     x_train, y_train, x_test, y_test = arrays
     tick = time.perf_counter()
-    result = kerasvision.fit(dataset="fashion_mnist", seed=0, verbose=0,
+    result = kerasvision.fit(dataset="fashion_mnist", seed=0, verbose=2,
                              output=os.path.join(work, "f"), log=print)  # fmt: skip
     seconds = time.perf_counter() - tick
     assert len(result.data.splits["test"]) == len(y_test)
