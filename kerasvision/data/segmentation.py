@@ -90,6 +90,8 @@ class SegmentationData:
         """
         import tensorflow as tf
 
+        from kerasvision.data.pipeline import pipeline_options
+
         images, masks = self.arrays(split)
         if not len(images):
             raise ValueError(f"the {split} split is empty")
@@ -102,7 +104,9 @@ class SegmentationData:
                 seed=self.seed if seed is None else seed,
                 reshuffle_each_iteration=True,
             )
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(
+            pipeline_options()
+        )
 
     def split_record(self) -> dict:
         """JSON-able record of the split (file names, or indices for arrays)."""

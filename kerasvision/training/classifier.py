@@ -1156,11 +1156,11 @@ def _sized_epochs(config, data, log) -> dict | None:
     train_images = len(data.splits["train"])
     epochs = config.resolved(train_images=train_images).epochs
     full = get_task(config.task).defaults["epochs"]
-    if epochs < full:
+    cap = dict(config.recipe_entry.epoch_cap)
+    if epochs < full and not cap.get("seconds"):  # else `_timed_epochs` says it
         shown = full * train_images
         log(f"{epochs} epochs (the default {full} would show {shown:,} "
             f"training images; --epochs to choose)")  # fmt: skip
-    cap = dict(config.recipe_entry.epoch_cap)
     return {"epochs": epochs, "train_images": train_images, "cap": cap}
 
 

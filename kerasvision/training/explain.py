@@ -184,6 +184,11 @@ def _epochs_words(config, data) -> str:
     epochs = config.epochs
     if epochs is None:  # the recipe's cap on large training sets
         epochs = config.resolved(train_images=len(data.splits["train"])).epochs
+        cap, full = config.recipe_entry.epoch_cap or {}, _default_epochs(config)
+        if cap.get("seconds") and full is not None and epochs < full:
+            # `classifier._timed_epochs` measures, then says how many it chose.
+            return (f"{epochs}-{full} epochs (as many as fit {cap['seconds']:g} s "
+                    f"on this machine, measured next)")  # fmt: skip
     default = epochs == _default_epochs(config)
     hint = " (the default; --epochs to change)" if default else ""
     if config.backbone is not None and config.mode == "fine-tune":

@@ -327,6 +327,7 @@ def _cached_datasets(values, data, config, targets: CachedTargets):
     import tensorflow as tf
 
     from kerasvision.data.epochs import shuffle_per_epoch
+    from kerasvision.data.pipeline import pipeline_options
 
     def dataset(split):
         labels = data.targets(data.splits[split], targets.one_hot)
@@ -345,9 +346,10 @@ def _cached_datasets(values, data, config, targets: CachedTargets):
         from kerasvision.regularization import add_sample_weights
 
         train = add_sample_weights(train, targets.class_weights)
-    train = train.prefetch(tf.data.AUTOTUNE)
+    options = pipeline_options()
+    train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     val = (
-        dataset("val").batch(batch).prefetch(tf.data.AUTOTUNE)
+        dataset("val").batch(batch).prefetch(tf.data.AUTOTUNE).with_options(options)
         if "val" in values
         else None
     )

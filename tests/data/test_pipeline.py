@@ -45,3 +45,22 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch(tmp_path):
     again = next(iter(data.dataset("train", batch_size=100, seed=7)))[1].numpy()
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, second)
+
+
+def test_pipelines_run_without_tf_datas_autotuning_model(tmp_path):
+    # Deleting an iterator waits for its autotuning thread: with the model on,
+    # some epochs stood still for 20-35 s at their start (benchmarks/epoch_start.py).
+    from kerasvision.augmentation import apply_augmentation
+
+    write_image_folder(tmp_path, per_class=4)
+    folder = kvdata.load_image_folder(tmp_path, image_size=8, val_split=0.25)
+    x, y, names = small_digits(per_class=4)
+    arrays = kvdata.from_arrays(x, y, class_names=names)
+    for data, split in ((folder, "train"), (folder, "val"), (arrays, "train")):
+        dataset = data.dataset(split, batch_size=4)
+        assert dataset.options().autotune.enabled is False
+        assert next(iter(dataset))[0].shape[0] > 0  # and it still yields
+    augmented, _ = apply_augmentation(
+        arrays.dataset("train", batch_size=4), "flip", num_classes=10, seed=0
+    )
+    assert augmented.options().autotune.enabled is False

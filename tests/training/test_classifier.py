@@ -82,7 +82,10 @@ def test_default_epochs_follow_the_training_set_size(tmp_path, monkeypatch):
     assert info["default_epochs"]["train_images"] == len(result.data.splits["train"])
     assert info["arguments"]["epochs"] == info["default_epochs"]["epochs"] == 2
     assert len(result.history["loss"]) == 2
-    assert any(line.startswith("2 epochs (the default 15") for line in lines)
+    # The model line announces the range; the measurement then says the count.
+    model_line = next(line for line in lines if line.startswith("model: "))
+    assert "2-15 epochs (as many as fit 0.5 s on this machine" in model_line
+    assert not any(line.startswith("2 epochs (the default 15") for line in lines)
     assert any(line.startswith("2 epochs: what fits 0.5 s") for line in lines)
     assert info["default_epochs"]["time_target"]["time_budget"] == 0.5
     monkeypatch.undo()  # a rerun takes the recorded epochs, not the table's
