@@ -121,14 +121,14 @@ def keep_better_of_warmup(model, data, run, *, log=None) -> dict | None:
         weights = warm_weights
     model.set_weights(weights)
     if log is not None:
+        why = ""
+        if kept == "warm-up":
+            why = (" (fine-tuning did not help on validation; its weights are in "
+                   f"{record['fine_tuned_weights']})")  # fmt: skip
         log(
             f"fine-tuned: val_loss {tuned['val_loss']:.4f}, accuracy "
             f"{tuned['val_accuracy']:.4f}; warm-up head alone: val_loss "
             f"{warm['val_loss']:.4f}, accuracy {warm['val_accuracy']:.4f}; keeping "
-            f"the {kept} model"
-            + (
-                " (fine-tuning did not help on validation; its weights are in "
-                f"{record['fine_tuned_weights']})"
-            ) * (kept == "warm-up")
+            f"the {kept} model{why}"
         )
     return record
