@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 
 import numpy as np
@@ -72,3 +73,38 @@ def test_warm_up_weights_load_without_a_word_on_another_phases_optimizer(tmp_pat
     assert not caught
     for found, expected in zip(model.get_weights(), saved, strict=True):
         np.testing.assert_array_equal(found, expected)
+
+
+def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
+    import keras
+    from helpers import small_digits
+
+    from kerasvision import data as kvdata
+    from kerasvision.runs import RunWriter
+    from kerasvision.training.selection import (
+        FINE_TUNED_WEIGHTS,
+        keep_better_of_warmup,
+        save_warmup,
+    )
+
+    x, y, names = small_digits(per_class=10)
+    data = kvdata.from_arrays(x, y, class_names=names, val_split=0.3, test_split=0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(data.input_shape), keras.layers.Rescaling(1 / 255.0),
+        keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    run = RunWriter(tmp_path / "run")
+    save_warmup(model, run)  # untrained: the worse "warm-up"
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit(data.dataset("train", batch_size=16), epochs=15, verbose=0)
+    trained = model.get_weights()
+    lines = []
+    choice = keep_better_of_warmup(model, data, run, log=lines.append)
+    assert choice["kept"] == "fine-tuned" and "fine_tuned_weights" not in choice
+    assert choice["fine_tuned"]["val_loss"] < choice["warm_up"]["val_loss"]
+    assert lines and lines[0].endswith("keeping the fine-tuned model")
+    for found, expected in zip(model.get_weights(), trained, strict=True):
+        np.testing.assert_array_equal(found, expected)
+    assert not os.path.exists(run.file(*FINE_TUNED_WEIGHTS))
+    assert os.path.isfile(run.file("checkpoints", "warmup.weights.h5"))
