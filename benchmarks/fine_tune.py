@@ -34,6 +34,8 @@ import click  # noqa: E402
 from _shared import shared_root  # noqa: E402
 from recipes import WEIGHTS, _five_class_split, _kerasvision, _link_split  # noqa: E402
 
+from kerasvision.training.selection import keeps_warm_up  # noqa: E402
+
 PAIRS = (
     ("daisy", "dandelion"),
     ("rose", "tulip"),
@@ -45,12 +47,10 @@ PAIRS = (
 
 #: Selection rules, given the run's record: True keeps the warm-up head.
 RULES = {
-    "validation loss (the default)": lambda warm, tuned: (
+    "validation loss (the first rule)": lambda warm, tuned: (
         warm["val_loss"] < tuned["val_loss"]
     ),
-    "validation accuracy, ties to fine-tuned": lambda warm, tuned: (
-        warm["val_accuracy"] > tuned["val_accuracy"]
-    ),
+    "validation accuracy, ties to fine-tuned (the default)": keeps_warm_up,
     "validation accuracy, ties by loss": lambda warm, tuned: (
         (warm["val_accuracy"], -warm["val_loss"])
         > (tuned["val_accuracy"], -tuned["val_loss"])

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 
-def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_path):
+def test_fine_tuning_keeps_the_model_its_rule_chooses(tiny_run, tmp_path):
     from kerasvision.evaluation import negative_log_likelihood, predict_probabilities
     from kerasvision.runs import load_run
     from kerasvision.training import fit
-    from kerasvision.training.selection import load_model_weights
+    from kerasvision.training.selection import keeps_warm_up
 
     _, paths = tiny_run
     data = paths[0].rsplit("/", 2)[0]
@@ -25,27 +25,34 @@ def test_fine_tuning_keeps_the_better_model_by_validation_loss(tiny_run, tmp_pat
         lr_mult=1.0, seed=0, export=False, output=str(output), verbose=0,
         log=lambda line: None)  # fmt: skip
     choice = json.loads((output / "run.json").read_text())["fine_tune_choice"]
+    rule = keeps_warm_up(choice["warm_up"], choice["fine_tuned"])
+    assert choice["kept"] == ("warm-up" if rule else "fine-tuned")
     losses = {
         "warm-up": choice["warm_up"]["val_loss"],
         "fine-tuned": choice["fine_tuned"]["val_loss"],
     }
-    better = "warm-up" if losses["warm-up"] < losses["fine-tuned"] else "fine-tuned"
-    assert choice["kept"] == better == "warm-up"
+    assert losses["warm-up"] != losses["fine-tuned"]
     run = load_run(str(output))
     val = run.data()
     images = val.dataset("val", batch_size=64, shuffle=False, include_labels=False)
-    probabilities = predict_probabilities(run.model, images)
     labels = np.asarray(val.splits["val"].labels)
-    kept = negative_log_likelihood(probabilities, labels)
+    kept = negative_log_likelihood(predict_probabilities(run.model, images), labels)
     assert kept == pytest.approx(losses[choice["kept"]], abs=1e-4)
     assert (output / "checkpoints" / "warmup.weights.h5").is_file()
-    # The fine-tuned weights the run did not keep are still there, and they
-    # are the ones that scored the fine-tuned validation loss.
-    assert choice["fine_tuned_weights"] == "checkpoints/fine_tuned.weights.h5"
-    load_model_weights(run.model, str(output / choice["fine_tuned_weights"]))
-    probabilities = predict_probabilities(run.model, images)
-    tuned = negative_log_likelihood(probabilities, labels)
-    assert tuned == pytest.approx(losses["fine-tuned"], abs=1e-4)
+    other = output / "checkpoints" / "fine_tuned.weights.h5"
+    assert other.is_file() == (choice["kept"] == "warm-up")
+
+
+def test_validation_accuracy_decides_and_a_tie_keeps_the_fine_tuned_model():
+    from kerasvision.training.selection import keeps_warm_up
+
+    def scores(loss, accuracy):
+        return {"val_loss": loss, "val_accuracy": accuracy}
+
+    assert keeps_warm_up(scores(0.9, 0.90), scores(0.1, 0.85))
+    assert not keeps_warm_up(scores(0.1, 0.85), scores(0.9, 0.90))
+    # Equal accuracy: the fine-tuned model stays, even with a higher loss.
+    assert not keeps_warm_up(scores(0.2, 0.875), scores(0.6, 0.875))
 
 
 def test_warm_up_weights_load_without_a_word_on_another_phases_optimizer(tmp_path):
@@ -108,3 +115,41 @@ def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
         np.testing.assert_array_equal(found, expected)
     assert not os.path.exists(run.file(*FINE_TUNED_WEIGHTS))
     assert os.path.isfile(run.file("checkpoints", "warmup.weights.h5"))
+
+
+def test_a_more_accurate_warm_up_is_kept_and_the_fine_tuned_weights_stay(tmp_path):
+    import keras
+    from helpers import small_digits
+
+    from kerasvision import data as kvdata
+    from kerasvision.runs import RunWriter
+    from kerasvision.training.selection import (
+        FINE_TUNED_WEIGHTS,
+        keep_better_of_warmup,
+        load_model_weights,
+        save_warmup,
+    )
+
+    x, y, names = small_digits(per_class=10)
+    data = kvdata.from_arrays(x, y, class_names=names, val_split=0.3, test_split=0)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input(data.input_shape), keras.layers.Rescaling(1 / 255.0),
+        keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax"),
+    ])  # fmt: skip
+    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit(data.dataset("train", batch_size=16), epochs=15, verbose=0)
+    run = RunWriter(tmp_path / "run")
+    save_warmup(model, run)  # trained: the better warm-up
+    warm = model.get_weights()
+    # "Fine-tuning" that wrecked the model: every weight zero, chance accuracy.
+    model.set_weights([np.zeros_like(w) for w in warm])
+    lines = []
+    choice = keep_better_of_warmup(model, data, run, log=lines.append)
+    assert choice["kept"] == "warm-up"
+    assert choice["warm_up"]["val_accuracy"] > choice["fine_tuned"]["val_accuracy"]
+    assert "right on more validation images" in lines[0]
+    for found, expected in zip(model.get_weights(), warm, strict=True):
+        np.testing.assert_array_equal(found, expected)
+    load_model_weights(model, run.file(*FINE_TUNED_WEIGHTS))
+    assert all(not np.any(w) for w in model.get_weights())
