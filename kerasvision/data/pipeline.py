@@ -38,7 +38,7 @@ def pipeline_options():
 
     Keras makes a new iterator every epoch, and deleting the previous one
     waits for its autotuning thread: on a 2-core machine, training on 54,000
-    in-memory 28x28 images, 5 of 22 epochs stood still for 20-35 s at their
+    in-memory 28x28 images, 5 of 22 epochs stood still for 20-40 s at their
     start (the main thread in the old iterator's destructor), about 15% of the
     run; with the model off, none did (`benchmarks/epoch_start.py`). Parallel
     decoding then makes one call per core at a time, and prefetching sizes its
