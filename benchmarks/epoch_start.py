@@ -48,7 +48,7 @@ def _epoch_starts(dataset, epoch, epochs, step_seconds):
 @click.option("--images", default=54000, show_default=True, help="Training images.")
 @click.option("--epochs", default=10, show_default=True, help="Epochs per setting.")
 @click.option("--step-ms", default=20.0, show_default=True,
-              help="Milliseconds spent on each batch (the training step's stand-in).")  # fmt: skip
+              help="Milliseconds per batch (stands in for the step).")  # fmt: skip
 def main(images, epochs, step_ms):
     """Epoch-start waits of kerasvision's pipeline, tf.data autotuning on vs off."""
     import tensorflow as tf
@@ -70,7 +70,8 @@ def main(images, epochs, step_ms):
     }
     batches = int(ours.cardinality())
     print(f"{images:,} images, {batches:,} batches of 32 per epoch, {step_ms:g} ms "
-          f"per batch, {epochs} epochs per setting ({os.cpu_count()} CPUs)", flush=True)  # fmt: skip
+          f"per batch, {epochs} epochs per setting ({os.cpu_count()} CPUs)",
+          flush=True)  # fmt: skip
     rows = []
     for name, dataset in settings.items():
         enabled = dataset.options().autotune.enabled
@@ -83,8 +84,10 @@ def main(images, epochs, step_ms):
     print("\n| setting | epoch starts after the first: median | max | over 2 s |")
     print("|---|---|---|---|")
     for name, _, later, slow in rows:
-        print(f"| {name} | {np.median(later):.2f} s | {max(later):.2f} s | "
-              f"{slow} of {len(later)} |")
+        print(
+            f"| {name} | {np.median(later):.2f} s | {max(later):.2f} s | "
+            f"{slow} of {len(later)} |"
+        )
 
 
 if __name__ == "__main__":

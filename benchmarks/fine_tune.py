@@ -127,13 +127,13 @@ def main(shared, seeds, five):
 
 def _rules(rows):
     """What each rule would have kept, from the same runs' two candidates."""
-    for rule, keeps_warm_up in RULES.items():
+    for rule, keeps_head in RULES.items():
         gains, five = [], None
         for name, fe, _, _, _, _, candidates in rows:
             choice = candidates.get("choice")
             if not choice:
                 continue
-            pick = keeps_warm_up(choice["warm_up"], choice["fine_tuned"])
+            pick = keeps_head(choice["warm_up"], choice["fine_tuned"])
             accuracy = candidates["warm-up" if pick else "fine-tuned"]
             if name == "five classes":
                 five = (accuracy, fe)
@@ -156,8 +156,9 @@ def _line(row):
     if choice:
         for label, key in (("warm-up", "warm_up"), ("fine-tuned", "fine_tuned")):
             scores = choice[key]
-            line += (f"\n    {label:10s} val_loss {scores['val_loss']:.4f} val_acc "
-                     f"{scores['val_accuracy']:.4f} held-out {candidates[label]:.4f}")  # fmt: skip
+            line += (f"\n    {label:10s} val_loss {scores['val_loss']:.4f} "
+                     f"val_acc {scores['val_accuracy']:.4f} "
+                     f"held-out {candidates[label]:.4f}")  # fmt: skip
     return line
 
 

@@ -111,13 +111,21 @@ def _folder_arrays(folder, size):
 # === kerasvision as typed ===
 
 
+def _timed_fit(data=None, **options):
+    """`(FitResult, seconds)` of `kerasvision.fit(data, seed=0, **options)`
+    (quiet unless `options` give `log`/`verbose`)."""
+    import kerasvision
+
+    options = {"seed": 0, "verbose": 0, "log": lambda line: None, **options}
+    tick = time.perf_counter()
+    result = kerasvision.fit(data, **options)
+    return result, time.perf_counter() - tick
+
+
 def _kerasvision(data, test, output, **options):
     import kerasvision
 
-    tick = time.perf_counter()
-    kerasvision.fit(data, seed=0, output=output, verbose=0, log=lambda line: None,
-                    **options)  # fmt: skip
-    seconds = time.perf_counter() - tick
+    _, seconds = _timed_fit(data, output=output, **options)
     metrics = kerasvision.evaluate(output, test)
     with open(os.path.join(output, "metrics.json"), encoding="utf-8") as stream:
         calibration = json.load(stream).get("calibration")
@@ -294,8 +302,9 @@ def _plain_keras_cnn(x_train, y_train, x_test, y_test, limit, epochs=15):
     schedule = keras.optimizers.schedules.CosineDecay(1e-3, steps)
     model.compile(keras.optimizers.Adam(schedule), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
+    stop = _WallClock(limit)
     model.fit(x_train[..., None], y_train, batch_size=64, epochs=epochs,
-              validation_split=0.1, verbose=0, callbacks=[_WallClock(limit)])  # fmt: skip
+              validation_split=0.1, verbose=0, callbacks=[stop])  # fmt: skip
     predicted = model.predict(x_test[..., None], verbose=0).argmax(1)
     return float(np.mean(predicted == y_test)), time.perf_counter() - tick
 
@@ -386,13 +395,9 @@ def row_c(flowers, weights, work):
 
 
 def row_d(flowers, weights, work):
-    import kerasvision
     from kerasvision.data.datasets import load_builtin
 
-    tick = time.perf_counter()
-    result = kerasvision.fit(dataset="digits", seed=0, output=os.path.join(work, "d"),
-                             verbose=0, log=lambda line: None)  # fmt: skip
-    seconds = time.perf_counter() - tick
+    result, seconds = _timed_fit(dataset="digits", output=os.path.join(work, "d"))
     x, y, _ = load_builtin("digits")
     split = result.data.split_record()
     train = np.concatenate([split["train"], split["val"]])
@@ -411,17 +416,12 @@ def row_e(flowers, weights, work):
     """The scratch default's wall time on 60,000 28x28 grayscale images: the
     digits upscaled to 28 px and repeated (repeats make its test split overlap
     the training split, so only the time and the train/val gap mean something)."""
-    import kerasvision
     from kerasvision.data.datasets import load_builtin
 
     x, y, _ = load_builtin("digits")
     x = np.asarray(_upscale(x, 28), dtype="uint8")
     repeat = np.resize(np.arange(len(x)), 60000)
-    tick = time.perf_counter()
-    output = os.path.join(work, "e")
-    result = kerasvision.fit((x[repeat], y[repeat]), seed=0, verbose=0,
-                             output=output, log=lambda line: None)  # fmt: skip
-    seconds = time.perf_counter() - tick
+    result, seconds = _timed_fit((x[repeat], y[repeat]), output=os.path.join(work, "e"))
     history = result.history
     gap = history["accuracy"][-1] - history["val_accuracy"][-1]
     print(f"e  60,000 images: {len(history['loss'])} epochs, train accuracy "
@@ -436,19 +436,17 @@ def row_f(flowers, weights, work):
     (its published files in the datasets folder: downloaded by Keras, or
     written by fashion_mnist_files.py), a plain Keras CNN in the same time,
     and a logistic regression on pixels, all on its 10,000-image test split."""
-    import kerasvision
     from kerasvision.data.archives import datasets_home, local_arrays
 
     arrays = local_arrays("fashion_mnist")
     if arrays is None:
         print(f"f  skipped: the fashion_mnist files are not in {datasets_home()} "
-              "(set KERASVISION_DATASETS; see fashion_mnist_files.py)", flush=True)
+              "(set KERASVISION_DATASETS; see fashion_mnist_files.py)",
+              flush=True)  # fmt: skip
         return []
     x_train, y_train, x_test, y_test = arrays
-    tick = time.perf_counter()
-    result = kerasvision.fit(dataset="fashion_mnist", seed=0, verbose=2,
-                             output=os.path.join(work, "f"), log=print)  # fmt: skip
-    seconds = time.perf_counter() - tick
+    result, seconds = _timed_fit(dataset="fashion_mnist", verbose=2, log=print,
+                                 output=os.path.join(work, "f"))  # fmt: skip
     assert len(result.data.splits["test"]) == len(y_test)
     return [
         ("f", "kerasvision fit --dataset fashion_mnist (defaults)",

@@ -104,8 +104,10 @@ class SegmentationData:
                 seed=self.seed if seed is None else seed,
                 reshuffle_each_iteration=True,
             )
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE).with_options(
-            pipeline_options()
+        return (
+            ds.batch(batch_size)
+            .prefetch(tf.data.AUTOTUNE)
+            .with_options(pipeline_options())
         )
 
     def split_record(self) -> dict:

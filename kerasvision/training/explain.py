@@ -181,15 +181,15 @@ def _default_epochs(config) -> int | None:
 def _epochs_words(config, data) -> str:
     if config.time_budget is not None:
         return f"epochs chosen to fit --time-budget {config.time_budget:g} s"
-    epochs = config.epochs
+    epochs, full = config.epochs, _default_epochs(config)
     if epochs is None:  # the recipe's cap on large training sets
         epochs = config.resolved(train_images=len(data.splits["train"])).epochs
-        cap, full = config.recipe_entry.epoch_cap or {}, _default_epochs(config)
+        cap = config.recipe_entry.epoch_cap or {}
         if cap.get("seconds") and full is not None and epochs < full:
             # `classifier._timed_epochs` measures, then says how many it chose.
             return (f"{epochs}-{full} epochs (as many as fit {cap['seconds']:g} s "
                     f"on this machine, measured next)")  # fmt: skip
-    default = epochs == _default_epochs(config)
+    default = epochs == full
     hint = " (the default; --epochs to change)" if default else ""
     if config.backbone is not None and config.mode == "fine-tune":
         warmup = config.warmup_epochs or 0

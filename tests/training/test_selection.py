@@ -82,17 +82,14 @@ def test_warm_up_weights_load_without_a_word_on_another_phases_optimizer(tmp_pat
         np.testing.assert_array_equal(found, expected)
 
 
-def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
+def _digits_softmax(tmp_path):
+    """`(data, model, run)`: 100 digits (30% to validate), an untrained
+    compiled softmax regression on them, and an open run to save into."""
     import keras
     from helpers import small_digits
 
     from kerasvision import data as kvdata
     from kerasvision.runs import RunWriter
-    from kerasvision.training.selection import (
-        FINE_TUNED_WEIGHTS,
-        keep_better_of_warmup,
-        save_warmup,
-    )
 
     x, y, names = small_digits(per_class=10)
     data = kvdata.from_arrays(x, y, class_names=names, val_split=0.3, test_split=0)
@@ -101,10 +98,24 @@ def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
         keras.Input(data.input_shape), keras.layers.Rescaling(1 / 255.0),
         keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax"),
     ])  # fmt: skip
-    run = RunWriter(tmp_path / "run")
-    save_warmup(model, run)  # untrained: the worse "warm-up"
     model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    return data, model, RunWriter(tmp_path / "run")
+
+
+def _train(model, data):
     model.fit(data.dataset("train", batch_size=16), epochs=15, verbose=0)
+
+
+def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
+    from kerasvision.training.selection import (
+        FINE_TUNED_WEIGHTS,
+        keep_better_of_warmup,
+        save_warmup,
+    )
+
+    data, model, run = _digits_softmax(tmp_path)
+    save_warmup(model, run)  # untrained: the worse "warm-up"
+    _train(model, data)
     trained = model.get_weights()
     lines = []
     choice = keep_better_of_warmup(model, data, run, log=lines.append)
@@ -118,11 +129,6 @@ def test_a_better_fine_tuned_model_is_kept_and_said(tmp_path):
 
 
 def test_a_more_accurate_warm_up_is_kept_and_the_fine_tuned_weights_stay(tmp_path):
-    import keras
-    from helpers import small_digits
-
-    from kerasvision import data as kvdata
-    from kerasvision.runs import RunWriter
     from kerasvision.training.selection import (
         FINE_TUNED_WEIGHTS,
         keep_better_of_warmup,
@@ -130,16 +136,8 @@ def test_a_more_accurate_warm_up_is_kept_and_the_fine_tuned_weights_stay(tmp_pat
         save_warmup,
     )
 
-    x, y, names = small_digits(per_class=10)
-    data = kvdata.from_arrays(x, y, class_names=names, val_split=0.3, test_split=0)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input(data.input_shape), keras.layers.Rescaling(1 / 255.0),
-        keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax"),
-    ])  # fmt: skip
-    model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    model.fit(data.dataset("train", batch_size=16), epochs=15, verbose=0)
-    run = RunWriter(tmp_path / "run")
+    data, model, run = _digits_softmax(tmp_path)
+    _train(model, data)
     save_warmup(model, run)  # trained: the better warm-up
     warm = model.get_weights()
     # "Fine-tuning" that wrecked the model: every weight zero, chance accuracy.
