@@ -85,9 +85,9 @@ class FitConfig(
 
         Args:
             train_images: The size of the training split. The default epochs
-                of a recipe with an `epoch_cap` depend on it, so without it they
-                stay None (to be resolved once the data is loaded). Defaults
-                to None.
+                of a recipe with an `epoch_cap`, and the default rate of one
+                with `lr_steps`, depend on it, so without it they stay None
+                (to be resolved once the data is loaded). Defaults to None.
             input_shape: The model's input shape. The default model's
                 arguments of a recipe with `architectures` depend on it, so
                 without it `model_kwargs` stays as given. Defaults to None.
@@ -102,6 +102,13 @@ class FitConfig(
                 most = cap["images"] // max(1, int(train_images))
                 defaults["epochs"] = max(
                     cap["min_epochs"], min(defaults["epochs"], most)
+                )
+        if recipe.lr_steps and self.lr is None:
+            if train_images is None:
+                defaults.pop("lr", None)
+            else:
+                defaults["lr"] = recipe.default_lr(
+                    defaults["lr"], self.first_phase_steps(train_images)
                 )
         changes = {
             name: value
@@ -118,6 +125,16 @@ class FitConfig(
             if _as_lists(kwargs) != _as_lists(dict(self.model_kwargs or {})):
                 changes["model_kwargs"] = kwargs
         return self.replace(**changes) if changes else self
+
+    def first_phase_steps(self, train_images: int) -> int:
+        """Optimizer steps of the recipe's first phase on `train_images`
+        training images (its epochs and batch size as given, else defaults)."""
+        recipe = self.recipe_entry
+        defaults = {**get_task(self.task).defaults, **recipe.defaults}
+        phase = recipe.phases[0]
+        epochs = getattr(self, phase.epochs) or defaults[phase.epochs]
+        batch = (self.batch_size or defaults["batch_size"]) * (self.accumulate or 1)
+        return int(epochs) * -(-int(train_images) // int(batch))
 
     def with_seed(self) -> FitConfig:
         """This config, with a freshly drawn seed when it has none."""

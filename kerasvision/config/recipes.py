@@ -71,6 +71,12 @@ class Recipe:
             (the first row the input's smaller side reaches). Arguments the
             user gives win; `norm` and `batch_norm` count as one. Empty: the
             builder's own defaults.
+        lr_steps: None, or the number of optimizer steps of the first phase up
+            to which the default peak rate `defaults["lr"]` holds; a longer
+            first phase (a larger training set) peaks at `lr * lr_steps /
+            steps`, so the rate summed over the phase stays the same (without
+            `--lr`; resolved once the training set's size is known and
+            recorded, so a rerun repeats it).
         description: One line for help texts.
     """
 
@@ -82,7 +88,15 @@ class Recipe:
     phases: tuple[PhaseSpec, ...] = ()
     epoch_cap: Any = None
     architectures: tuple = ()
+    lr_steps: int | None = None
     description: str = ""
+
+    def default_lr(self, lr: float, steps: int) -> float:
+        """The default peak rate `lr` of a first phase of `steps` optimizer
+        steps (`lr_steps`), rounded to 2 significant digits."""
+        if not self.lr_steps or steps <= self.lr_steps:
+            return lr
+        return float(f"{lr * self.lr_steps / steps:.2g}")
 
     def architecture(self, input_shape, given: dict) -> dict:
         """The default model's arguments for `input_shape` (`architectures`),
@@ -159,19 +173,22 @@ RECIPES: dict[str, Recipe] = by_name(
         description="a scratch CNN, every layer trained",
     ),
     # A frozen backbone's head (one dense layer on cached features), 15 epochs
-    # at a peak of 3e-3. Measured on flowers5 features of the offline
-    # MobileNetV2 (benchmarks/README.md, "The heads' learning rate"): level
-    # with 1e-2 on two-class sets of 216 training photos (0.9433 vs 0.9454,
-    # 15 runs) and up to 1,000 photos, better on the five classes' 2,900
-    # (0.895 vs 0.886, 5 seeds), where fine-tuning after this warm-up reached
-    # 0.9261 held out (0.9138 after a 1e-2 warm-up); 1e-3 loses on small sets.
+    # peaking at 1e-2 up to 400 optimizer steps, lower beyond (`lr_steps`).
+    # Measured on flowers5 features of the offline MobileNetV2
+    # (benchmarks/head_lr.py): 1e-2 is best on two-class sets of 192 training
+    # photos (90 steps; 1e-3 loses 1.4 points), while on the five classes'
+    # 2,926 (1,380 steps) 2e-3-3e-3 beat it by about a point, and fine-tuning
+    # after a 3e-3 warm-up reached 0.9261 held out (0.9138 after 1e-2). A
+    # constant 3e-3 lost 0.6 points of feature extraction on every one of ten
+    # two-class subsets (benchmarks/fine_tune.py).
     Recipe(
         "feature-extraction",
         "classifier",
         backbone=True,
         mode="feature-extraction",
-        defaults={"lr": 3e-3, "schedule": "cosine", "lr_warmup": 0.05},
+        defaults={"lr": 1e-2, "schedule": "cosine", "lr_warmup": 0.05},
         phases=(PhaseSpec("head", trainable=False),),
+        lr_steps=400,
         description="a frozen backbone, its head trained (on cached features)",
     ),
     # Fine-tuning: a full feature-extraction warm-up of the head (on cached
@@ -189,7 +206,7 @@ RECIPES: dict[str, Recipe] = by_name(
         backbone=True,
         mode="fine-tune",
         defaults={
-            "lr": 3e-3,
+            "lr": 1e-2,
             "fine_tune_lr": 1e-4,
             "schedule": "cosine",
             "lr_warmup": 0.05,
@@ -202,6 +219,7 @@ RECIPES: dict[str, Recipe] = by_name(
             PhaseSpec("warm-up", epochs="warmup_epochs", trainable=False),
             PhaseSpec("fine-tune", lr="fine_tune_lr", trainable="unfreeze"),
         ),
+        lr_steps=400,  # the warm-up's, as feature extraction's
         description="the head warmed up on a frozen backbone, then its top blocks",
     ),
     # Autoencoders keep a constant rate (what their figures were measured with).

@@ -356,8 +356,9 @@ class TrainingOptions:
     lr: Any = option(
         None,
         "Learning rate (peak of each phase's schedule); auto: run lr-find first",
-        doc="(default: 1e-3 scratch and autoencoders, 3e-3 a frozen backbone's "
-        "head; the choice of auto is recorded in run.json)",
+        doc="(default: 1e-3 scratch and autoencoders, 1e-2 a frozen backbone's "
+        "head, scaled down when its phase has over 400 steps; the choice is "
+        "recorded in run.json)",
         lr_find=False,
         cli=Cli(metavar="RATE|auto", parse=parse_learning_rate),
     )

@@ -1084,12 +1084,14 @@ def _reading_label(data, config) -> str:
 
 def plan(model, data, config, run, *, backbone=None, distribution=None, log=None,
          started=None):  # fmt: skip
-    """Settle `lr="auto"` (the learning-rate finder) and `time_budget` (the
-    epochs) on the built model.
+    """Settle the recipe's default rate for the training set's size,
+    `lr="auto"` (the learning-rate finder) and `time_budget` (the epochs) on
+    the built model.
 
-    Both consume random numbers, so when either ran the model is built again
-    from a freshly seeded state: the run then equals one given the chosen values
-    (`kerasvision rerun`). Without either, nothing changes.
+    The finder and the budget consume random numbers, so when either ran the
+    model is built again from a freshly seeded state: the run then equals one
+    given the chosen values (`kerasvision rerun`). Without either, the model
+    stays as built.
 
     Returns:
         `(config, model, notes)`: the config the run trains with and records,
@@ -1101,6 +1103,8 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
     log = log or _stderr
     notes = {}
     sized = _sized_epochs(config, data, log)
+    if config.lr is None:  # the recipe's default depends on the set's size
+        config = _default_lr(config, data, log)
     if config.lr == "auto":
         from kerasvision.training.lr_find import choose_lr
 
@@ -1123,6 +1127,20 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
     if sized is not None:
         config, notes["default_epochs"] = config.replace(epochs=sized["epochs"]), sized
     return config, model, notes
+
+
+def _default_lr(config, data, log):
+    """The config with the recipe's default peak rate for this training set
+    (`Recipe.lr_steps`), said in one line when it is scaled down."""
+    train_images = len(data.splits["train"])
+    lr = config.resolved(train_images=train_images).lr
+    default = config.recipe_entry.defaults["lr"]
+    if lr != default:
+        steps = config.first_phase_steps(train_images)
+        log(f"{config.recipe_entry.phases[0].name} learning rate {lr:g}: the "
+            f"default {default:g} scaled by {config.recipe_entry.lr_steps} / "
+            f"{steps:,} steps of the phase (recorded; --lr to choose)")  # fmt: skip
+    return config.replace(lr=lr)
 
 
 def _timed_epochs(model, data, config, sized, started, log) -> dict:

@@ -19,7 +19,9 @@ def test_every_recipe_is_selected_and_plans_its_phases(name):
     options = {"backbone": backbone} if backbone else {}
     if recipe.mode:
         options["mode"] = recipe.mode
-    config = FitConfig(dataset="digits", epochs=2, **options).resolved()
+    config = FitConfig(dataset="digits", epochs=2, **options).resolved(
+        train_images=100
+    )
     for option, value in recipe.defaults.items():
         if option != "epochs":
             assert getattr(config, option) == value, option
@@ -27,6 +29,33 @@ def test_every_recipe_is_selected_and_plans_its_phases(name):
     assert [p.name for p in phases] == [spec.name for spec in recipe.phases]
     assert phases[-1].end == sum(p.end - p.start for p in phases)
     assert recipe.requirement
+
+
+# --- the transfer recipes' head rate by the length of the head's phase ---
+
+
+def test_a_long_head_phase_lowers_the_default_rate():
+    head = FitConfig(backbone="mobilenet_v2")
+    assert head.resolved().lr is None  # settled once the training set is known
+    assert head.resolved(train_images=192).lr == 1e-2  # 15 x 6 = 90 steps
+    assert head.resolved(train_images=400).lr == 1e-2  # 15 x 13 = 195
+    # five flowers5 classes: 15 x 92 = 1,380 steps, 1e-2 x 400 / 1,380
+    assert head.resolved(train_images=2926).lr == 0.0029
+    assert head.first_phase_steps(2926) == 1380
+    # the steps follow the given epochs, batch size and accumulation
+    short = FitConfig(backbone="mobilenet_v2", epochs=3)
+    assert short.resolved(train_images=2926).lr == 1e-2
+    assert FitConfig(backbone="mobilenet_v2", batch_size=64, accumulate=2).resolved(
+        train_images=2926
+    ).lr == pytest.approx(1e-2)  # 15 x 23 = 345 steps
+    # fine-tuning: the warm-up is its first phase; the fine-tune rate stays
+    tuned = FitConfig(backbone="mobilenet_v2", mode="fine-tune", warmup_epochs=30)
+    resolved = tuned.resolved(train_images=2926)
+    assert (resolved.lr, resolved.fine_tune_lr) == (0.0014, 1e-4)  # 2,760 steps
+    # a given rate, and recipes without the rule, are left alone
+    given = FitConfig(backbone="mobilenet_v2", lr=0.05)
+    assert given.resolved(train_images=100_000).lr == 0.05
+    assert FitConfig(dataset="digits").resolved(train_images=100_000).lr == 1e-3
 
 
 # --- the scratch recipe's default model by input size ---

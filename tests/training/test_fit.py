@@ -315,6 +315,25 @@ def test_augmentation_switches_off_the_feature_cache(tmp_path):
     assert result.model.output_shape == (None, 10)
 
 
+def test_a_long_head_phase_trains_and_records_the_scaled_rate(tmp_path):
+    x, y, _ = small_digits(per_class=4)
+    lines = []
+    _fit(tmp_path, (x, y), backbone="mobilenet_v2", weights=None, image_size=32,
+         epochs=25, batch_size=1, model_kwargs={}, export=False, calibrate=False,
+         log=lines.append)  # fmt: skip
+    info = json.loads((tmp_path / "run" / "run.json").read_text())
+    steps = 25 * info["split"]["counts"]["train"]
+    assert steps > 400
+    expected = float(f"{1e-2 * 400 / steps:.2g}")
+    assert info["arguments"]["lr"] == expected  # what a rerun trains with
+    assert info["schedule"][0]["peak_lr"] == pytest.approx(expected)
+    said = [line for line in lines if line.startswith("head learning rate")]
+    assert said == [
+        f"head learning rate {expected:g}: the default 0.01 scaled by 400 / "
+        f"{steps:,} steps of the phase (recorded; --lr to choose)"
+    ]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
