@@ -19,9 +19,7 @@ def test_every_recipe_is_selected_and_plans_its_phases(name):
     options = {"backbone": backbone} if backbone else {}
     if recipe.mode:
         options["mode"] = recipe.mode
-    config = FitConfig(dataset="digits", epochs=2, **options).resolved(
-        train_images=100
-    )
+    config = FitConfig(dataset="digits", epochs=2, **options).resolved(train_images=100)
     for option, value in recipe.defaults.items():
         if option != "epochs":
             assert getattr(config, option) == value, option

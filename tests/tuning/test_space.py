@@ -25,13 +25,13 @@ def test_scratch_space_searches_what_matters_and_keeps_what_was_given():
 
 def test_fine_tuning_also_searches_the_unfrozen_part_and_its_rates():
     config = FitConfig(dataset="digits", backbone="mobilenet_v2", mode="fine-tune",
-                       weights=None).resolved()  # fmt: skip
+                       weights=None).resolved(train_images=1000)  # fmt: skip
     space = search_space(config)
     assert {"unfreeze", "lr_mult", "fine_tune_lr"} <= set(space)
     assert space["unfreeze"]["default"] == "blocks:2"
     assert space["dropout_rate"]["default"] == 0.2  # the transfer head's
     frozen = FitConfig(dataset="digits", backbone="mobilenet_v2", weights=None)
-    assert "unfreeze" not in search_space(frozen.resolved())
+    assert "unfreeze" not in search_space(frozen.resolved(train_images=1000))
 
 
 def test_augmentation_strength_scales_the_given_spec():
