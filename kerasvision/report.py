@@ -256,6 +256,11 @@ def _training_section(run, scratch) -> str:
         + (f" in {float(seconds):.1f} s" if seconds is not None else "")
         + ".</p>"
     )
+    if info.get("fine_tune_choice"):
+        from kerasvision.training.selection import choice_line
+
+        line = choice_line(info["fine_tune_choice"])
+        note += f'<p class="note">On validation: {_escape(line)}.</p>'
     return note + _figure(curves, "Loss and metrics per epoch, train vs validation")
 
 

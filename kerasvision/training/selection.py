@@ -141,14 +141,21 @@ def keep_better_of_warmup(model, data, run, *, log=None) -> dict | None:
         weights = warm_weights
     model.set_weights(weights)
     if log is not None:
-        why = ""
-        if kept == "warm-up":
-            why = (" (it is right on more validation images; the fine-tuned "
-                   f"weights are in {record['fine_tuned_weights']})")  # fmt: skip
-        log(
-            f"fine-tuned: val_loss {tuned['val_loss']:.4f}, accuracy "
-            f"{tuned['val_accuracy']:.4f}; warm-up head alone: val_loss "
-            f"{warm['val_loss']:.4f}, accuracy {warm['val_accuracy']:.4f}; keeping "
-            f"the {kept} model{why}"
-        )
+        log(choice_line(record))
     return record
+
+
+def choice_line(record: dict) -> str:
+    """The decision in words, from `keep_better_of_warmup`'s record (run.json
+    "fine_tune_choice"): what the run prints and its report shows."""
+    tuned, warm, kept = record["fine_tuned"], record["warm_up"], record["kept"]
+    why = ""
+    if kept == "warm-up":
+        why = (" (it is right on more validation images; the fine-tuned "
+               f"weights are in {record['fine_tuned_weights']})")  # fmt: skip
+    return (
+        f"fine-tuned: val_loss {tuned['val_loss']:.4f}, accuracy "
+        f"{tuned['val_accuracy']:.4f}; warm-up head alone: val_loss "
+        f"{warm['val_loss']:.4f}, accuracy {warm['val_accuracy']:.4f}; keeping "
+        f"the {kept} model{why}"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import warnings
@@ -12,19 +13,26 @@ import pytest
 
 def test_fine_tuning_keeps_the_model_its_rule_chooses(tiny_run, tmp_path):
     from kerasvision.evaluation import negative_log_likelihood, predict_probabilities
+    from kerasvision.report import write_report
     from kerasvision.runs import load_run
     from kerasvision.training import fit
-    from kerasvision.training.selection import keeps_warm_up
+    from kerasvision.training.selection import choice_line, keeps_warm_up
 
     _, paths = tiny_run
     data = paths[0].rsplit("/", 2)[0]
     output = tmp_path / "run"
+    lines = []
     # 0.5 is far too large a rate for the backbone: fine-tuning hurts.
     fit(data, backbone="mobilenet_v2", weights="none", image_size=32,
         mode="fine-tune", warmup_epochs=1, epochs=1, fine_tune_lr=0.5,
         lr_mult=1.0, seed=0, export=False, output=str(output), verbose=0,
-        log=lambda line: None)  # fmt: skip
+        log=lines.append)  # fmt: skip
     choice = json.loads((output / "run.json").read_text())["fine_tune_choice"]
+    # one wording: the printed line and the report's, from the record
+    said = choice_line(choice)
+    assert said in lines and said.startswith("fine-tuned: val_loss ")
+    page = open(write_report(str(output)), encoding="utf-8").read()
+    assert f"On validation: {html.escape(said)}." in page
     rule = keeps_warm_up(choice["warm_up"], choice["fine_tuned"])
     assert choice["kept"] == ("warm-up" if rule else "fine-tuned")
     losses = {
