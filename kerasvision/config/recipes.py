@@ -176,8 +176,8 @@ RECIPES: dict[str, Recipe] = by_name(
     # peaking at 1e-2 up to 400 optimizer steps, lower beyond (`lr_steps`).
     # Measured on flowers5 features of the offline MobileNetV2
     # (benchmarks/head_lr.py): 1e-2 is best on two-class sets of 192 training
-    # photos (90 steps; 1e-3 loses 2 points), 2e-3-3e-3 on the five classes'
-    # 2,926 (1,380 steps; 1e-2 is 1.4 points lower). End to end on the five
+    # photos (90 steps; 1e-3 loses 2.7 points), 2e-3-3e-3 on the five classes'
+    # 2,926 (1,380 steps; 1e-2 is 1.35 points lower). End to end on the five
     # classes (benchmarks/fine_tune.py), the rule's 2.9e-3 took feature
     # extraction from 0.8818 to 0.8867 and fine-tuning from 0.9138 to 0.9187;
     # the small subsets keep 1e-2. A constant 3e-3 lost 0.6 points of feature
