@@ -8,7 +8,8 @@ draw; the rest of the two classes held out), kerasvision trains
 `--mode fine-tune`, both as typed (only the offline weights and the seed given;
 no export, which changes no accuracy). Accuracy is on the held-out photos. Then
 the same two commands on all five classes (a seeded 10% of each class held out,
-as recipes.py row b). Prints a table, the mean and worst FT - FE difference, and
+as recipes.py row b), once per `--five-seeds` fit seed (the mean printed when
+there are several). Prints a table, the mean and worst FT - FE difference, and
 how often the fine-tuned run kept its warm-up head (`run.json`
 "fine_tune_choice"). Both of the fine-tuned run's candidates (its warm-up head
 and its fine-tuned model; the one not kept is in the run's checkpoints) are
@@ -17,6 +18,7 @@ selection rule (`RULES`) would have kept, from the same runs.
 
 Example:
     python benchmarks/fine_tune.py --seeds 0,1
+    python benchmarks/fine_tune.py --seeds '' --five-seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ RULES = {
 }
 
 
-def _both(data, test, work, name, weights):
+def _both(data, test, work, name, weights, seed=0):
     """(FE accuracy, FE seconds, FT accuracy, FT seconds, what FT kept,
     {"choice": run.json's record, "warm-up"/"fine-tuned": held-out accuracy})."""
-    options = {"backbone": "mobilenet_v2", "weights": weights, "export": False}
+    options = {"backbone": "mobilenet_v2", "weights": weights, "export": False,
+               "seed": seed}  # fmt: skip
     fe = _kerasvision(data, test, os.path.join(work, f"{name}-fe"), **options)
     output = os.path.join(work, f"{name}-ft")
     ft = _kerasvision(data, test, output, mode="fine-tune", **options)
@@ -97,7 +100,9 @@ def _candidates(output, test, choice, kept_accuracy):
 @click.option("--seeds", default="0,1", show_default=True,
               help="Subset seeds ('' for none: the five-class row only).")  # fmt: skip
 @click.option("--five/--no-five", default=True, help="Also all five classes.")
-def main(shared, seeds, five):
+@click.option("--five-seeds", default="0", show_default=True,
+              help="Fit seeds of the five-class pair (one held-out set).")  # fmt: skip
+def main(shared, seeds, five, five_seeds):
     """Fine-tuning vs feature extraction on small flowers5 subsets (needs ../shared)."""
     root = os.path.abspath(shared_root(shared))
     flowers = os.path.join(root, "data", "flowers5")
@@ -120,23 +125,36 @@ def main(shared, seeds, five):
                   f"in {kept}", flush=True)  # fmt: skip
         if five:
             data, test = _five_class_split(flowers, work)
-            rows.append(("five classes", *_both(data, test, work, "five", weights)))
-            print(_line(rows[-1]), flush=True)
+            for seed in [int(s) for s in five_seeds.split(",") if s.strip()]:
+                name = f"five classes s{seed}"
+                runs = _both(data, test, work, f"five-s{seed}", weights, seed)
+                rows.append((name, *runs))
+                print(_line(rows[-1]), flush=True)
+            _five_means([row for row in rows if row[0].startswith("five")])
     _rules(rows)
+
+
+def _five_means(rows):
+    """The five-class pair's mean over its seeds (one held-out set)."""
+    if len(rows) > 1:
+        fe = sum(row[1] for row in rows) / len(rows)
+        ft = sum(row[3] for row in rows) / len(rows)
+        print(f"five classes, mean of {len(rows)} seeds: FE {fe:.4f}, FT {ft:.4f}",
+              flush=True)  # fmt: skip
 
 
 def _rules(rows):
     """What each rule would have kept, from the same runs' two candidates."""
     for rule, keeps_head in RULES.items():
-        gains, five = [], None
+        gains, five = [], []
         for name, fe, _, _, _, _, candidates in rows:
             choice = candidates.get("choice")
             if not choice:
                 continue
             pick = keeps_head(choice["warm_up"], choice["fine_tuned"])
             accuracy = candidates["warm-up" if pick else "fine-tuned"]
-            if name == "five classes":
-                five = (accuracy, fe)
+            if name.startswith("five"):
+                five.append((accuracy, fe))
             else:
                 gains.append(accuracy - fe)
         line = f"rule '{rule}':"
@@ -144,7 +162,8 @@ def _rules(rows):
             line += (f" small subsets FT - FE mean {sum(gains) / len(gains):+.4f},"
                      f" worst {min(gains):+.4f} over {len(gains)}")  # fmt: skip
         if five:
-            line += f"; five classes FT {five[0]:.4f} (FE {five[1]:.4f})"
+            ft, fe = (sum(pair[i] for pair in five) / len(five) for i in (0, 1))
+            line += f"; five classes FT {ft:.4f} (FE {fe:.4f}, mean of {len(five)})"
         print(line, flush=True)
 
 
