@@ -14,11 +14,14 @@ how often the fine-tuned run kept its warm-up head (`run.json`
 "fine_tune_choice"). Both of the fine-tuned run's candidates (its warm-up head
 and its fine-tuned model; the one not kept is in the run's checkpoints) are
 scored on the held-out photos too, so the last lines can say what each
-selection rule (`RULES`) would have kept, from the same runs.
+selection rule (`RULES`) would have kept, from the same runs. `--mixes a,b`
+also scores weight-space mixes of the two, (1 - a) x warm-up + a x fine-tuned
+(WiSE-FT's interpolation), on the same held-out photos.
 
 Example:
     python benchmarks/fine_tune.py --seeds 0,1
     python benchmarks/fine_tune.py --seeds '' --five-seeds 0,1,2
+    python benchmarks/fine_tune.py --seeds 0,1 --mixes 0.25,0.5,0.75
 """
 
 from __future__ import annotations
@@ -60,9 +63,10 @@ RULES = {
 }
 
 
-def _both(data, test, work, name, weights, seed=0):
+def _both(data, test, work, name, weights, seed=0, mixes=()):
     """(FE accuracy, FE seconds, FT accuracy, FT seconds, what FT kept,
-    {"choice": run.json's record, "warm-up"/"fine-tuned": held-out accuracy})."""
+    {"choice": run.json's record, "warm-up"/"fine-tuned": held-out accuracy,
+    "mixes": {a: held-out accuracy}})."""
     options = {"backbone": "mobilenet_v2", "weights": weights, "export": False,
                "seed": seed}  # fmt: skip
     fe = _kerasvision(data, test, os.path.join(work, f"{name}-fe"), **options)
@@ -70,12 +74,15 @@ def _both(data, test, work, name, weights, seed=0):
     ft = _kerasvision(data, test, output, mode="fine-tune", **options)
     with open(os.path.join(output, "run.json"), encoding="utf-8") as stream:
         choice = json.load(stream).get("fine_tune_choice") or {}
-    candidates = {"choice": choice, **_candidates(output, test, choice, ft[0])}
+    candidates = {"choice": choice, **_candidates(output, test, choice, ft[0], mixes)}
     return (*fe, *ft, choice.get("kept", "-"), candidates)
 
 
-def _candidates(output, test, choice, kept_accuracy):
-    """Held-out accuracy of the warm-up head and of the fine-tuned model."""
+def _candidates(output, test, choice, kept_accuracy, mixes=()):
+    """Held-out accuracy of the warm-up head and of the fine-tuned model, and
+    of each weight mix `a` of `mixes`: (1 - a) x warm-up + a x fine-tuned, every
+    weight (WiSE-FT's interpolation; BatchNorm's statistics are frozen in both
+    phases, so the same in both)."""
     from kerasvision.evaluation import evaluate_model
     from kerasvision.runs import load_run
     from kerasvision.training.selection import (
@@ -89,10 +96,19 @@ def _candidates(output, test, choice, kept_accuracy):
     kept = choice["kept"]
     other = "fine-tuned" if kept == "warm-up" else "warm-up"
     run = load_run(output)
+    model, held_out = run.model, run.data(test)
+    weights = {kept: model.get_weights()}
     where = FINE_TUNED_WEIGHTS if other == "fine-tuned" else WARMUP_WEIGHTS
-    load_model_weights(run.model, os.path.join(output, *where))
-    scored = evaluate_model(run.model, run.data(test))["accuracy"]
-    return {kept: kept_accuracy, other: scored}
+    load_model_weights(model, os.path.join(output, *where))
+    weights[other] = model.get_weights()
+    scores = {kept: kept_accuracy, other: evaluate_model(model, held_out)["accuracy"]}
+    if mixes:
+        scores["mixes"] = {}
+    for a in mixes:
+        pairs = zip(weights["warm-up"], weights["fine-tuned"], strict=True)
+        model.set_weights([(1 - a) * w + a * t for w, t in pairs])
+        scores["mixes"][a] = evaluate_model(model, held_out)["accuracy"]
+    return scores
 
 
 @click.command()
@@ -100,13 +116,16 @@ def _candidates(output, test, choice, kept_accuracy):
 @click.option("--seeds", default="0,1", show_default=True,
               help="Subset seeds ('' for none: the five-class row only).")  # fmt: skip
 @click.option("--five/--no-five", default=True, help="Also all five classes.")
+@click.option("--mixes", default="", show_default=True,
+              help="Also score weight mixes, e.g. 0.5,0.75 (WiSE-FT).")  # fmt: skip
 @click.option("--five-seeds", default="0", show_default=True,
               help="Fit seeds of the five-class pair (one held-out set).")  # fmt: skip
-def main(shared, seeds, five, five_seeds):
+def main(shared, seeds, five, five_seeds, mixes):
     """Fine-tuning vs feature extraction on small flowers5 subsets (needs ../shared)."""
     root = os.path.abspath(shared_root(shared))
     flowers = os.path.join(root, "data", "flowers5")
     weights = os.path.join(root, WEIGHTS)
+    mixes = tuple(float(a) for a in mixes.split(",") if a.strip())
     rows = []
     with tempfile.TemporaryDirectory(prefix="kv-finetune-") as work:
         for seed in [int(s) for s in seeds.split(",") if s.strip()]:
@@ -115,7 +134,7 @@ def main(shared, seeds, five, five_seeds):
                 data, test = _link_split(
                     flowers, pair, os.path.join(work, name), lambda n: 120, seed
                 )
-                rows.append((name, *_both(data, test, work, name, weights)))
+                rows.append((name, *_both(data, test, work, name, weights, 0, mixes)))
                 print(_line(rows[-1]), flush=True)
         small = [row[3] - row[1] for row in rows]
         if small:
@@ -127,11 +146,28 @@ def main(shared, seeds, five, five_seeds):
             data, test = _five_class_split(flowers, work)
             for seed in [int(s) for s in five_seeds.split(",") if s.strip()]:
                 name = f"five classes s{seed}"
-                runs = _both(data, test, work, f"five-s{seed}", weights, seed)
+                runs = _both(data, test, work, f"five-s{seed}", weights, seed, mixes)
                 rows.append((name, *runs))
                 print(_line(rows[-1]), flush=True)
             _five_means([row for row in rows if row[0].startswith("five")])
     _rules(rows)
+    _mix_lines(rows, mixes)
+
+
+def _mix_lines(rows, mixes):
+    """Each weight mix's held-out accuracy against feature extraction's."""
+    for a in mixes:
+        scored = [row for row in rows if "mixes" in row[6]]
+        gains = [row[6]["mixes"][a] - row[1] for row in scored if row[0][:4] != "five"]
+        five = [row[6]["mixes"][a] for row in scored if row[0][:4] == "five"]
+        parts = []
+        if gains:
+            parts.append(_gain_text("mix - FE", gains))
+        if five:
+            mean = sum(five) / len(five)
+            parts.append(f"five classes {mean:.4f} (mean of {len(five)})")
+        print(f"mix {a:g} x fine-tuned + {1 - a:g} x warm-up: " + "; ".join(parts),
+              flush=True)  # fmt: skip
 
 
 def _five_means(rows):
@@ -157,14 +193,18 @@ def _rules(rows):
                 five.append((accuracy, fe))
             else:
                 gains.append(accuracy - fe)
-        line = f"rule '{rule}':"
+        parts = []
         if gains:
-            line += (f" small subsets FT - FE mean {sum(gains) / len(gains):+.4f},"
-                     f" worst {min(gains):+.4f} over {len(gains)}")  # fmt: skip
+            parts.append(_gain_text("FT - FE", gains))
         if five:
             ft, fe = (sum(pair[i] for pair in five) / len(five) for i in (0, 1))
-            line += f"; five classes FT {ft:.4f} (FE {fe:.4f}, mean of {len(five)})"
-        print(line, flush=True)
+            parts.append(f"five classes FT {ft:.4f} (FE {fe:.4f}, mean of {len(five)})")
+        print(f"rule '{rule}': " + "; ".join(parts), flush=True)
+
+
+def _gain_text(what, gains):
+    return (f"small subsets {what} mean {sum(gains) / len(gains):+.4f}, worst "
+            f"{min(gains):+.4f} over {len(gains)}")  # fmt: skip
 
 
 def _line(row):
@@ -178,6 +218,8 @@ def _line(row):
             line += (f"\n    {label:10s} val_loss {scores['val_loss']:.4f} "
                      f"val_acc {scores['val_accuracy']:.4f} "
                      f"held-out {candidates[label]:.4f}")  # fmt: skip
+    for a, accuracy in candidates.get("mixes", {}).items():
+        line += f"\n    mix {a:<5g}    held-out {accuracy:.4f}"
     return line
 
 
