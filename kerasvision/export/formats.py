@@ -236,5 +236,9 @@ def destination_help() -> str:
 
 
 def describe_export(report: dict) -> str:
-    """The one line `kerasvision export` prints for an `export_run` report."""
-    return export_format(report.get("format", "savedmodel")).describe(report)
+    """The one line `kerasvision export` prints for an `export_run` report
+    (with why the run's `run.json` does not list it, when it could not)."""
+    line = export_format(report.get("format", "savedmodel")).describe(report)
+    if report.get("not_recorded"):
+        line += f" (not listed in the run: {report['not_recorded']})"
+    return line

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 
+from kerasvision._files import WriteError
 from kerasvision.export.core import check_destination, destination_lock
 from kerasvision.export.formats import RUN_OPTIONS, export_format
 from kerasvision.export.model_card import write_model_card
@@ -73,7 +74,9 @@ def export_run(
             exported model. Defaults to None (none).
 
     Returns:
-        The export report.
+        The export report. When the run cannot be written (a read-only
+        folder), the checked export stands and "not_recorded" says why the
+        run's `run.json` does not list it.
 
     Raises:
         ValueError: On an unknown format or an option the format does not take,
@@ -116,5 +119,8 @@ def export_run(
         report.update(format=entry.name, temperature=run.temperature, tta=tta)
         exports = {**(run.info.get("exports") or {}), entry.key(values): report}
         report["model_card"] = write_model_card(run, report, exports=exports)
-        run.record(exports=exports)
+        try:
+            run.record(exports=exports)
+        except WriteError as error:  # a read-only run: the checked export stands
+            report["not_recorded"] = str(error)
     return report

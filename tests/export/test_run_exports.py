@@ -102,3 +102,50 @@ def test_a_runs_own_exports_from_before_the_marker_are_replaced(two_runs, tmp_pa
         export_run(run, elsewhere, overwrite=True)
     recorded = json.loads((run / "run.json").read_text())["exports"]
     assert list(recorded) == ["savedmodel"]
+
+
+@pytest.fixture
+def read_only_run(tiny_run, tmp_path):
+    """A copy of the tiny run in a folder no new file can be written to
+    (`chmod`, or for root, which ignores it, the immutable attribute)."""
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run[0], run)
+    if os.geteuid() != 0:
+        run.chmod(0o555)
+        undo = lambda: run.chmod(0o755)  # noqa: E731
+    elif (
+        shutil.which("chattr")
+        and not subprocess.run(
+            ["chattr", "+i", str(run)], capture_output=True
+        ).returncode
+    ):
+        undo = lambda: subprocess.run(["chattr", "-i", str(run)], check=True)  # noqa: E731
+    else:
+        pytest.skip("cannot make a folder read-only for root here (no chattr +i)")
+    try:
+        yield run
+    finally:
+        undo()
+
+
+def test_export_of_a_read_only_run_stands_and_says_it_is_not_listed(
+    read_only_run, tmp_path
+):
+    """The checked export is written elsewhere; only the run's record of it
+    cannot be, which the one printed line says (exit 0, run.json unchanged)."""
+    before = (read_only_run / "run.json").read_bytes()
+    files = sorted(os.listdir(read_only_run))
+    output = tmp_path / "served"
+    result = CliRunner().invoke(
+        main, ["export", str(read_only_run), "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith(f"exported {output}")
+    assert "(not listed in the run: " in lines[0]
+    assert str(read_only_run / "run.json") in lines[0]
+    assert is_export(str(output))
+    assert (output / "MODEL_CARD.md").is_file()
+    assert (read_only_run / "run.json").read_bytes() == before
+    assert sorted(os.listdir(read_only_run)) == files
