@@ -11,7 +11,9 @@ is the held-out test split and validation is carved from train.
 Rows are numbered as a spreadsheet shows them (the header is row 1). A row that
 names a missing, undecodable or outside file, has an empty label or an unknown
 split value is skipped and listed with its row number (`bad_rows.txt` of the
-run, one summary line); a path named twice is an error naming both rows.
+run, one summary line); a path named twice is an error naming both rows, and so
+is a table left without rows or a class left without images by the skipping
+(as a class folder of bad files is).
 `--label-delim` splits a label cell into several labels (multi-label data,
 `--task multilabel`: each image gets the set of its labels, multi-hot `[N, K]`
 targets); classification takes one label per image, so a cell holding several
@@ -23,7 +25,8 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -232,12 +235,14 @@ class LabelRows:
         bad_rows: `(row, path as written, reason)` of the rows skipped.
         columns: The names of the path, label and split (or None) columns.
         total: How many rows the table has (besides the header).
+        skipped_labels: label -> the reasons of the skipped rows that name it.
     """
 
     records: list
     bad_rows: list
     columns: tuple
     total: int
+    skipped_labels: dict = field(default_factory=dict)
 
 
 def _row_labels(text: str, label_delim) -> list[str]:
@@ -275,7 +280,7 @@ def read_label_rows(
     path_at, label_at, split_at = _columns(
         header, where, path_column, label_column, split_column
     )
-    records, bad, seen = [], [], {}
+    records, bad, seen, skipped = [], [], {}, {}
     for number, cells in rows:
 
         def cell(at, cells=cells) -> str:
@@ -305,10 +310,35 @@ def read_label_rows(
             records.append((number, path, labels, split))
             continue
         bad.append((number, written, reason))
+        for label in labels:
+            skipped.setdefault(label, []).append(reason)
     names = tuple(
         None if i is None else header[i].strip() for i in (path_at, label_at, split_at)
     )
-    return LabelRows(records, bad, names, len(rows))
+    return LabelRows(records, bad, names, len(rows), skipped)
+
+
+def _reasons(reasons) -> str:
+    """The reasons of skipped rows, counted ("2 file not found, 1 empty label")."""
+    return ", ".join(f"{n} {reason}" for reason, n in Counter(reasons).most_common())
+
+
+def _check_rows_left(read: LabelRows, where) -> None:
+    """A table whose rows are all skipped, or that names a class only in
+    skipped rows, is an error (as a class folder of bad files is)."""
+    if not read.records:
+        reasons = _reasons(reason for _, _, reason in read.bad_rows)
+        raise ValueError(
+            f"{where}: none of its {read.total} rows names a usable image"
+            + (f" ({reasons})" if reasons else "")
+        )
+    named = {label for _, _, labels, _ in read.records for label in labels}
+    for label, reasons in read.skipped_labels.items():
+        if label not in named:
+            raise ValueError(
+                f"{where}: class {label!r} has no valid images (all {len(reasons)} "
+                f"of its rows are skipped: {_reasons(reasons)})"
+            )
 
 
 def table_splits(table, root, split_column=None) -> set[str] | None:
@@ -379,7 +409,8 @@ def table_listing(
     Raises:
         FileNotFoundError: If the folder or the CSV does not exist.
         ValueError: On a bad table, a row with several labels or an unknown
-            class.
+            class, a table with no usable row, or a class named only in
+            skipped rows.
     """
     root, table = resolve_table(data, labels)
     read = read_label_rows(
@@ -387,6 +418,7 @@ def table_listing(
         split_column=split_column, label_delim=label_delim,
     )  # fmt: skip
     where = table if isinstance(table, str) else IN_RUN_LABELS
+    _check_rows_left(read, where)
     for number, path, row_labels, _ in read.records:
         if len(row_labels) > 1 and not multi_label:
             raise ValueError(

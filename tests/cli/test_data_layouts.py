@@ -125,6 +125,22 @@ def test_a_flat_folder_with_a_csv_and_bad_rows(digits, tmp_path):
     assert f"on {table} (split test)" in result.output
 
 
+def test_a_csv_whose_class_has_only_missing_files_is_a_one_line_error(tmp_path):
+    """As a class folder of bad files is: not a model silently missing it."""
+    paths = write_image_folder(tmp_path / "data", classes=("a", "b"), per_class=3)
+    table = tmp_path / "labels.csv"
+    rows = [[os.path.relpath(p, tmp_path / "data"), "a"] for p in paths[:3]]
+    with open(table, "w", newline="", encoding="utf-8") as stream:
+        csv.writer(stream).writerows([["path", "label"], *rows, ["c/gone.png", "c"]])
+    result = _invoke("fit", tmp_path / "data", "--labels", table, *QUICK,
+                     "--output", tmp_path / "run")  # fmt: skip
+    assert result.exit_code == 2, result.output
+    error = result.output.strip().splitlines()[-1]
+    assert error == (f"Error: {table}: class 'c' has no valid images (all 1 of "
+                     "its rows are skipped: 1 file not found)")  # fmt: skip
+    assert not (tmp_path / "run").exists()
+
+
 def test_train_and_val_folders_and_the_same_split_given_as_folders(tmp_path):
     data = tmp_path / "data"
     write_image_folder(data / "train", classes=("a", "b", "c"), per_class=8)

@@ -102,8 +102,16 @@ def test_bad_rows_are_skipped_and_listed_with_their_row_numbers(tmp_path):
          "--label-column 'kind' is not a column"),
         (["path", "label"], [], {"split_column": "fold"},
          "--split-column 'fold' is not a column"),
+        (["path", "label"], [["gone.png", "cats"], ["a.png", ""]], {},
+         r"labels.csv: none of its 2 rows names a usable image "
+         r"\(1 file not found, 1 empty label\)"),
+        (["path", "label"], [["a.png", "cats"], ["gone.png", "dogs"],
+                             ["gone2.png", "dogs"]], {},
+         r"labels.csv: class 'dogs' has no valid images "
+         r"\(all 2 of its rows are skipped: 2 file not found\)"),
     ],
-    ids=["duplicate", "several-labels", "one-column", "label-column", "split-column"],
+    ids=["duplicate", "several-labels", "one-column", "label-column", "split-column",
+         "no-usable-row", "class-only-in-skipped-rows"],
 )  # fmt: skip
 def test_table_errors_name_the_rows_and_columns(tmp_path, header, extra, options,
                                                message):  # fmt: skip
