@@ -1132,14 +1132,14 @@ def plan(model, data, config, run, *, backbone=None, distribution=None, log=None
 def _default_lr(config, data, log):
     """The config with the recipe's default peak rate for this training set
     (`Recipe.lr_steps`), said in one line when it is scaled down."""
-    train_images = len(data.splits["train"])
-    lr = config.resolved(train_images=train_images).lr
-    default = config.recipe_entry.defaults["lr"]
+    recipe = config.recipe_entry
+    default = recipe.defaults["lr"]
+    steps = config.first_phase_steps(len(data.splits["train"]))
+    lr = recipe.default_lr(default, steps)
     if lr != default:
-        steps = config.first_phase_steps(train_images)
-        log(f"{config.recipe_entry.phases[0].name} learning rate {lr:g}: the "
-            f"default {default:g} scaled by {config.recipe_entry.lr_steps} / "
-            f"{steps:,} steps of the phase (recorded; --lr to choose)")  # fmt: skip
+        log(f"{recipe.phases[0].name} learning rate {lr:g}: the default "
+            f"{default:g} scaled by {recipe.lr_steps} / {steps:,} steps of the "
+            f"phase (recorded; --lr to choose)")  # fmt: skip
     return config.replace(lr=lr)
 
 
